@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs from Debian's packages what building, testing, the demo and the benchmarks need.
+# Idempotent: packages already present are skipped, so a second run costs a few seconds.
+# Usage: .ci/deps.sh [base|cross|bench|all]   (default: all)
+set -euo pipefail
+what=${1:-all}
+
+base=(ca-certificates pkg-config gcc libc6-dev mosquitto xvfb xauth x11-apps
+  libgl1-mesa-dev libgl1-mesa-dri libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
+  libxi-dev libxxf86vm-dev libvpx-dev imagemagick dbus locales fonts-dejavu-core procps)
+cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+  libgl1-mesa-dev:arm64 libx11-dev:arm64 libxcursor-dev:arm64 libxrandr-dev:arm64
+  libxinerama-dev:arm64 libxi-dev:arm64 libxxf86vm-dev:arm64 libvpx-dev:arm64)
+bench=(chromium libjpeg-turbo-progs)
+
+pkgs=()
+case "$what" in
+  base) pkgs=("${base[@]}") ;;
+  cross) pkgs=("${cross[@]}") ;;
+  bench) pkgs=("${bench[@]}") ;;
+  all) pkgs=("${base[@]}" "${cross[@]}" "${bench[@]}") ;;
+  *) echo "deps.sh: unknown set $what (base|cross|bench|all)" >&2; exit 2 ;;
+esac
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+
+case " ${pkgs[*]} " in *":arm64"*)
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $sudo dpkg --add-architecture arm64
+    rm -f /tmp/.hearth-apt-updated
+  fi ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps.sh: installing ${missing[*]}"
+if [ ! -e /tmp/.hearth-apt-updated ]; then
+  $sudo apt-get update -qq
+  touch /tmp/.hearth-apt-updated
+fi
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/hearth-apt.log 2>&1 || {
+  tail -40 /tmp/hearth-apt.log >&2; exit 1; }
+# The system broker must not hold port 1883 or outlive the tests; Hearth starts its own.
+if command -v systemctl >/dev/null && systemctl is-active -q mosquitto 2>/dev/null; then
+  $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || true
+fi
+# A real UTF-8 locale, or Fyne logs "Error parsing user locale C".
+if ! locale -a 2>/dev/null | grep -qi '^en_US.utf8$'; then
+  sed -i 's/^# *en_US.UTF-8/en_US.UTF-8/' /etc/locale.gen 2>/dev/null && $sudo locale-gen >/dev/null 2>&1 || true
+fi
