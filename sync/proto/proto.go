@@ -271,11 +271,13 @@ const (
 // Inventory is the device's own account of what it holds, published
 // retained after every change so senders can see what will be shown.
 type Inventory struct {
-	V       int             `json:"v"`
-	Device  string          `json:"device"`
-	Time    time.Time       `json:"time"`
-	Items   []InventoryItem `json:"items"`
-	Refused []Refusal       `json:"refused,omitempty"`
+	V      int             `json:"v"`
+	Device string          `json:"device"`
+	Time   time.Time       `json:"time"`
+	Items  []InventoryItem `json:"items"`
+	// Truncated is set when the device holds more items than one report carries.
+	Truncated bool      `json:"truncated,omitempty"`
+	Refused   []Refusal `json:"refused,omitempty"`
 }
 
 // InventoryItem is one stored item without its photo bytes.

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# make demo: install what is missing, build, start a private Mosquitto and
+# hearthd with demo content. With $DISPLAY the screen opens in a window;
+# without, it runs under Xvfb and a screenshot is written every few seconds.
+# `make demo-stop` (or `.ci/demo.sh stop`) ends it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+demo=$root/.demo
+export LANG=${LANG:-C.UTF-8}
+[ "${LANG}" = C ] && export LANG=C.UTF-8
+
+stop() {
+  for f in "$demo"/*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f")
+    kill "$pid" 2>/dev/null && echo "stopped $(basename "$f" .pid) ($pid)"
+    rm -f "$f"
+  done
+}
+
+if [ "${1:-}" = stop ]; then stop; exit 0; fi
+stop >/dev/null 2>&1 || true
+
+bash .ci/deps.sh base
+make --no-print-directory build
+mkdir -p "$demo/photos" "$demo/shots"
+
+free_port() {
+  local p=$1
+  while (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+port=$(free_port 18830)
+broker=mqtt://127.0.0.1:$port
+device=demo-kitchen
+
+cat >"$demo/mosquitto.conf" <<CONF
+user root
+listener $port 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $demo/
+log_dest file $demo/mosquitto.log
+CONF
+setsid mosquitto -c "$demo/mosquitto.conf" >/dev/null 2>&1 &
+echo $! >"$demo/mosquitto.pid"
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+
+ctl() { "$root/bin/hearthctl" --broker "$broker" "$@"; }
+ctl demo-photos "$demo/photos" >/dev/null
+ctl send photo --to $device --days 3 --from Anna --caption "Sunset at the lake house" "$demo/photos/sunset-lake.jpg" >/dev/null
+ctl send photo --to $device --days 7 --from Ella --caption "The meadow behind the school" "$demo/photos/summer-meadow.jpg" >/dev/null
+ctl send message --to $device --days 2 --from Peter "I'm coming on Tuesday at two. We'll have coffee and I'll bring the newspaper." >/dev/null
+ctl send photo --to $device --days 5 --from Anna --caption "First snow this morning" "$demo/photos/winter-morning.jpg" >/dev/null
+ctl send photo --to $device --days 5 --from Jonas "$demo/photos/autumn-forest.jpg" >/dev/null
+ctl send message --to $device --days 1 --from "Home care" "Lunch is delivered at 12 today." >/dev/null
+
+args=(--device-id $device --broker "$broker" --data "$demo/data" --dwell 8s --screen 1280x720)
+if [ -n "${DISPLAY:-}" ]; then
+  setsid "$root/bin/hearthd" "${args[@]}" --windowed >"$demo/hearthd.log" 2>&1 &
+  echo $! >"$demo/hearthd.pid"
+  where="in a window on $DISPLAY"
+else
+  n=91
+  while [ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ]; do n=$((n + 1)); done
+  setsid Xvfb :$n -screen 0 1280x720x24 -nolisten tcp >/dev/null 2>&1 &
+  echo $! >"$demo/xvfb.pid"
+  for _ in $(seq 50); do [ -e /tmp/.X11-unix/X$n ] && break; sleep 0.1; done
+  DISPLAY=:$n setsid "$root/bin/hearthd" "${args[@]}" >"$demo/hearthd.log" 2>&1 &
+  echo $! >"$demo/hearthd.pid"
+  # A screenshot every 4 s; latest.png is always the newest.
+  DISPLAY=:$n setsid bash -c "i=0; while sleep 4; do /usr/bin/import -window root '$demo/shots/shot-\$i.png' 2>/dev/null && cp '$demo/shots/shot-\$i.png' '$demo/shots/latest.png'; i=\$(( (i + 1) % 30 )); done" >/dev/null 2>&1 &
+  echo $! >"$demo/shots.pid"
+  where="under Xvfb :$n; screenshots every 4 s in $demo/shots/ (latest.png)"
+fi
+
+sleep 3
+cat <<MSG
+
+Hearth demo is running $where.
+  broker   $broker   (log $demo/mosquitto.log)
+  hearthd  device "$device", data in $demo/data   (log $demo/hearthd.log)
+
+Try:
+  bin/hearthctl --broker $broker send message --to $device --days 1 --from Anna "Hello Mum!"
+  bin/hearthctl --broker $broker send photo --to $device --caption "Us" --from Anna some.jpg
+  bin/hearthctl --broker $broker content ls --device $device
+Stop with: make demo-stop
+MSG

@@ -1,0 +1,65 @@
+# Hearth: the two commands are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.Version=$(VERSION)
+export LANG ?= C.UTF-8
+# Keep Go's caches where they are even when a test changes HOME.
+export GOCACHE ?= $(shell $(GO) env GOCACHE)
+export GOMODCACHE ?= $(shell $(GO) env GOMODCACHE)
+export GOFLAGS ?= -buildvcs=false
+
+# Packages that need no cgo: built and tested with CGO_ENABLED=0 as well.
+NOCGO_PKGS := ./device/... ./sync/... ./ui
+
+ARM64_ENV := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
+	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
+
+.PHONY: all deps deps-cross build cross test test-nocgo check bench demo demo-stop fuzz clean
+
+all: build
+
+deps:
+	@bash .ci/deps.sh base
+
+deps-cross:
+	@bash .ci/deps.sh cross
+
+build: deps
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/hearthd ./cmd/hearthctl
+
+cross: deps-cross
+	$(ARM64_ENV) $(GO) build -ldflags '$(LDFLAGS)' -o bin/linux-arm64/ ./cmd/hearthd ./cmd/hearthctl
+
+# Everything: unit tests, the real broker, the real window under Xvfb, the
+# arm64 smoke run under qemu, and the cgo-free build of the pure packages.
+test: build cross test-nocgo
+	HEARTH_BIN=$(CURDIR)/bin HEARTH_ARM64_BIN=$(CURDIR)/bin/linux-arm64 HEARTH_REQUIRE_BROKER=1 \
+	HEARTH_REQUIRE_XVFB=1 $(GO) test -count=1 -timeout 30m ./...
+
+test-nocgo:
+	CGO_ENABLED=0 $(GO) build $(NOCGO_PKGS) ./media/photo
+	CGO_ENABLED=0 $(GO) test -count=1 $(NOCGO_PKGS) ./media/photo
+
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+fuzz:
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeItem -fuzztime 60s
+	$(GO) test ./media/photo -run XXX -fuzz FuzzPrepare -fuzztime 60s
+
+bench: build
+	@bash .ci/deps.sh bench
+	$(GO) run ./cmd/hearthbench -bin $(CURDIR)/bin -out bench/out/results.json
+
+demo:
+	@bash .ci/demo.sh
+
+demo-stop:
+	@bash .ci/demo.sh stop
+
+clean:
+	rm -rf bin bench/out .demo

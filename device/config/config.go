@@ -1,0 +1,243 @@
+// Package config is hearthd's one typed configuration: defaults, a JSON
+// file, then command-line flags, validated once at load. A provisioning
+// bundle will later replace the identity and broker parts.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// Config is everything hearthd needs to start.
+type Config struct {
+	DeviceID string `json:"device_id"`
+	Broker   string `json:"broker"`
+	Data     string `json:"data"`
+	Locale   string `json:"locale"`
+	Timezone string `json:"timezone"`
+	// Night is "HH:MM-HH:MM" in local time, or "off".
+	Night string `json:"night"`
+	// NightMode is "dim" or "off" (blank screen).
+	NightMode string   `json:"night_mode"`
+	Dwell     Duration `json:"dwell"`
+	// Screen is the display size photos are scaled for, "WIDTHxHEIGHT".
+	Screen    string   `json:"screen"`
+	Headless  bool     `json:"headless"`
+	Windowed  bool     `json:"windowed"`
+	KeepAlive Duration `json:"keepalive"`
+	LogLevel  string   `json:"log_level"`
+	LogJSON   bool     `json:"log_json"`
+}
+
+// Locales the screen speaks.
+var Locales = []string{"en", "sv", "fi", "de"}
+
+// Default returns the configuration used where nothing else is said.
+func Default() Config {
+	return Config{
+		Broker:    "mqtt://127.0.0.1:1883",
+		Data:      "/var/lib/hearthd",
+		Locale:    "en",
+		Timezone:  "Local",
+		Night:     "off",
+		NightMode: "dim",
+		Dwell:     Duration(15 * time.Second),
+		Screen:    "1920x1080",
+		KeepAlive: Duration(30 * time.Second),
+		LogLevel:  "info",
+	}
+}
+
+// Duration is a time.Duration written as "15s" in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "15s" (or a number of seconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n float64
+		if err2 := json.Unmarshal(b, &n); err2 != nil {
+			return fmt.Errorf("duration: want \"15s\" or seconds, got %s", b)
+		}
+		*d = Duration(n * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Load reads defaults, then the file named by --config (if any), then the
+// other flags, and validates the result. Errors name the bad setting.
+func Load(args []string, stderr io.Writer) (Config, error) {
+	cfg := Default()
+	fs := flag.NewFlagSet("hearthd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", "", "JSON config `file` (flags override it)")
+	// Flags are registered against a scratch copy; only the ones given on
+	// the command line are copied over the file's values.
+	var f Config
+	fs.StringVar(&f.DeviceID, "device-id", "", "this device's `id` (letters, digits, . _ -)")
+	fs.StringVar(&f.Broker, "broker", cfg.Broker, "MQTT broker `url`")
+	fs.StringVar(&f.Data, "data", cfg.Data, "data `dir` (database and photos)")
+	fs.StringVar(&f.Locale, "locale", cfg.Locale, "screen language: "+strings.Join(Locales, ", "))
+	fs.StringVar(&f.Timezone, "timezone", cfg.Timezone, "IANA time `zone` for the clock and night hours")
+	fs.StringVar(&f.Night, "night", cfg.Night, "night hours `HH:MM-HH:MM`, or off")
+	fs.StringVar(&f.NightMode, "night-mode", cfg.NightMode, "at night: dim or off")
+	fs.Var((*durationFlag)(&f.Dwell), "dwell", "how long each item stays on screen")
+	fs.StringVar(&f.Screen, "screen", cfg.Screen, "screen `size` photos are scaled for")
+	fs.BoolVar(&f.Headless, "headless", false, "no display: sync and store only")
+	fs.BoolVar(&f.Windowed, "windowed", false, "a window instead of full screen (development)")
+	fs.Var((*durationFlag)(&f.KeepAlive), "keepalive", "MQTT keepalive")
+	fs.StringVar(&f.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.BoolVar(&f.LogJSON, "log-json", false, "log JSON lines")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *file != "" {
+		b, err := os.ReadFile(*file)
+		if err != nil {
+			return Config{}, fmt.Errorf("read config: %w", err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", *file, err)
+		}
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "device-id":
+			cfg.DeviceID = f.DeviceID
+		case "broker":
+			cfg.Broker = f.Broker
+		case "data":
+			cfg.Data = f.Data
+		case "locale":
+			cfg.Locale = f.Locale
+		case "timezone":
+			cfg.Timezone = f.Timezone
+		case "night":
+			cfg.Night = f.Night
+		case "night-mode":
+			cfg.NightMode = f.NightMode
+		case "dwell":
+			cfg.Dwell = f.Dwell
+		case "screen":
+			cfg.Screen = f.Screen
+		case "headless":
+			cfg.Headless = f.Headless
+		case "windowed":
+			cfg.Windowed = f.Windowed
+		case "keepalive":
+			cfg.KeepAlive = f.KeepAlive
+		case "log-level":
+			cfg.LogLevel = f.LogLevel
+		case "log-json":
+			cfg.LogJSON = f.LogJSON
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid config")
+
+// Validate checks every setting.
+func (c Config) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, a...)...)
+	}
+	if c.DeviceID == "" {
+		return bad("no device id (--device-id)")
+	}
+	if !proto.ValidID(c.DeviceID) {
+		return bad("device id %q: letters, digits, '.', '_' and '-' only, at most 64", c.DeviceID)
+	}
+	if c.Data == "" {
+		return bad("no data directory")
+	}
+	if !strings.Contains(c.Broker, "://") {
+		return bad("broker %q: want mqtt://host:port", c.Broker)
+	}
+	ok := false
+	for _, l := range Locales {
+		ok = ok || l == c.Locale
+	}
+	if !ok {
+		return bad("locale %q: want one of %s", c.Locale, strings.Join(Locales, ", "))
+	}
+	if _, err := c.Location(); err != nil {
+		return bad("timezone %q: %v", c.Timezone, err)
+	}
+	if c.NightMode != "dim" && c.NightMode != "off" {
+		return bad("night mode %q: want dim or off", c.NightMode)
+	}
+	if c.Dwell < Duration(3*time.Second) || c.Dwell > Duration(24*time.Hour) {
+		return bad("dwell %s: want 3s to 24h", time.Duration(c.Dwell))
+	}
+	if c.KeepAlive < Duration(time.Second) {
+		return bad("keepalive %s: want at least 1s", time.Duration(c.KeepAlive))
+	}
+	if _, _, err := c.ScreenSize(); err != nil {
+		return bad("%v", err)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log level %q", c.LogLevel)
+	}
+	return nil
+}
+
+// Location loads the configured time zone.
+func (c Config) Location() (*time.Location, error) {
+	if c.Timezone == "" || c.Timezone == "Local" {
+		return time.Local, nil
+	}
+	return time.LoadLocation(c.Timezone)
+}
+
+// ScreenSize parses Screen.
+func (c Config) ScreenSize() (w, h int, err error) {
+	ws, hs, ok := strings.Cut(c.Screen, "x")
+	w, err1 := strconv.Atoi(ws)
+	h, err2 := strconv.Atoi(hs)
+	if !ok || err1 != nil || err2 != nil || w < 160 || h < 120 || w > 8192 || h > 8192 {
+		return 0, 0, fmt.Errorf("screen %q: want WIDTHxHEIGHT, e.g. 1920x1080", c.Screen)
+	}
+	return w, h, nil
+}
+
+type durationFlag Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+func (d *durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationFlag(v)
+	return nil
+}

@@ -1,0 +1,89 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hearthd.json")
+	if err := os.WriteFile(file, []byte(`{"device_id":"mum-kitchen","broker":"mqtt://file:1883","locale":"sv","dwell":"20s","night":"22:00-07:00"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load([]string{"--config", file, "--locale", "fi", "--data", "/tmp/x"}, io.Discard)
+	if err != nil {
+		t.Fatalf("Load = %v", err)
+	}
+	for name, tc := range map[string]struct{ got, want any }{
+		"device from file":   {cfg.DeviceID, "mum-kitchen"},
+		"broker from file":   {cfg.Broker, "mqtt://file:1883"},
+		"locale from flag":   {cfg.Locale, "fi"},
+		"data from flag":     {cfg.Data, "/tmp/x"},
+		"dwell from file":    {time.Duration(cfg.Dwell), 20 * time.Second},
+		"night from file":    {cfg.Night, "22:00-07:00"},
+		"default night mode": {cfg.NightMode, "dim"},
+		"default screen":     {cfg.Screen, "1920x1080"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s = %v, want %v", name, tc.got, tc.want)
+		}
+	}
+}
+
+func TestLoadRefuses(t *testing.T) {
+	dir := t.TempDir()
+	unknown := filepath.Join(dir, "unknown.json")
+	_ = os.WriteFile(unknown, []byte(`{"device_id":"a","colour":"red"}`), 0o600)
+	broken := filepath.Join(dir, "broken.json")
+	_ = os.WriteFile(broken, []byte(`{"device_id":`), 0o600)
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"no device":      {nil, "no device id"},
+		"bad device":     {[]string{"--device-id", "a/b"}, "device id"},
+		"bad locale":     {[]string{"--device-id", "a", "--locale", "xx"}, "locale"},
+		"bad zone":       {[]string{"--device-id", "a", "--timezone", "Mars/Base"}, "timezone"},
+		"bad night mode": {[]string{"--device-id", "a", "--night-mode", "sometimes"}, "night mode"},
+		"short dwell":    {[]string{"--device-id", "a", "--dwell", "1s"}, "dwell"},
+		"bad screen":     {[]string{"--device-id", "a", "--screen", "big"}, "screen"},
+		"bad broker":     {[]string{"--device-id", "a", "--broker", "localhost"}, "broker"},
+		"unknown field":  {[]string{"--config", unknown}, "unknown field"},
+		"broken file":    {[]string{"--config", broken}, "config"},
+		"missing file":   {[]string{"--config", filepath.Join(dir, "nope.json")}, "read config"},
+		"stray argument": {[]string{"--device-id", "a", "extra"}, "unexpected argument"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(tc.args, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load(%v) = %v, want an error about %q", tc.args, err, tc.want)
+			}
+		})
+	}
+	_, err := Load([]string{"--device-id", "a", "--locale", "xx"}, io.Discard)
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("validation error %v does not wrap ErrInvalid", err)
+	}
+}
+
+func TestDurationJSON(t *testing.T) {
+	var d Duration
+	if err := d.UnmarshalJSON([]byte(`"1m30s"`)); err != nil || time.Duration(d) != 90*time.Second {
+		t.Errorf("Duration(\"1m30s\") = %v, %v; want 1m30s", time.Duration(d), err)
+	}
+	if err := d.UnmarshalJSON([]byte(`5`)); err != nil || time.Duration(d) != 5*time.Second {
+		t.Errorf("Duration(5) = %v, %v; want 5s", time.Duration(d), err)
+	}
+	if err := d.UnmarshalJSON([]byte(`"soon"`)); err == nil {
+		t.Error("Duration(\"soon\") = nil error, want one")
+	}
+	b, _ := Duration(15 * time.Second).MarshalJSON()
+	if string(b) != `"15s"` {
+		t.Errorf("MarshalJSON = %s, want \"15s\"", b)
+	}
+}
