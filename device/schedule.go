@@ -1,0 +1,207 @@
+package device
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// Defaults of the Scheduler.
+const (
+	DefaultExpireAfter = 24 * time.Hour
+	DefaultMaxWait     = 15 * time.Minute
+)
+
+// Scheduler decides what is on screen: at time t exactly the live items
+// with Start <= t < End, and the night mode of t. It recomputes when the
+// store changes and at the next instant anything can change (a window's
+// start or end, a night-hours edge), on one clock timer; between those it
+// sleeps.
+type Scheduler struct {
+	Store    *store.Store
+	Clock    clock.Clock // default clock.Real()
+	Display  Display
+	Night    NightHours
+	Location *time.Location // for night hours; default time.Local
+	Logger   *slog.Logger   // default slog.Default()
+	// ExpireAfter is how long ended items stay in the store (and the
+	// inventory); default DefaultExpireAfter.
+	ExpireAfter time.Duration
+	// MaxWait caps one wait, default DefaultMaxWait; negative means no cap.
+	// The timer measures elapsed time, so a wall-clock step (NTP at boot:
+	// a Pi has no RTC) would otherwise go unnoticed until the next boundary,
+	// possibly days away. A wake-up that changes nothing calls nothing.
+	MaxWait time.Duration
+}
+
+// slideKey identifies what a slide shows.
+type slideKey struct {
+	id  string
+	rev uint64
+}
+
+// Run drives the Display until ctx ends. It sets the slides and the mode
+// once at start and then only when they change. Cancellation is not an
+// error.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if s.Store == nil || s.Display == nil {
+		return errors.New("scheduler: Store and Display are required")
+	}
+	clk := s.Clock
+	if clk == nil {
+		clk = clock.Real()
+	}
+	loc := s.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "scheduler")
+	keep := s.ExpireAfter
+	if keep <= 0 {
+		keep = DefaultExpireAfter
+	}
+	maxWait := s.MaxWait
+	if maxWait == 0 {
+		maxWait = DefaultMaxWait
+	}
+
+	var (
+		timer   clock.Timer
+		shown   []slideKey
+		mode    Mode
+		first   = true
+		expire  = true
+		errWait = time.Second
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if expire {
+			// Expiry only needs to happen now and then; boundaries are a
+			// natural rhythm. Its own change notice wakes us once more.
+			if _, err := s.Store.Expire(clk.Now().Add(-keep)); err != nil {
+				log.Warn("expire old items", "err", err)
+			}
+			expire = false
+		}
+		changed := s.Store.Changed()
+		now := clk.Now()
+		recs, err := s.Store.Live()
+		var next time.Time
+		if err != nil {
+			// Keep what is on screen; try again soon.
+			log.Error("read live items", "err", err, "retry_in", errWait)
+			next = now.Add(errWait)
+			errWait = min(errWait*2, time.Minute)
+		} else {
+			errWait = time.Second
+			// The mode first: after a power cut at night, no bright flash.
+			if m := s.Night.ModeAt(now, loc); first || m != mode {
+				log.Info("screen mode", "mode", m, "at", now)
+				s.Display.SetMode(m)
+				mode = m
+			}
+			slides := s.slidesAt(recs, now)
+			keys := make([]slideKey, len(slides))
+			for i, sl := range slides {
+				keys[i] = slideKey{sl.ID, sl.Rev}
+			}
+			if first || !slices.Equal(keys, shown) {
+				log.Info("carousel", "slides", len(slides), "at", now)
+				s.Display.SetSlides(slides)
+				shown = keys
+			}
+			first = false
+			next = nextBoundary(recs, now, keep)
+		}
+		if e := s.Night.NextEdge(now, loc); !e.IsZero() && (next.IsZero() || e.Before(next)) {
+			next = e
+		}
+		if maxWait > 0 && (next.IsZero() || next.Sub(now) > maxWait) {
+			next = now.Add(maxWait)
+		}
+		var fire <-chan time.Time
+		if !next.IsZero() {
+			if timer == nil {
+				timer = clk.NewTimer(next.Sub(now))
+			} else {
+				timer.Reset(next.Sub(now))
+			}
+			fire = timer.C()
+		} else if timer != nil {
+			timer.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-fire:
+			expire = true
+		}
+	}
+}
+
+// slidesAt returns the slides of the live records whose window holds now,
+// newest start first, ties by id.
+func (s *Scheduler) slidesAt(recs []store.Record, now time.Time) []Slide {
+	slides := []Slide{}
+	for _, r := range recs {
+		it := r.Item
+		if now.Before(it.Start) || !now.Before(it.End) {
+			continue
+		}
+		sl := Slide{
+			ID: it.ID, Rev: it.Rev, Photo: it.Kind == proto.KindPhoto,
+			Text: it.Text, From: it.From, Sent: it.Created, Start: it.Start, End: it.End,
+		}
+		if sl.Sent.IsZero() {
+			sl.Sent = it.Start
+		}
+		if sl.Photo {
+			if sl.Image = s.Store.BlobPath(r.Screen); sl.Image == "" {
+				continue // cannot happen for a ready photo; never show a blank
+			}
+		}
+		slides = append(slides, sl)
+	}
+	slices.SortFunc(slides, func(a, b Slide) int {
+		if c := b.Start.Compare(a.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return slides
+}
+
+// nextBoundary is the earliest Start or End after now of any live record,
+// or an End+keep (when it may be expired), or the zero time.
+func nextBoundary(recs []store.Record, now time.Time, keep time.Duration) time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, r := range recs {
+		consider(r.Item.Start)
+		if !r.Item.End.IsZero() {
+			consider(r.Item.End)
+			consider(r.Item.End.Add(keep))
+		}
+	}
+	return next
+}

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// Expire drops what can never be shown again: items whose display window
+// ended at or before `before` (both views; an id stays while either view
+// still has a window open after before), and tombstones that arrived more
+// than Options.KeepTombstones before `before`. Then it runs GC. It returns
+// how many item ids it dropped. The scheduler calls it with now minus the
+// time ended items are kept for the inventory.
+//
+// An expired item that is delivered again (a retained message after a
+// clean session) is stored again as new; its window is over, so it is not
+// shown, and the photo worker does not fetch photos whose window is over.
+func (s *Store) Expire(before time.Time) (int, error) {
+	ended := func(r Record) bool { return !r.Item.End.IsZero() && !r.Item.End.After(before) }
+	// Find candidates with a read first: most calls find nothing, and a
+	// write transaction always costs an fsync.
+	plan := func(tx *bolt.Tx) (dropItems, dropLive [][]byte) {
+		items, live := tx.Bucket(bucketItems), tx.Bucket(bucketLive)
+		_ = items.ForEach(func(k, v []byte) error {
+			var r Record
+			if json.Unmarshal(v, &r) != nil {
+				return nil // logged by readers; never dropped blindly
+			}
+			switch {
+			case r.State == proto.StateDeleted:
+				if !r.Received.Add(s.opt.KeepTombstones).After(before) {
+					dropItems = append(dropItems, bytes.Clone(k))
+				}
+			case ended(r):
+				lv, ok := s.get(live, k)
+				if !ok || ended(lv) {
+					dropItems = append(dropItems, bytes.Clone(k))
+				}
+			}
+			return nil
+		})
+		_ = live.ForEach(func(k, v []byte) error {
+			var r Record
+			if json.Unmarshal(v, &r) == nil && ended(r) {
+				dropLive = append(dropLive, bytes.Clone(k))
+			}
+			return nil
+		})
+		return dropItems, dropLive
+	}
+	var found bool
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		a, b := plan(tx)
+		found = len(a)+len(b) > 0
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("expire: %w", err)
+	}
+	n := 0
+	if found {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			n = 0
+			dropItems, dropLive := plan(tx)
+			for _, k := range dropItems {
+				if err := tx.Bucket(bucketItems).Delete(k); err != nil {
+					return err
+				}
+				n++
+			}
+			for _, k := range dropLive {
+				if err := tx.Bucket(bucketLive).Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("expire: %w", err)
+		}
+		s.notify()
+		s.log.Info("expired items", "count", n, "before", before)
+	}
+	if _, err := s.GC(); err != nil {
+		return n, fmt.Errorf("expire: %w", err)
+	}
+	return n, nil
+}
+
+// AddRefusal records a payload the device could not take. The list keeps
+// the newest Options.MaxRefusals entries.
+func (s *Store) AddRefusal(r proto.Refusal) error {
+	v, err := encode(r)
+	if err != nil {
+		return fmt.Errorf("add refusal: %w", err)
+	}
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRefusals)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		var key [8]byte
+		binary.BigEndian.PutUint64(key[:], seq)
+		if err := b.Put(key[:], v); err != nil {
+			return err
+		}
+		// Keys are sequence numbers, oldest first; keep the newest MaxRefusals.
+		var keys [][]byte
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		if len(keys) <= s.opt.MaxRefusals {
+			return nil
+		}
+		old := keys[:len(keys)-s.opt.MaxRefusals]
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add refusal: %w", err)
+	}
+	s.notify()
+	return nil
+}
+
+// Refusals returns the recorded refusals, oldest first.
+func (s *Store) Refusals() ([]proto.Refusal, error) {
+	var out []proto.Refusal
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRefusals).ForEach(func(k, v []byte) error {
+			var r proto.Refusal
+			if err := json.Unmarshal(v, &r); err != nil {
+				s.log.Error("skipping damaged refusal", "key", fmt.Sprintf("%x", k), "err", fmt.Errorf("%w: %v", ErrCorrupt, err))
+				return nil
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("refusals: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,313 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// Options configures a device's sync Client.
+type Options struct {
+	Broker   string // mqtt://host:port (tcp://, ws:// also accepted)
+	DeviceID string
+	// ClientID must stay the same across restarts so the broker keeps the
+	// session; default "hearthd-" + DeviceID.
+	ClientID  string
+	Store     *store.Store
+	Clock     clock.Clock
+	Logger    *slog.Logger
+	KeepAlive time.Duration // default 30s
+	// InventoryDelay batches inventory reports after changes; default 1s.
+	InventoryDelay time.Duration
+}
+
+// Client is the device's MQTT link. Run it once.
+type Client struct {
+	opt        Options
+	log        *slog.Logger
+	reconnects atomic.Int64
+	lastSync   atomic.Int64 // unix nanoseconds of the last stored item
+	received   atomic.Int64
+}
+
+// New checks the options and returns a Client.
+func New(opt Options) (*Client, error) {
+	if !proto.ValidID(opt.DeviceID) {
+		return nil, fmt.Errorf("sync: device id %q is not valid", opt.DeviceID)
+	}
+	if opt.Store == nil {
+		return nil, errors.New("sync: no store")
+	}
+	if _, err := BrokerURL(opt.Broker); err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	if opt.ClientID == "" {
+		opt.ClientID = "hearthd-" + opt.DeviceID
+	}
+	if opt.Clock == nil {
+		opt.Clock = clock.Real()
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.KeepAlive == 0 {
+		opt.KeepAlive = 30 * time.Second
+	}
+	if opt.InventoryDelay == 0 {
+		opt.InventoryDelay = time.Second
+	}
+	return &Client{opt: opt, log: opt.Logger.With("component", "sync")}, nil
+}
+
+// BrokerURL turns a broker address into the form paho dials: mqtt:// and
+// mqtts:// become tcp:// and ssl://.
+func BrokerURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("broker url %q: want mqtt://host:port", s)
+	}
+	switch u.Scheme {
+	case "mqtt", "tcp":
+		u.Scheme = "tcp"
+	case "mqtts", "ssl", "tls":
+		u.Scheme = "ssl"
+	case "ws", "wss":
+	default:
+		return "", fmt.Errorf("broker url %q: unknown scheme %q", s, u.Scheme)
+	}
+	if u.Port() == "" {
+		return "", fmt.Errorf("broker url %q: no port", s)
+	}
+	return u.String(), nil
+}
+
+// Stats are counters for status reports.
+type Stats struct {
+	Reconnects int64
+	Received   int64
+	LastSync   time.Time
+}
+
+// Stats returns the link's counters.
+func (c *Client) Stats() Stats {
+	s := Stats{Reconnects: c.reconnects.Load(), Received: c.received.Load()}
+	if n := c.lastSync.Load(); n != 0 {
+		s.LastSync = time.Unix(0, n)
+	}
+	return s
+}
+
+// Run keeps a connection to the broker until ctx ends, reconnecting with
+// backoff. Cancellation is not an error.
+func (c *Client) Run(ctx context.Context) error {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		connected, err := c.once(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		if connected {
+			backoff = time.Second
+		}
+		c.log.Warn("broker link down", "broker", c.opt.Broker, "err", err, "retry_in", backoff)
+		t := c.opt.Clock.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C():
+		}
+		backoff = min(backoff*2, 30*time.Second)
+		c.reconnects.Add(1)
+	}
+	return nil
+}
+
+// once runs one connection until it is lost or ctx ends.
+func (c *Client) once(ctx context.Context) (connected bool, err error) {
+	lost := make(chan error, 1)
+	broker, _ := BrokerURL(c.opt.Broker)
+	o := mqtt.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(c.opt.ClientID).
+		SetCleanSession(false).
+		SetAutoReconnect(false).
+		SetKeepAlive(c.opt.KeepAlive).
+		SetPingTimeout(c.opt.KeepAlive/2 + time.Second).
+		SetConnectTimeout(10 * time.Second).
+		SetWriteTimeout(30 * time.Second).
+		// Acknowledge only after the store committed: a crash before the
+		// commit leaves the message with the broker, which sends it again.
+		SetAutoAckDisabled(true).
+		// Handlers run concurrently so store commits can be batched;
+		// revisions make the order irrelevant.
+		SetOrderMatters(false).
+		// Messages queued for our persistent session can arrive before
+		// Subscribe returns; the default handler takes them.
+		SetDefaultPublishHandler(c.handle).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			select {
+			case lost <- err:
+			default:
+			}
+		})
+	cl := mqtt.NewClient(o)
+	tok := cl.Connect()
+	if err := waitToken(ctx, tok); err != nil {
+		return false, fmt.Errorf("connect: %w", err)
+	}
+	defer cl.Disconnect(250)
+	ct := tok.(*mqtt.ConnectToken)
+	log := c.log.With("broker", c.opt.Broker, "session_present", ct.SessionPresent())
+	if !ct.SessionPresent() {
+		// A new session: subscribe, which also brings the retained items.
+		st := cl.Subscribe(proto.ContentFilter(c.opt.DeviceID), 1, nil)
+		if err := waitToken(ctx, st); err != nil {
+			return true, fmt.Errorf("subscribe: %w", err)
+		}
+	}
+	log.Info("connected to broker")
+
+	var wg gosync.WaitGroup
+	inner, cancel := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.reportInventory(inner, cl)
+	}()
+	defer func() { cancel(); wg.Wait() }()
+	select {
+	case <-ctx.Done():
+		return true, nil
+	case err := <-lost:
+		return true, fmt.Errorf("connection lost: %w", err)
+	}
+}
+
+func waitToken(ctx context.Context, t mqtt.Token) error {
+	select {
+	case <-t.Done():
+		return t.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// handle stores one message and then acknowledges it.
+func (c *Client) handle(_ mqtt.Client, m mqtt.Message) {
+	c.received.Add(1)
+	if len(m.Payload()) == 0 {
+		// A cleared retained message: nothing to store.
+		m.Ack()
+		return
+	}
+	now := c.opt.Clock.Now()
+	it, err := proto.DecodeItem(c.opt.DeviceID, m.Topic(), m.Payload())
+	if err != nil {
+		ref := proto.Refusal{Time: now, Topic: m.Topic(), ID: it.ID, Rev: it.Rev, Reason: err.Error()}
+		if ref.ID == "" {
+			ref.ID = topicItem(m.Topic())
+		}
+		c.log.Warn("content refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
+		if err := c.opt.Store.AddRefusal(ref); err != nil {
+			// Leave it unacknowledged: the broker retries later.
+			c.log.Error("record refusal", "err", err)
+			return
+		}
+		m.Ack()
+		return
+	}
+	out, err := c.opt.Store.Apply(it, now)
+	if err != nil {
+		c.log.Error("store item; not acknowledged, the broker will send it again", "id", it.ID, "rev", it.Rev, "err", err)
+		return
+	}
+	m.Ack()
+	c.lastSync.Store(now.UnixNano())
+	c.log.Debug("content stored", "id", it.ID, "rev", it.Rev, "kind", it.Kind, "outcome", out)
+}
+
+func topicItem(topic string) string {
+	for i := len(topic) - 1; i >= 0; i-- {
+		if topic[i] == '/' {
+			if id := topic[i+1:]; proto.ValidID(id) {
+				return id
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+// reportInventory publishes what the device holds now and after every
+// change, at most once per InventoryDelay.
+func (c *Client) reportInventory(ctx context.Context, cl mqtt.Client) {
+	for {
+		changed := c.opt.Store.Changed()
+		if err := c.publishInventory(ctx, cl); err != nil && ctx.Err() == nil {
+			c.log.Warn("publish inventory", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		t := c.opt.Clock.NewTimer(c.opt.InventoryDelay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+	}
+}
+
+// maxInventoryItems keeps the retained report well inside MaxPayload.
+const maxInventoryItems = 2000
+
+func (c *Client) publishInventory(ctx context.Context, cl mqtt.Client) error {
+	inv, err := Inventory(c.opt.Store, c.opt.DeviceID, c.opt.Clock.Now())
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(inv)
+	if err != nil {
+		return fmt.Errorf("encode inventory: %w", err)
+	}
+	return waitToken(ctx, cl.Publish(proto.InventoryTopic(c.opt.DeviceID), 1, true, b))
+}
+
+// Inventory builds the device's report from its store.
+func Inventory(s *store.Store, device string, now time.Time) (proto.Inventory, error) {
+	recs, err := s.All()
+	if err != nil {
+		return proto.Inventory{}, fmt.Errorf("inventory: %w", err)
+	}
+	refusals, err := s.Refusals()
+	if err != nil {
+		return proto.Inventory{}, fmt.Errorf("inventory: %w", err)
+	}
+	inv := proto.Inventory{V: proto.Version, Device: device, Time: now, Items: []proto.InventoryItem{}, Refused: refusals}
+	for _, r := range recs {
+		if len(inv.Items) == maxInventoryItems {
+			inv.Truncated = true
+			break
+		}
+		inv.Items = append(inv.Items, proto.InventoryItem{
+			ID: r.Item.ID, Rev: r.Item.Rev, Kind: r.Item.Kind, From: r.Item.From, Text: r.Item.Text,
+			Start: r.Item.Start, End: r.Item.End, State: r.State, Reason: r.Reason,
+		})
+	}
+	return inv, nil
+}

@@ -1,0 +1,93 @@
+package sync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	gosync "sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Conn is a short-lived MQTT connection for the senders' side (hearthctl):
+// publish with QoS 1 and read retained topics. Its session is clean.
+type Conn struct {
+	cl mqtt.Client
+}
+
+// Dial connects to broker with a random client id made from prefix.
+func Dial(ctx context.Context, broker, prefix string) (*Conn, error) {
+	u, err := BrokerURL(broker)
+	if err != nil {
+		return nil, err
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	o := mqtt.NewClientOptions().
+		AddBroker(u).
+		SetClientID(prefix + "-" + hex.EncodeToString(b[:])).
+		SetCleanSession(true).
+		SetAutoReconnect(false).
+		SetConnectTimeout(10 * time.Second).
+		SetWriteTimeout(5 * time.Minute)
+	cl := mqtt.NewClient(o)
+	if err := waitToken(ctx, cl.Connect()); err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", broker, err)
+	}
+	return &Conn{cl: cl}, nil
+}
+
+// Close disconnects.
+func (c *Conn) Close() { c.cl.Disconnect(250) }
+
+// Publish sends payload with QoS 1 and waits for the broker's acknowledgement.
+func (c *Conn) Publish(ctx context.Context, topic string, payload []byte, retain bool) error {
+	if err := waitToken(ctx, c.cl.Publish(topic, 1, retain, payload)); err != nil {
+		return fmt.Errorf("publish %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Retained subscribes to filter and returns the retained messages the broker
+// holds, by topic. It stops once no message came for quiet.
+func (c *Conn) Retained(ctx context.Context, filter string, quiet time.Duration) (map[string][]byte, error) {
+	var mu gosync.Mutex
+	got := map[string][]byte{}
+	bump := make(chan struct{}, 1)
+	st := c.cl.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
+		if !m.Retained() {
+			return
+		}
+		mu.Lock()
+		if len(m.Payload()) == 0 {
+			delete(got, m.Topic())
+		} else {
+			got[m.Topic()] = append([]byte(nil), m.Payload()...)
+		}
+		mu.Unlock()
+		select {
+		case bump <- struct{}{}:
+		default:
+		}
+	})
+	if err := waitToken(ctx, st); err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", filter, err)
+	}
+	defer c.cl.Unsubscribe(filter)
+	t := time.NewTimer(quiet)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-bump:
+			t.Reset(quiet)
+		case <-t.C:
+			mu.Lock()
+			defer mu.Unlock()
+			return got, nil
+		}
+	}
+}
