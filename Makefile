@@ -3,7 +3,8 @@ SHELL := /bin/bash
 GO ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
-export LANG ?= C.UTF-8
+# Fyne reads the locale from LANG when it loads and complains about "C".
+export LANG := en_GB.UTF-8
 # Keep Go's caches where they are even when a test changes HOME.
 export GOCACHE ?= $(shell $(GO) env GOCACHE)
 export GOMODCACHE ?= $(shell $(GO) env GOMODCACHE)

@@ -7,8 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 demo=$root/.demo
-export LANG=${LANG:-C.UTF-8}
-[ "${LANG}" = C ] && export LANG=C.UTF-8
+export LANG=en_GB.UTF-8
 
 stop() {
   for f in "$demo"/*.pid; do

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// demoPhotos writes a few calm landscape pictures (drawn here, so the
+// project ships no photos) for `make demo` and for installers who want to
+// see a screen work before the family sends anything.
+func (e *env) demoPhotos(args []string) error {
+	if len(args) != 1 {
+		return errors.New("demo-photos: name a directory")
+	}
+	dir := args[0]
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i, sc := range demoScenes {
+		img := drawScene(1600, 1067, sc)
+		if i == 3 {
+			img = portraitCrop(img) // a portrait picture shows the letterboxing
+		}
+		path := filepath.Join(dir, sc.name+".jpg")
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := jpeg.Encode(f, img, &jpeg.Options{Quality: 85}); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, path)
+	}
+	return nil
+}
+
+type scene struct {
+	name           string
+	skyTop, skyLow color.RGBA
+	sun            color.RGBA
+	sunX, sunY     float64
+	hills          []color.RGBA
+	water          bool
+}
+
+var demoScenes = []scene{
+	{"sunset-lake", color.RGBA{38, 52, 110, 255}, color.RGBA{245, 150, 90, 255}, color.RGBA{255, 220, 150, 255}, 0.7, 0.42,
+		[]color.RGBA{{90, 70, 110, 255}, {50, 45, 80, 255}}, true},
+	{"summer-meadow", color.RGBA{90, 160, 230, 255}, color.RGBA{200, 230, 250, 255}, color.RGBA{255, 250, 220, 255}, 0.2, 0.2,
+		[]color.RGBA{{120, 170, 90, 255}, {70, 130, 60, 255}, {50, 100, 45, 255}}, false},
+	{"winter-morning", color.RGBA{150, 180, 215, 255}, color.RGBA{235, 225, 220, 255}, color.RGBA{255, 240, 230, 255}, 0.5, 0.35,
+		[]color.RGBA{{225, 230, 240, 255}, {190, 200, 220, 255}, {120, 135, 160, 255}}, false},
+	{"autumn-forest", color.RGBA{110, 140, 190, 255}, color.RGBA{240, 210, 160, 255}, color.RGBA{255, 230, 170, 255}, 0.3, 0.3,
+		[]color.RGBA{{200, 120, 50, 255}, {160, 70, 40, 255}, {90, 50, 35, 255}}, true},
+}
+
+func lerp(a, b color.RGBA, t float64) color.RGBA {
+	m := func(x, y uint8) uint8 { return uint8(float64(x) + (float64(y)-float64(x))*t) }
+	return color.RGBA{m(a.R, b.R), m(a.G, b.G), m(a.B, b.B), 255}
+}
+
+func drawScene(w, h int, sc scene) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	fw, fh := float64(w), float64(h)
+	horizon := 0.62
+	for y := 0; y < h; y++ {
+		fy := float64(y) / fh
+		for x := 0; x < w; x++ {
+			fx := float64(x) / fw
+			c := lerp(sc.skyTop, sc.skyLow, math.Min(fy/horizon, 1))
+			// The sun with a soft glow.
+			d := math.Hypot((fx-sc.sunX)*fw/fh, fy-sc.sunY)
+			if d < 0.07 {
+				c = sc.sun
+			} else if d < 0.3 {
+				c = lerp(c, sc.sun, math.Pow(1-(d-0.07)/0.23, 3)*0.6)
+			}
+			// Rolling hills, far to near.
+			for i, hc := range sc.hills {
+				base := horizon - 0.12 + float64(i)*0.1
+				ridge := base + 0.05*math.Sin(fx*(3+float64(i)*2)+float64(i)*1.7) + 0.02*math.Sin(fx*17+float64(i))
+				if fy > ridge {
+					c = lerp(hc, color.RGBA{0, 0, 0, 255}, math.Min((fy-ridge)*0.8, 0.35))
+				}
+			}
+			if sc.water && fy > 0.86 {
+				// A still lake mirroring the sky, with a few ripples.
+				mirror := lerp(sc.skyLow, sc.skyTop, (fy-0.86)/0.14)
+				ripple := 0.08 * math.Sin(fy*260+math.Sin(fx*9)*3)
+				c = lerp(mirror, color.RGBA{20, 30, 60, 255}, 0.25+ripple)
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	return img
+}
+
+func portraitCrop(src *image.RGBA) *image.RGBA {
+	b := src.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dy()*2/3, b.Dy()))
+	// A portrait crop of the middle of the scene.
+	x0 := (b.Dx() - dst.Bounds().Dx()) / 2
+	for y := 0; y < dst.Bounds().Dy(); y++ {
+		for x := 0; x < dst.Bounds().Dx(); x++ {
+			dst.SetRGBA(x, y, src.RGBAAt(x0+x, y))
+		}
+	}
+	return dst
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Version is stamped at build time.
+var Version = "dev"
+
+const usage = `usage: hearthctl [--broker URL] COMMAND ...
+
+Commands:
+  send photo   --to ID[,ID...] [--days N | --until TIME] [--start TIME] [--caption TEXT] [--from NAME] FILE
+  send message --to ID[,ID...] [--days N | --until TIME] [--start TIME] [--from NAME] TEXT
+  content ls   --device ID [--at TIME] [--json]
+  content rm   --device ID ITEM-ID
+  blobs serve  --dir DIR [--addr HOST:PORT]     (a photo store for photos sent by URL)
+  version
+
+TIME is RFC 3339 (2026-11-24T14:00:00+01:00) or local "2026-11-24T14:00" or "2026-11-24".
+The broker comes from --broker or $HEARTH_BROKER (default mqtt://127.0.0.1:1883).
+`
+
+type env struct {
+	broker string
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+	loc    *time.Location
+	// progress shows progress bars when stderr is a terminal.
+	progress bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runEnv(ctx, args, stdout, stderr, nil)
+}
+
+// runEnv is run with a hook to set the clock and zone (tests).
+func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust func(*env)) error {
+	fs := flag.NewFlagSet("hearthctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	broker := fs.String("broker", envOr("HEARTH_BROKER", "mqtt://127.0.0.1:1883"), "MQTT broker `url`")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	e := &env{broker: *broker, stdout: stdout, stderr: stderr, now: time.Now, loc: time.Local,
+		progress: isTerminal(stderr)}
+	if adjust != nil {
+		adjust(e)
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return errors.New("no command")
+	}
+	cmd, sub := rest[0], ""
+	if len(rest) > 1 {
+		sub = rest[1]
+	}
+	switch {
+	case cmd == "send" && sub == "photo":
+		return e.sendPhoto(ctx, rest[2:])
+	case cmd == "send" && sub == "message":
+		return e.sendMessage(ctx, rest[2:])
+	case cmd == "content" && sub == "ls":
+		return e.contentList(ctx, rest[2:])
+	case cmd == "content" && sub == "rm":
+		return e.contentRemove(ctx, rest[2:])
+	case cmd == "blobs" && sub == "serve":
+		return e.blobsServe(ctx, rest[2:])
+	case cmd == "demo-photos":
+		return e.demoPhotos(rest[1:])
+	case cmd == "version":
+		fmt.Fprintln(stdout, "hearthctl", Version)
+		return nil
+	case cmd == "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fs.Usage()
+	return fmt.Errorf("unknown command %q", joinFirst(rest, 2))
+}
+
+func joinFirst(s []string, n int) string {
+	out := ""
+	for i := 0; i < len(s) && i < n; i++ {
+		if i > 0 {
+			out += " "
+		}
+		out += s[i]
+	}
+	return out
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// parseTime reads the times hearthctl accepts, in loc when no zone is given.
+func parseTime(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q: want RFC 3339, 2006-01-02T15:04 or 2006-01-02", s)
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	_ "image/jpeg" // DecodeConfig checks what is sent
+	_ "image/png"
+	"net/http"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	_ "golang.org/x/image/webp"
+
+	"github.com/hearth-home/hearth/media/photo"
+	hsync "github.com/hearth-home/hearth/sync"
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// Default display windows when the sender gives none: a photo for some
+// weeks, a message for a day (KOMP's advice to senders).
+const (
+	defaultPhotoDays   = 14
+	defaultMessageDays = 1
+)
+
+type sendFlags struct {
+	to, from, id, start, until string
+	days                       int
+}
+
+func (e *env) sendFlagSet(name string, f *sendFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&f.to, "to", "", "device `id`s, comma separated")
+	fs.StringVar(&f.from, "from", defaultFrom(), "sender `name` shown on screen")
+	fs.StringVar(&f.id, "id", "", "item `id` (to edit an item; default a new one)")
+	fs.StringVar(&f.start, "start", "", "show from `TIME` (default now)")
+	fs.StringVar(&f.until, "until", "", "show until `TIME`")
+	fs.IntVar(&f.days, "days", 0, "show for `N` days")
+	return fs
+}
+
+func defaultFrom() string {
+	if v := os.Getenv("HEARTH_FROM"); v != "" {
+		return v
+	}
+	if u, err := user.Current(); err == nil {
+		if n, _, _ := strings.Cut(u.Name, ","); n != "" {
+			return n
+		}
+		return u.Username
+	}
+	return ""
+}
+
+// item builds the item common to photos and messages, for one device.
+func (e *env) item(f *sendFlags, kind proto.Kind, defaultDays int) (proto.Item, []string, error) {
+	var devices []string
+	for _, d := range strings.Split(f.to, ",") {
+		if d = strings.TrimSpace(d); d == "" {
+			continue
+		}
+		if !proto.ValidID(d) {
+			return proto.Item{}, nil, fmt.Errorf("--to: device id %q is not valid", d)
+		}
+		devices = append(devices, d)
+	}
+	if len(devices) == 0 {
+		return proto.Item{}, nil, errors.New("--to: name at least one device")
+	}
+	now := e.now().Truncate(time.Second)
+	it := proto.Item{V: proto.Version, Kind: kind, From: f.from, Created: now, Start: now, Rev: 1, ID: f.id}
+	if f.start != "" {
+		t, err := parseTime(f.start, e.loc)
+		if err != nil {
+			return it, nil, fmt.Errorf("--start: %w", err)
+		}
+		it.Start = t
+	}
+	switch {
+	case f.until != "" && f.days != 0:
+		return it, nil, errors.New("give --until or --days, not both")
+	case f.until != "":
+		t, err := parseTime(f.until, e.loc)
+		if err != nil {
+			return it, nil, fmt.Errorf("--until: %w", err)
+		}
+		it.End = t
+	case f.days != 0:
+		it.Days = f.days
+	default:
+		it.Days = defaultDays
+	}
+	if it.ID == "" {
+		it.ID = newID(kind)
+	}
+	return it, devices, nil
+}
+
+func newID(kind proto.Kind) string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return string(kind[0]) + "-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+func (e *env) sendMessage(ctx context.Context, args []string) error {
+	var f sendFlags
+	fs := e.sendFlagSet("send message", &f)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	text := strings.Join(fs.Args(), " ")
+	if strings.TrimSpace(text) == "" {
+		return errors.New("send message: no text")
+	}
+	it, devices, err := e.item(&f, proto.KindMessage, defaultMessageDays)
+	if err != nil {
+		return fmt.Errorf("send message: %w", err)
+	}
+	it.Text = text
+	return e.publishItem(ctx, it, devices, f.id != "")
+}
+
+func (e *env) sendPhoto(ctx context.Context, args []string) error {
+	var f sendFlags
+	fs := e.sendFlagSet("send photo", &f)
+	caption := fs.String("caption", "", "caption `text`")
+	byURL := fs.String("url", "", "the photo is already at this `url`; send a reference")
+	upload := fs.String("upload", "", "upload the photo to this blob store `url` (hearthctl blobs serve) and send a reference")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("send photo: name one photo file")
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("send photo: %w", err)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("send photo %s: not a JPEG, PNG or WebP photo: %w", fs.Arg(0), err)
+	}
+	it, devices, err := e.item(&f, proto.KindPhoto, defaultPhotoDays)
+	if err != nil {
+		return fmt.Errorf("send photo: %w", err)
+	}
+	it.Text = *caption
+	switch {
+	case *byURL != "" && *upload != "":
+		return errors.New("send photo: give --url or --upload, not both")
+	case *byURL != "" || *upload != "":
+		sum := sha256.Sum256(data)
+		p := &proto.Photo{URL: *byURL, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
+		if *upload != "" {
+			if p.URL, err = e.upload(ctx, *upload, p.SHA256, data); err != nil {
+				return fmt.Errorf("send photo: %w", err)
+			}
+		}
+		it.Photo = p
+	default:
+		if len(data) > proto.MaxInlinePhoto {
+			// Too big to travel inside the message: make a copy that fits,
+			// still far larger than any screen needs.
+			fmt.Fprintf(e.stderr, "%s is %d KiB (%dx%d %s); sending a copy scaled to fit %d KiB\n",
+				fs.Arg(0), len(data)>>10, cfg.Width, cfg.Height, format, proto.MaxInlinePhoto>>10)
+			if data, err = photo.FitInline(data, proto.MaxInlinePhoto, 3840); err != nil {
+				return fmt.Errorf("send photo: %w", err)
+			}
+		}
+		sum := sha256.Sum256(data)
+		it.Photo = &proto.Photo{Data: data, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
+	}
+	return e.publishItem(ctx, it, devices, f.id != "")
+}
+
+// upload PUTs data into a blob store and returns the photo's URL there.
+func (e *env) upload(ctx context.Context, base, sum string, data []byte) (string, error) {
+	u := strings.TrimSuffix(base, "/") + "/" + sum
+	var body = bytes.NewReader(data)
+	var req *http.Request
+	var err error
+	if e.progress {
+		bar := progressbar.DefaultBytes(int64(len(data)), "uploading")
+		r := progressbar.NewReader(body, bar)
+		req, err = http.NewRequestWithContext(ctx, http.MethodPut, u, &r)
+	} else {
+		req, err = http.NewRequestWithContext(ctx, http.MethodPut, u, body)
+	}
+	if err != nil {
+		return "", fmt.Errorf("upload: %w", err)
+	}
+	req.ContentLength = int64(len(data))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("upload: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return "", fmt.Errorf("upload to %s: %s", u, resp.Status)
+	}
+	return u, nil
+}
+
+// publishItem sends one item to each device, retained, so a device that
+// is set up later still receives what is current.
+func (e *env) publishItem(ctx context.Context, it proto.Item, devices []string, edit bool) error {
+	// Check every item before connecting, so a mistake fails as the device
+	// would fail it, and before anything is sent.
+	items := make([]proto.Item, len(devices))
+	for i, d := range devices {
+		items[i] = it
+		items[i].Device = d
+		if err := items[i].Normalize(); err != nil {
+			return fmt.Errorf("item for %s: %w", d, err)
+		}
+	}
+	conn, err := hsync.Dial(ctx, e.broker, "hearthctl")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, one := range items {
+		if edit {
+			cur, ok, err := e.current(ctx, conn, one.Device, one.ID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				one.Rev = cur.Rev + 1 // an edit replaces what is there
+			}
+		}
+		payload, err := json.Marshal(one)
+		if err != nil {
+			return fmt.Errorf("encode item: %w", err)
+		}
+		if err := conn.Publish(ctx, proto.ContentTopic(one.Device, one.ID), payload, true); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "sent %s %s to %s: %s until %s\n", one.Kind, one.ID, one.Device,
+			one.Start.In(e.loc).Format("Mon 2 Jan 15:04"), one.End.In(e.loc).Format("Mon 2 Jan 15:04"))
+	}
+	return nil
+}
+
+// current reads the item the broker holds for device, if any.
+func (e *env) current(ctx context.Context, conn *hsync.Conn, device, id string) (proto.Item, bool, error) {
+	msgs, err := conn.Retained(ctx, proto.ContentTopic(device, id), 300*time.Millisecond)
+	if err != nil {
+		return proto.Item{}, false, err
+	}
+	for _, p := range msgs {
+		var it proto.Item
+		if json.Unmarshal(p, &it) == nil && it.Rev > 0 {
+			return it, true, nil
+		}
+	}
+	return proto.Item{}, false, nil
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+	_ "time/tzdata" // a device image may lack /usr/share/zoneinfo
+
+	"fyne.io/fyne/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hearth-home/hearth/device"
+	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/device/config"
+	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/media/photo"
+	hsync "github.com/hearth-home/hearth/sync"
+	"github.com/hearth-home/hearth/ui"
+	"github.com/hearth-home/hearth/ui/kiosk"
+)
+
+// Version is stamped at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+// run is the composition root: it builds every component from the config
+// and runs them until ctx ends.
+func run(ctx context.Context, args []string) error {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		fmt.Println("hearthd", Version)
+		return nil
+	}
+	cfg, err := config.Load(args, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	loc, _ := cfg.Location()
+	night, err := device.ParseNightHours(cfg.Night)
+	if err != nil {
+		return fmt.Errorf("night hours: %w", err)
+	}
+	if cfg.NightMode == "off" {
+		night.Mode = device.ModeNightOff
+	} else {
+		night.Mode = device.ModeNightDim
+	}
+	sw, sh, _ := cfg.ScreenSize()
+	clk := clock.Real()
+
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	st, err := store.Open(cfg.Data, store.Options{Timeout: 5 * time.Second, Logger: log})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+
+	link, err := hsync.New(hsync.Options{
+		Broker: cfg.Broker, DeviceID: cfg.DeviceID, Store: st, Clock: clk, Logger: log,
+		KeepAlive: time.Duration(cfg.KeepAlive),
+	})
+	if err != nil {
+		return err
+	}
+	screen := photo.Screen{W: sw, H: sh}
+	photos := &device.Photos{
+		Store: st, Clock: clk, Logger: log,
+		HTTP: &http.Client{}, // Photos bounds each fetch (FetchTimeout)
+		Prepare: func(orig []byte) ([]byte, error) {
+			res, err := photo.Prepare(orig, screen, photo.DefaultLimits())
+			if err != nil {
+				return nil, err
+			}
+			return res.JPEG, nil
+		},
+	}
+	sched := &device.Scheduler{Store: st, Clock: clk, Night: night, Location: loc, Logger: log}
+
+	log.Info("hearthd starting", "version", Version, "device", cfg.DeviceID, "broker", cfg.Broker,
+		"data", cfg.Data, "headless", cfg.Headless, "locale", cfg.Locale)
+	background := func(ctx context.Context) error {
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return link.Run(ctx) })
+		g.Go(func() error { return photos.Run(ctx) })
+		g.Go(func() error { return sched.Run(ctx) })
+		return g.Wait()
+	}
+	if cfg.Headless {
+		sched.Display = device.LogDisplay{Logger: log}
+		err = background(ctx)
+	} else {
+		if err := checkDisplay(); err != nil {
+			return err
+		}
+		var s *ui.Screen
+		s, err = ui.New(ui.Options{Clock: clk, Location: loc, Locale: cfg.Locale,
+			Dwell: time.Duration(cfg.Dwell), Logger: log})
+		if err != nil {
+			return err
+		}
+		sched.Display = s
+		err = kiosk.Run(ctx, s, kiosk.Options{Title: "Hearth", Fullscreen: !cfg.Windowed,
+			Size: fyne.NewSize(float32(sw), float32(sh))}, background)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("hearthd stopped")
+	return nil
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// checkDisplay fails clearly when there is no display to open: GLFW would
+// panic instead.
+func checkDisplay() error {
+	if os.Getenv("WAYLAND_DISPLAY") != "" {
+		return nil
+	}
+	d := os.Getenv("DISPLAY")
+	if d == "" {
+		return errors.New("no display: DISPLAY and WAYLAND_DISPLAY are unset (use --headless to run without a screen)")
+	}
+	// Local displays (":0", ":0.0", "unix:0") are sockets; check they answer.
+	host, num, ok := strings.Cut(d, ":")
+	if !ok || (host != "" && host != "unix") {
+		return nil // a remote display: let GLFW try
+	}
+	num, _, _ = strings.Cut(num, ".")
+	c, err := net.DialTimeout("unix", "/tmp/.X11-unix/X"+num, 2*time.Second)
+	if err != nil {
+		return fmt.Errorf("display %s does not answer: %w (use --headless to run without a screen)", d, err)
+	}
+	c.Close()
+	return nil
+}

@@ -1,0 +1,132 @@
+// Package kiosk runs a ui.Screen in a real window: it starts the Fyne app
+// (GLFW and OpenGL, so it needs cgo), runs the screen's carousel and the
+// daemon's background work beside the event loop, and stops them together.
+//
+// It is kept apart from package ui because importing fyne.io/fyne/v2/app
+// links the GL driver, which would stop ui's tests from rendering with
+// fyne's test driver under CGO_ENABLED=0.
+package kiosk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hearth-home/hearth/ui"
+)
+
+// AppID is the Fyne application id (its preferences and storage live
+// under it).
+const AppID = "org.hearth.hearthd"
+
+// ErrWindowClosed is returned by Run when the window was closed (by a
+// window manager; the screen itself offers no way to close it).
+var ErrWindowClosed = errors.New("kiosk window closed")
+
+// Options configures the window.
+type Options struct {
+	// Title names the window (for window managers and screenshots).
+	Title string
+	// Fullscreen covers the whole display; otherwise a borderless window
+	// of Size is used (development).
+	Fullscreen bool
+	// Size is the window size when not full screen (default 1280x720).
+	Size fyne.Size
+}
+
+// Run shows s in a window and runs the Fyne event loop on the calling
+// goroutine, which must be the program's main goroutine. Beside it, it runs
+// s.Run and background (may be nil) in an errgroup. It returns when ctx is
+// cancelled (nil), when s.Run or background fails (that error), or when
+// the event loop ends by itself: on SIGINT/SIGTERM, which Fyne catches (nil),
+// or when the window is closed (ErrWindowClosed).
+func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	a := app.NewWithID(AppID)
+	var w fyne.Window
+	if drv, ok := a.Driver().(desktop.Driver); ok {
+		w = drv.CreateSplashWindow() // no decorations
+		w.SetTitle(opt.Title)
+	} else {
+		w = a.NewWindow(opt.Title)
+	}
+	w.SetPadded(false)
+	w.SetContent(newNoCursor(s.Content()))
+	size := opt.Size
+	if size.Width <= 0 || size.Height <= 0 {
+		size = fyne.NewSize(1280, 720)
+	}
+	w.Resize(size)
+	w.SetFullScreen(opt.Fullscreen)
+
+	closed := false
+	w.SetCloseIntercept(func() {
+		closed = true
+		a.Quit()
+	})
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.Run(gctx); err != nil {
+			return fmt.Errorf("screen: %w", err)
+		}
+		return nil
+	})
+	if background != nil {
+		g.Go(func() error { return background(gctx) })
+	}
+	// Quit the event loop when ctx ends or a goroutine fails. fyne.Do
+	// queues the call until the loop runs, so an early end is not lost.
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-gctx.Done():
+			fyne.Do(a.Quit)
+		case <-stopped:
+		}
+	}()
+
+	w.Show()
+	a.Run() // until Quit, a signal or the window closing
+	close(stopped)
+	cancel()
+	err := g.Wait()
+	switch {
+	case err != nil && !errors.Is(err, context.Canceled):
+		return err
+	case closed:
+		return ErrWindowClosed
+	}
+	return nil
+}
+
+// noCursor hides the mouse pointer over the screen: nobody uses one, and
+// an arrow in the middle of a photo is the first thing an eye finds. GLFW
+// applies it on the first pointer motion; a kiosk X server should also be
+// started without a cursor (Xorg -nocursor).
+type noCursor struct {
+	widget.BaseWidget
+	content fyne.CanvasObject
+}
+
+func newNoCursor(content fyne.CanvasObject) *noCursor {
+	n := &noCursor{content: content}
+	n.ExtendBaseWidget(n)
+	return n
+}
+
+// Cursor implements desktop.Cursorable.
+func (n *noCursor) Cursor() desktop.Cursor { return desktop.HiddenCursor }
+
+// CreateRenderer implements fyne.Widget.
+func (n *noCursor) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(n.content)
+}

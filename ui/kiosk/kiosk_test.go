@@ -1,0 +1,213 @@
+//go:build linux
+
+package kiosk
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hearth-home/hearth/device"
+	"github.com/hearth-home/hearth/ui"
+)
+
+// The real window needs the process's main goroutine, which a test does
+// not have: the test runs this test binary again as a helper whose
+// TestMain calls Run, under a private Xvfb.
+
+const helperEnv = "HEARTH_KIOSK_HELPER"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(helper(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// helper shows one message card and stops as mode says: "term" waits for
+// SIGTERM, "cancel" cancels Run's context when stdin closes, "fail" has the
+// background work fail.
+func helper(mode string) int {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	s, err := ui.New(ui.Options{Locale: "en", Logger: log})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		return 2
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if mode == "cancel" {
+		go func() {
+			_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+			cancel()
+		}()
+	}
+	background := func(ctx context.Context) error {
+		s.SetSlides([]device.Slide{{ID: "m", Rev: 1, Text: "Hello from the kiosk test", From: "Test"}})
+		fmt.Println("ready")
+		if mode == "fail" {
+			time.Sleep(300 * time.Millisecond)
+			return errors.New("background failed")
+		}
+		<-ctx.Done()
+		return nil
+	}
+	err = Run(ctx, s, Options{Title: "hearth-kiosk-test", Fullscreen: true}, background)
+	fmt.Fprintf(os.Stderr, "kiosk.Run returned: %v\n", err)
+	if err != nil {
+		return 3
+	}
+	return 0
+}
+
+func TestRunUnderXvfb(t *testing.T) {
+	display := startXvfb(t)
+	for _, tc := range []struct {
+		mode     string
+		wantCode int
+		wantErr  string
+	}{
+		{"term", 0, "kiosk.Run returned: <nil>"},
+		{"cancel", 0, "kiosk.Run returned: <nil>"},
+		{"fail", 3, "kiosk.Run returned: background failed"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			home := t.TempDir() // Fyne keeps preferences under $HOME
+			cmd.Env = append(os.Environ(), helperEnv+"="+tc.mode, "DISPLAY="+display, "LANG=en_US.UTF-8",
+				"HOME="+home, "XDG_CONFIG_HOME="+home+"/.config")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() {
+				_, _ = io.Copy(io.Discard, stdout)
+				exited <- cmd.Wait()
+			}()
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+			if tc.mode != "fail" {
+				waitForCard(t, display)
+				switch tc.mode {
+				case "term":
+					_ = cmd.Process.Signal(syscall.SIGTERM)
+				case "cancel":
+					_ = stdin.Close()
+				}
+			}
+			select {
+			case err := <-exited:
+				code := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					code = ee.ExitCode()
+				} else if err != nil {
+					t.Fatalf("helper: %v", err)
+				}
+				if code != tc.wantCode || !strings.Contains(stderr.String(), tc.wantErr) {
+					t.Errorf("helper exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr.String(), tc.wantCode, tc.wantErr)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("helper did not stop; stderr:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+// waitForCard takes screenshots until the message card's colour fills the
+// middle of the screen.
+func waitForCard(t *testing.T, display string) {
+	t.Helper()
+	if _, err := exec.LookPath("import"); err != nil {
+		t.Log("no ImageMagick import: not checking the picture")
+		time.Sleep(2 * time.Second)
+		return
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	var last image.Image
+	for time.Now().Before(deadline) {
+		out, err := exec.Command("import", "-display", display, "-window", "root", "png:-").Output()
+		if err == nil {
+			if img, err := png.Decode(bytes.NewReader(out)); err == nil {
+				last = img
+				b := img.Bounds()
+				r, g, bl, _ := img.At(b.Dx()/2, b.Dy()*9/10).RGBA()
+				// A card is deep and dark, bluer or greener than red-grey.
+				if r>>8 < 0x50 && g>>8 < 0x50 && bl>>8 < 0x60 && (r|g|bl) != 0 {
+					return
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if last != nil {
+		b := last.Bounds()
+		t.Fatalf("no message card on screen; pixel %v", last.At(b.Dx()/2, b.Dy()*9/10))
+	}
+	t.Fatal("no screenshot")
+}
+
+// startXvfb starts a private X server and returns its DISPLAY.
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		if os.Getenv("HEARTH_REQUIRE_XVFB") != "" {
+			t.Fatal("Xvfb is required (HEARTH_REQUIRE_XVFB) but not installed")
+		}
+		t.Skip("no Xvfb")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x720x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start Xvfb: %v", err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case n := <-line:
+		if n == "" {
+			t.Fatal("Xvfb did not report its display")
+		}
+		return ":" + n
+	case <-time.After(10 * time.Second):
+		t.Fatal("Xvfb did not start")
+	}
+	return ""
+}

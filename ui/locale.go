@@ -1,0 +1,177 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// locale is what the screen says in one language. Fyne's lang package
+// follows the system locale; the device needs its configured one, and only
+// a handful of words, so they live in this small table.
+type locale struct {
+	tag string
+	// weekdays is indexed by time.Weekday (Sunday first).
+	weekdays [7]string
+	// onWeekdays is the form used in "sent on Sunday" (Finnish essive);
+	// the same as weekdays elsewhere.
+	onWeekdays [7]string
+	// months is indexed by time.Month-1, in the form used after a day
+	// number (Finnish partitive: "22. marraskuuta").
+	months [12]string
+	// date formats the clock's date line from weekday, day and month.
+	date func(weekday string, day int, month string) string
+	// dayMonth formats a date without weekday; year is 0 for this year.
+	dayMonth func(day int, month string, year int) string
+	// at joins a day phrase and a time: "Sunday 14:05", "sunnuntaina klo 14:05".
+	at               func(day, clock string) string
+	today, yesterday string
+	fromFmt          string
+	// emptyLine is the empty state's friendly text, a sentence a line.
+	emptyLine string
+}
+
+// localeFor returns the table of one language; ok is false for an unknown tag.
+func localeFor(tag string) (l *locale, ok bool) {
+	switch tag {
+	case "en":
+		return &locale{
+			tag:      "en",
+			weekdays: [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
+			months: [12]string{"January", "February", "March", "April", "May", "June", "July",
+				"August", "September", "October", "November", "December"},
+			date: func(wd string, d int, m string) string { return fmt.Sprintf("%s %d %s", wd, d, m) },
+			dayMonth: func(d int, m string, y int) string {
+				if y != 0 {
+					return fmt.Sprintf("%d %s %d", d, m, y)
+				}
+				return fmt.Sprintf("%d %s", d, m)
+			},
+			at:        func(day, clock string) string { return day + " " + clock },
+			today:     "Today",
+			yesterday: "Yesterday",
+			fromFmt:   "From %s",
+			emptyLine: "No new photos just now.\nHave a lovely day.",
+		}, true
+	case "sv":
+		return &locale{
+			tag:      "sv",
+			weekdays: [7]string{"söndag", "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag"},
+			months: [12]string{"januari", "februari", "mars", "april", "maj", "juni", "juli",
+				"augusti", "september", "oktober", "november", "december"},
+			date: func(wd string, d int, m string) string { return fmt.Sprintf("%s %d %s", wd, d, m) },
+			dayMonth: func(d int, m string, y int) string {
+				if y != 0 {
+					return fmt.Sprintf("%d %s %d", d, m, y)
+				}
+				return fmt.Sprintf("%d %s", d, m)
+			},
+			at:        func(day, clock string) string { return day + " " + clock },
+			today:     "i dag",
+			yesterday: "i går",
+			fromFmt:   "Från %s",
+			emptyLine: "Inga nya bilder just nu.\nHa en fin dag!",
+		}, true
+	case "fi":
+		return &locale{
+			tag:        "fi",
+			weekdays:   [7]string{"sunnuntai", "maanantai", "tiistai", "keskiviikko", "torstai", "perjantai", "lauantai"},
+			onWeekdays: [7]string{"sunnuntaina", "maanantaina", "tiistaina", "keskiviikkona", "torstaina", "perjantaina", "lauantaina"},
+			months: [12]string{"tammikuuta", "helmikuuta", "maaliskuuta", "huhtikuuta", "toukokuuta", "kesäkuuta",
+				"heinäkuuta", "elokuuta", "syyskuuta", "lokakuuta", "marraskuuta", "joulukuuta"},
+			date: func(wd string, d int, m string) string { return fmt.Sprintf("%s %d. %s", wd, d, m) },
+			dayMonth: func(d int, m string, y int) string {
+				if y != 0 {
+					return fmt.Sprintf("%d. %s %d", d, m, y)
+				}
+				return fmt.Sprintf("%d. %s", d, m)
+			},
+			at:        func(day, clock string) string { return day + " klo " + clock },
+			today:     "tänään",
+			yesterday: "eilen",
+			// "Terveisin Anna" ("greetings, Anna") needs no case ending on the
+			// name, unlike "Annalta".
+			fromFmt:   "Terveisin %s",
+			emptyLine: "Ei uusia kuvia juuri nyt.\nMukavaa päivää!",
+		}, true
+	case "de":
+		return &locale{
+			tag:      "de",
+			weekdays: [7]string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"},
+			months: [12]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli",
+				"August", "September", "Oktober", "November", "Dezember"},
+			date: func(wd string, d int, m string) string { return fmt.Sprintf("%s, %d. %s", wd, d, m) },
+			dayMonth: func(d int, m string, y int) string {
+				if y != 0 {
+					return fmt.Sprintf("%d. %s %d", d, m, y)
+				}
+				return fmt.Sprintf("%d. %s", d, m)
+			},
+			at:        func(day, clock string) string { return day + ", " + clock + " Uhr" },
+			today:     "Heute",
+			yesterday: "Gestern",
+			fromFmt:   "Von %s",
+			emptyLine: "Gerade keine neuen Fotos.\nEinen schönen Tag!",
+		}, true
+	}
+	return nil, false
+}
+
+// lookupLocale finds the table for tag ("sv", "SV"); "" means English.
+func lookupLocale(tag string) (*locale, error) {
+	t := strings.ToLower(strings.TrimSpace(tag))
+	if t == "" {
+		t = "en"
+	}
+	l, ok := localeFor(t)
+	if !ok {
+		return nil, fmt.Errorf("locale %q (want en, sv, fi or de): %w", tag, ErrUnknownLocale)
+	}
+	return l, nil
+}
+
+// clock is the 24-hour time, "14:05".
+func (l *locale) clock(t time.Time) string { return t.Format("15:04") }
+
+// dateLine is the weekday and date under the clock: "Sunday 22 November".
+func (l *locale) dateLine(t time.Time) string {
+	return l.date(l.weekdays[t.Weekday()], t.Day(), l.months[t.Month()-1])
+}
+
+// from is the sender line, "From Anna".
+func (l *locale) from(name string) string { return fmt.Sprintf(l.fromFmt, name) }
+
+// sent says when a message was sent, relative to now: "Today 14:05",
+// "Yesterday 09:30", "Sunday 14:05" within the last week, else the date.
+// Both times must be in the screen's location.
+func (l *locale) sent(at, now time.Time) string {
+	days := calendarDays(at, now)
+	var day string
+	switch {
+	case days <= 0:
+		day = l.today
+	case days == 1:
+		day = l.yesterday
+	case days < 7:
+		day = l.weekdays[at.Weekday()]
+		if l.onWeekdays[0] != "" {
+			day = l.onWeekdays[at.Weekday()]
+		}
+	default:
+		year := 0
+		if at.Year() != now.Year() {
+			year = at.Year()
+		}
+		day = l.dayMonth(at.Day(), l.months[at.Month()-1], year)
+	}
+	return l.at(day, l.clock(at))
+}
+
+// calendarDays counts the midnights between a and b in a's location
+// (negative when a is after b); a DST change does not make it jump.
+func calendarDays(a, b time.Time) int {
+	b = b.In(a.Location())
+	da := time.Date(a.Year(), a.Month(), a.Day(), 12, 0, 0, 0, time.UTC)
+	db := time.Date(b.Year(), b.Month(), b.Day(), 12, 0, 0, 0, time.UTC)
+	return int(db.Sub(da).Hours() / 24)
+}

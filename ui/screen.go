@@ -1,0 +1,501 @@
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+
+	"github.com/hearth-home/hearth/device"
+	"github.com/hearth-home/hearth/device/clock"
+)
+
+// Options configures a Screen. Zero values get the defaults noted.
+type Options struct {
+	// Clock drives the carousel and the clock (default: the wall clock).
+	Clock clock.Clock
+	// Location is the time zone of the clock (default: time.Local).
+	Location *time.Location
+	// Locale is the screen's language: en, sv, fi or de (default en).
+	Locale string
+	// Dwell is how long each slide stays (default 15s).
+	Dwell time.Duration
+	// Fade is the crossfade between slides (default 1.2s; negative: none).
+	Fade time.Duration
+	// Logger gets skipped slides and mode changes (default: discard).
+	Logger *slog.Logger
+}
+
+// Defaults for Options.
+const (
+	DefaultDwell = 15 * time.Second
+	DefaultFade  = 1200 * time.Millisecond
+)
+
+// Screen is the carousel screen. It implements device.Display.
+type Screen struct {
+	clk   clock.Clock
+	loc   *time.Location
+	lc    *locale
+	dwell time.Duration
+	fade  time.Duration
+	log   *slog.Logger
+
+	// step serialises the changes of slide (SetSlides, the dwell); photos
+	// are decoded under it, outside mu and off Fyne's goroutine.
+	step sync.Mutex
+
+	mu      sync.Mutex
+	slides  []device.Slide
+	cur     int // index in slides of the slide shown, -1 for none
+	shown   wanted
+	mode    device.Mode
+	restart bool               // the slide changed outside the dwell: start it again
+	failed  map[string]failure // slide id -> why its photo was skipped
+
+	// wake tells Run to look at the dwell timer again.
+	wake chan struct{}
+	// attached is set once Content has been called; before that there is
+	// no canvas to update and fyne.Do may have no app to run on.
+	attached atomic.Bool
+
+	ui *view // made by Content; touched only on Fyne's goroutine
+}
+
+// wanted is what should be on screen; gen counts the changes of slide.
+type wanted struct {
+	gen   uint64
+	ok    bool // false: the empty state
+	slide device.Slide
+	pic   *photo
+}
+
+// failure remembers a photo that could not be loaded, so it is logged
+// once and retried only when the slide or the file changes.
+type failure struct {
+	rev   uint64
+	image string
+	stamp fileStamp
+}
+
+type fileStamp struct {
+	size int64
+	mod  int64
+}
+
+var _ device.Display = (*Screen)(nil)
+
+// New makes a Screen. It does not need a running Fyne app; Content does.
+func New(opts Options) (*Screen, error) {
+	lc, err := lookupLocale(opts.Locale)
+	if err != nil {
+		return nil, err
+	}
+	s := &Screen{
+		clk: opts.Clock, loc: opts.Location, lc: lc, dwell: opts.Dwell, fade: opts.Fade, log: opts.Logger,
+		cur: -1, failed: map[string]failure{}, wake: make(chan struct{}, 1),
+	}
+	if s.clk == nil {
+		s.clk = clock.Real()
+	}
+	if s.loc == nil {
+		s.loc = time.Local
+	}
+	if s.dwell <= 0 {
+		s.dwell = DefaultDwell
+	}
+	switch {
+	case s.fade == 0:
+		s.fade = DefaultFade
+	case s.fade < 0:
+		s.fade = 0
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// Content is the screen's canvas object, to be set as a window's content.
+// Call it on Fyne's goroutine once the app exists.
+func (s *Screen) Content() fyne.CanvasObject {
+	if s.ui == nil {
+		// Built here, not in New: Fyne's containers and widgets want the app.
+		s.ui = newView()
+		s.attached.Store(true)
+		s.sync()
+	}
+	return s.ui.root
+}
+
+// SetSlides replaces the carousel. The slide on screen stays if it is
+// still in the list; if it was removed the next one fades in. Photos that
+// cannot be loaded are skipped (and logged once). Safe from any goroutine;
+// it may take as long as decoding one photo.
+func (s *Screen) SetSlides(slides []device.Slide) {
+	list := slices.Clone(slides)
+	s.step.Lock()
+	defer s.step.Unlock()
+
+	s.mu.Lock()
+	cur, idx := s.shown, s.cur
+	failed := maps.Clone(s.failed)
+	s.mu.Unlock()
+	// Forget failures of slides that left or changed, and of files that
+	// changed since (a photo still downloading, say): they get tried again.
+	for id, f := range failed {
+		i := slices.IndexFunc(list, func(sl device.Slide) bool { return sl.ID == id })
+		if i >= 0 && list[i].Rev == f.rev && list[i].Image == f.image && stampOf(f.image) == f.stamp {
+			delete(failed, id)
+		}
+	}
+	s.mu.Lock()
+	for id := range failed {
+		delete(s.failed, id)
+	}
+	s.mu.Unlock()
+
+	if cur.ok {
+		i := slices.IndexFunc(list, func(sl device.Slide) bool { return sl.ID == cur.slide.ID })
+		if i >= 0 && sameSlide(list[i], cur.slide) {
+			s.mu.Lock()
+			s.slides, s.cur = list, i
+			s.mu.Unlock()
+			s.wakeRun()
+			return
+		}
+		if i >= 0 {
+			idx = i // edited in place: show the new version where it is
+		}
+	}
+	// A removed slide's successor now sits at its index.
+	s.showFrom(list, max(idx, 0))
+}
+
+// SetMode dims or blanks the screen. The carousel pauses in the night
+// modes (no crossfades in a dark room); the clock keeps going.
+func (s *Screen) SetMode(m device.Mode) {
+	s.mu.Lock()
+	old := s.mode
+	s.mode = m
+	s.mu.Unlock()
+	if old == m {
+		return
+	}
+	s.log.Info("screen: mode", "mode", m)
+	s.do(s.sync)
+	s.wakeRun()
+}
+
+// Current returns the id of the slide on screen (the one fading in during
+// a crossfade); ok is false in the empty state.
+func (s *Screen) Current() (id string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shown.slide.ID, s.shown.ok
+}
+
+// Run is the carousel: it moves to the next slide every Dwell and updates
+// the clock at each minute edge, until ctx ends. Call it once.
+func (s *Screen) Run(ctx context.Context) error {
+	minute := s.clk.NewTimer(untilNextMinute(s.clk.Now()))
+	defer minute.Stop()
+	dwell := s.clk.NewTimer(s.dwell)
+	dwell.Stop()
+	defer dwell.Stop()
+	armed := false
+	rearm := func() {
+		want, restart := s.dwellWanted()
+		switch {
+		case !want && armed:
+			dwell.Stop()
+			armed = false
+		case want && (restart || !armed):
+			dwell.Reset(s.dwell)
+			armed = true
+		}
+	}
+	rearm()
+	s.do(s.sync)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-minute.C():
+			minute.Reset(untilNextMinute(s.clk.Now()))
+			s.do(s.sync)
+		case <-dwell.C():
+			armed = false
+			s.advance()
+			rearm()
+		case <-s.wake:
+			rearm()
+		}
+	}
+}
+
+// untilNextMinute is the time from now to the next minute edge.
+func untilNextMinute(now time.Time) time.Duration {
+	return now.Truncate(time.Minute).Add(time.Minute).Sub(now)
+}
+
+// dwellWanted says whether the dwell timer should run (day mode, more
+// than one slide that can be shown) and whether it should start again.
+func (s *Screen) dwellWanted() (want, restart bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	restart, s.restart = s.restart, false
+	if s.mode != device.ModeDay {
+		return false, restart
+	}
+	n := 0
+	for _, sl := range s.slides {
+		if f, bad := s.failed[sl.ID]; bad && f.rev == sl.Rev && f.image == sl.Image {
+			continue
+		}
+		n++
+	}
+	return n > 1, restart
+}
+
+// advance moves to the next slide that can be shown.
+func (s *Screen) advance() {
+	s.step.Lock()
+	defer s.step.Unlock()
+	s.mu.Lock()
+	list, cur := s.slides, s.cur
+	s.mu.Unlock()
+	if len(list) < 2 {
+		return
+	}
+	s.showFrom(list, cur+1)
+}
+
+// showFrom shows the first slide from index start on (wrapping around)
+// that can be shown, or the empty state. Called with step held.
+func (s *Screen) showFrom(list []device.Slide, start int) {
+	next, idx := wanted{}, -1
+	for k := range len(list) {
+		i := (start + k) % len(list)
+		sl := list[i]
+		var pic *photo
+		if sl.Photo {
+			p, ok := s.load(sl)
+			if !ok {
+				continue
+			}
+			pic = p
+		}
+		next, idx = wanted{ok: true, slide: sl, pic: pic}, i
+		break
+	}
+	s.mu.Lock()
+	s.slides, s.cur = list, idx
+	changed := next.ok != s.shown.ok || (next.ok && !sameSlide(next.slide, s.shown.slide))
+	if changed {
+		next.gen = s.shown.gen + 1
+		s.shown = next
+		s.restart = true
+	}
+	s.mu.Unlock()
+	if changed {
+		s.log.Debug("screen: show", "slide", next.slide.ID, "empty", !next.ok)
+		s.do(s.sync)
+	}
+	s.wakeRun()
+}
+
+// load decodes a slide's photo, reusing the one on screen. Failures are
+// logged once per slide revision and file.
+func (s *Screen) load(sl device.Slide) (*photo, bool) {
+	s.mu.Lock()
+	if s.shown.ok && s.shown.pic != nil && sameSlide(s.shown.slide, sl) {
+		p := s.shown.pic
+		s.mu.Unlock()
+		return p, true
+	}
+	f, known := s.failed[sl.ID]
+	s.mu.Unlock()
+
+	stamp := stampOf(sl.Image)
+	if known && f.rev == sl.Rev && f.image == sl.Image && f.stamp == stamp {
+		return nil, false
+	}
+	p, err := loadPhoto(sl.Image)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.failed[sl.ID] = failure{rev: sl.Rev, image: sl.Image, stamp: stamp}
+		s.log.Warn("screen: skipping slide, its photo cannot be shown", "slide", sl.ID, "image", sl.Image, "err", err)
+		return nil, false
+	}
+	delete(s.failed, sl.ID)
+	return p, true
+}
+
+func stampOf(path string) fileStamp {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{size: -1}
+	}
+	return fileStamp{size: fi.Size(), mod: fi.ModTime().UnixNano()}
+}
+
+// sameSlide reports whether two slides look the same on screen.
+func sameSlide(a, b device.Slide) bool {
+	return a.ID == b.ID && a.Rev == b.Rev && a.Photo == b.Photo && a.Image == b.Image &&
+		a.Text == b.Text && a.From == b.From && a.Sent.Equal(b.Sent)
+}
+
+func (s *Screen) wakeRun() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// do runs fn on Fyne's goroutine once the screen is on a canvas.
+func (s *Screen) do(fn func()) {
+	if s.attached.Load() {
+		fyne.Do(fn)
+	}
+}
+
+// view is the Fyne side of the screen: a black ground, the slide views
+// (two during a crossfade), the night shade and the clock.
+type view struct {
+	root   *fyne.Container
+	ground *canvas.Rectangle
+	slides *fyne.Container
+	dim    *canvas.Rectangle
+	clock  *clockView
+
+	front *slideView // the newest slide view
+	gen   uint64     // wanted.gen of front
+	anim  *fyne.Animation
+	mode  device.Mode
+}
+
+func newView() *view {
+	v := &view{
+		ground: canvas.NewRectangle(black),
+		slides: container.NewStack(),
+		dim:    canvas.NewRectangle(nightShade),
+		clock:  newClockView(),
+	}
+	v.dim.Hide()
+	v.root = container.NewStack(v.ground, v.slides, v.dim, v.clock)
+	return v
+}
+
+// sync brings the canvas in line with what is wanted. Fyne goroutine only.
+func (s *Screen) sync() {
+	s.mu.Lock()
+	want, mode := s.shown, s.mode
+	s.mu.Unlock()
+	now := s.clk.Now().In(s.loc)
+	v := s.ui
+	v.clock.set(s.lc.clock(now), s.lc.dateLine(now))
+	if v.front == nil || want.gen != v.gen {
+		kind := kindEmpty
+		switch {
+		case want.ok && want.slide.Photo:
+			kind = kindPhoto
+		case want.ok:
+			kind = kindMessage
+		}
+		nv := newSlideView(kind, want.slide, want.pic, s.lc, sentLabel(s.lc, want.slide, now))
+		v.gen = want.gen
+		v.show(nv, s.fade > 0 && v.front != nil && mode != device.ModeNightOff, s.fade)
+	} else {
+		v.front.setSent(sentLabel(s.lc, v.front.slide, now))
+	}
+	v.setMode(mode)
+}
+
+// show puts nv on screen, over a crossfade if fade.
+func (v *view) show(nv *slideView, fade bool, d time.Duration) {
+	if !fade {
+		v.stopFade()
+		v.slides.Objects = []fyne.CanvasObject{nv}
+		v.slides.Refresh()
+		v.front = nv
+		v.clock.setPanel(nv.panelAlpha())
+		return
+	}
+	// A fade still running stays as it is, under the new one.
+	if v.anim != nil {
+		v.anim.Stop()
+		v.anim = nil
+	}
+	nv.setOpacity(0)
+	v.slides.Add(nv)
+	canvas.Refresh(v.ground)
+	from, to := v.clock.panelAlpha, nv.panelAlpha()
+	v.front = nv
+	var a *fyne.Animation
+	a = fyne.NewAnimation(d, func(p float32) {
+		if v.anim != a {
+			return
+		}
+		nv.setOpacity(p)
+		v.clock.setPanel(from + (to-from)*p)
+		canvas.Refresh(v.ground) // repaint: the photos' alpha changed
+		if p >= 1 {
+			v.finishFade()
+		}
+	})
+	a.Curve = fyne.AnimationEaseInOut
+	v.anim = a
+	a.Start()
+}
+
+// finishFade drops the views under the front one and stops animating.
+func (v *view) finishFade() {
+	v.anim = nil
+	v.front.setOpacity(1)
+	v.clock.setPanel(v.front.panelAlpha())
+	if len(v.slides.Objects) > 1 {
+		v.slides.Objects = []fyne.CanvasObject{v.front}
+		canvas.Refresh(v.ground)
+	}
+}
+
+func (v *view) stopFade() {
+	if v.anim != nil {
+		v.anim.Stop()
+		v.finishFade()
+	}
+}
+
+func (v *view) setMode(m device.Mode) {
+	if v.mode == m {
+		return
+	}
+	v.mode = m
+	switch m {
+	case device.ModeNightOff:
+		v.stopFade()
+		v.slides.Hide()
+		v.dim.Hide()
+		v.clock.Hide()
+	case device.ModeNightDim:
+		v.slides.Show()
+		v.dim.Show()
+		v.clock.setNight(true)
+		v.clock.Show()
+	default:
+		v.slides.Show()
+		v.dim.Hide()
+		v.clock.setNight(false)
+		v.clock.Show()
+	}
+}
