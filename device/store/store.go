@@ -31,6 +31,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // schemaVersion is the layout this build writes. Bump it (and add a
@@ -122,7 +123,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	path := filepath.Join(dir, "hearth.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.Timeout})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: %w (waited %s; is another hearthd running?)", path, ErrLocked, opt.Timeout)
 	}
 	if err != nil {
