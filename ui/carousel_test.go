@@ -151,19 +151,19 @@ func TestSetSlidesKeepsCurrent(t *testing.T) {
 
 		// b is still there (elsewhere in the list): no jump, and its dwell
 		// is not started again.
-		s.SetSlides(messages("d", "c", "b"))
+		s.SetSlides(messages("c", "a", "b"))
 		synctest.Wait()
 		wantCurrent(t, s, "b")
 		wantPending(t, fake, now.Add(30*time.Second), now.Add(time.Minute))
 		fake.Advance(10 * time.Second)
 		synctest.Wait()
-		wantCurrent(t, s, "d") // after b (last) comes the first
+		wantCurrent(t, s, "c") // after b (last) comes the first
 
-		// d is removed: the slide now at its place follows at once, with a
+		// c is removed: the slide now at its place follows at once, with a
 		// fresh dwell.
-		s.SetSlides(messages("c", "e"))
+		s.SetSlides(messages("a", "b"))
 		synctest.Wait()
-		wantCurrent(t, s, "c")
+		wantCurrent(t, s, "a")
 		wantPending(t, fake, now.Add(45*time.Second), now.Add(time.Minute))
 
 		// Everything removed: the empty state, and no dwell.
@@ -173,6 +173,29 @@ func TestSetSlidesKeepsCurrent(t *testing.T) {
 			t.Errorf("Current() = %q, true, want the empty state", id)
 		}
 		wantPending(t, fake, now.Add(time.Minute))
+	})
+}
+
+// TestNewSlideShownAtOnce: what was just sent (or whose window just
+// opened) comes to the screen at once, with a full dwell, and the carousel
+// goes on from there.
+func TestNewSlideShownAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := testNow(t)
+		s, fake := newTestScreen(t, "en", now)
+		s.SetSlides(messages("a", "b", "c"))
+		carousel(t, s)
+		fake.Advance(5 * time.Second)
+		synctest.Wait()
+		wantCurrent(t, s, "a")
+
+		s.SetSlides(messages("a", "new", "b", "c"))
+		synctest.Wait()
+		wantCurrent(t, s, "new")
+		wantPending(t, fake, now.Add(20*time.Second), now.Add(time.Minute))
+		fake.Advance(15 * time.Second)
+		synctest.Wait()
+		wantCurrent(t, s, "b")
 	})
 }
 

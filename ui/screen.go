@@ -59,6 +59,7 @@ type Screen struct {
 	shown   wanted
 	mode    device.Mode
 	restart bool               // the slide changed outside the dwell: start it again
+	seen    bool               // SetSlides was called before (new arrivals jump the queue)
 	failed  map[string]failure // slide id -> why its photo was skipped
 
 	// wake tells Run to look at the dwell timer again.
@@ -163,6 +164,21 @@ func (s *Screen) SetSlides(slides []device.Slide) {
 	}
 	s.mu.Unlock()
 
+	// A slide that was not in the carousel before (just sent, or its
+	// window just opened) comes to the screen at once: the sender expects
+	// to see it there, not after a round of the others.
+	s.mu.Lock()
+	prev, seen := s.slides, s.seen
+	s.seen = true
+	s.mu.Unlock()
+	if seen {
+		for i, sl := range list {
+			if !slices.ContainsFunc(prev, func(p device.Slide) bool { return p.ID == sl.ID }) {
+				s.showFrom(list, i)
+				return
+			}
+		}
+	}
 	if cur.ok {
 		i := slices.IndexFunc(list, func(sl device.Slide) bool { return sl.ID == cur.slide.ID })
 		if i >= 0 && sameSlide(list[i], cur.slide) {
