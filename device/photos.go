@@ -105,12 +105,8 @@ func (p *Photos) Run(ctx context.Context) error {
 	busy := map[photoKey]bool{}
 	retry := map[photoKey]*backoff{}
 	fetching, local := 0, 0
-	var timer clock.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	alarm := clock.Alarm{Clock: clk}
+	defer alarm.Stop()
 	listWait := firstRetry
 	for {
 		changed := p.Store.Changed()
@@ -165,17 +161,7 @@ func (p *Photos) Run(ctx context.Context) error {
 				}
 			}
 		}
-		var fire <-chan time.Time
-		if !wake.IsZero() {
-			if timer == nil {
-				timer = clk.NewTimer(wake.Sub(now))
-			} else {
-				timer.Reset(wake.Sub(now))
-			}
-			fire = timer.C()
-		} else if timer != nil {
-			timer.Stop()
-		}
+		fire := alarm.At(now, wake)
 		select {
 		case <-ctx.Done():
 			return nil

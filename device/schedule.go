@@ -77,18 +77,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 
 	var (
-		timer   clock.Timer
 		shown   []slideKey
 		mode    Mode
 		first   = true
 		expire  = true
 		errWait = time.Second
 	)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	alarm := clock.Alarm{Clock: clk}
+	defer alarm.Stop()
 	for {
 		if expire {
 			// Expiry only needs to happen now and then; boundaries are a
@@ -134,17 +130,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if maxWait > 0 && (next.IsZero() || next.Sub(now) > maxWait) {
 			next = now.Add(maxWait)
 		}
-		var fire <-chan time.Time
-		if !next.IsZero() {
-			if timer == nil {
-				timer = clk.NewTimer(next.Sub(now))
-			} else {
-				timer.Reset(next.Sub(now))
-			}
-			fire = timer.C()
-		} else if timer != nil {
-			timer.Stop()
-		}
+		fire := alarm.At(now, next)
 		select {
 		case <-ctx.Done():
 			return nil

@@ -35,3 +35,33 @@ type realTimer struct{ t *time.Timer }
 func (r realTimer) C() <-chan time.Time   { return r.t.C }
 func (r realTimer) Stop() bool            { return r.t.Stop() }
 func (r realTimer) Reset(d time.Duration) { r.t.Reset(d) }
+
+// Alarm is one reusable timer aimed at an instant, for loops that sleep
+// until their next deadline (display windows, retries).
+type Alarm struct {
+	Clock Clock
+	t     Timer
+}
+
+// At aims the alarm at instant at (seen from now) and returns the channel
+// to wait on; a zero at disarms it and returns nil, which blocks forever
+// in a select.
+func (a *Alarm) At(now, at time.Time) <-chan time.Time {
+	if at.IsZero() {
+		a.Stop()
+		return nil
+	}
+	if a.t == nil {
+		a.t = a.Clock.NewTimer(at.Sub(now))
+	} else {
+		a.t.Reset(at.Sub(now))
+	}
+	return a.t.C()
+}
+
+// Stop disarms the alarm.
+func (a *Alarm) Stop() {
+	if a.t != nil {
+		a.t.Stop()
+	}
+}

@@ -79,3 +79,27 @@ func TestReal(t *testing.T) {
 		t.Error("Real().Now() is zero")
 	}
 }
+
+func TestAlarm(t *testing.T) {
+	f := NewFake(t0)
+	a := Alarm{Clock: f}
+	if c := a.At(t0, time.Time{}); c != nil {
+		t.Fatal("At(zero) returned a channel, want nil")
+	}
+	c := a.At(t0, t0.Add(time.Minute))
+	a.At(t0, t0.Add(30*time.Second)) // re-aimed: one timer, the new deadline
+	if p := f.Pending(); len(p) != 1 || !p[0].Equal(t0.Add(30*time.Second)) {
+		t.Fatalf("Pending = %v, want [t0+30s]", p)
+	}
+	f.Advance(30 * time.Second)
+	select {
+	case <-c:
+	default:
+		t.Fatal("alarm did not fire at its deadline")
+	}
+	a.At(f.Now(), f.Now().Add(time.Second))
+	a.Stop()
+	if p := f.Pending(); len(p) != 0 {
+		t.Errorf("Pending after Stop = %v, want none", p)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearth-home/hearth/device"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -190,6 +191,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.Location(); err != nil {
 		return bad("timezone %q: %v", c.Timezone, err)
+	}
+	if _, err := device.ParseNightHours(c.Night); err != nil {
+		return bad("night hours %q: %v", c.Night, err)
 	}
 	if c.NightMode != "dim" && c.NightMode != "off" {
 		return bad("night mode %q: want dim or off", c.NightMode)

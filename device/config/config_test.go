@@ -49,6 +49,7 @@ func TestLoadRefuses(t *testing.T) {
 		"bad device":     {[]string{"--device-id", "a/b"}, "device id"},
 		"bad locale":     {[]string{"--device-id", "a", "--locale", "xx"}, "locale"},
 		"bad zone":       {[]string{"--device-id", "a", "--timezone", "Mars/Base"}, "timezone"},
+		"bad night":      {[]string{"--device-id", "a", "--night", "late"}, "night hours"},
 		"bad night mode": {[]string{"--device-id", "a", "--night-mode", "sometimes"}, "night mode"},
 		"short dwell":    {[]string{"--device-id", "a", "--dwell", "1s"}, "dwell"},
 		"bad screen":     {[]string{"--device-id", "a", "--screen", "big"}, "screen"},
