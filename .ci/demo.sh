@@ -61,15 +61,17 @@ if [ -n "${DISPLAY:-}" ]; then
   echo $! >"$demo/hearthd.pid"
   where="in a window on $DISPLAY"
 else
-  n=91
-  while [ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ]; do n=$((n + 1)); done
-  setsid Xvfb :$n -screen 0 1280x720x24 -nolisten tcp >/dev/null 2>&1 &
+  # -displayfd: Xvfb picks a free display and says which once it listens.
+  rm -f "$demo/display"
+  setsid Xvfb -displayfd 3 -screen 0 1280x720x24 -nolisten tcp 3>"$demo/display" >/dev/null 2>&1 &
   echo $! >"$demo/xvfb.pid"
-  for _ in $(seq 50); do [ -e /tmp/.X11-unix/X$n ] && break; sleep 0.1; done
+  for _ in $(seq 100); do grep -q '[0-9]' "$demo/display" 2>/dev/null && break; sleep 0.1; done
+  n=$(tr -dc 0-9 <"$demo/display")
+  [ -n "$n" ] || { echo "Xvfb did not start" >&2; exit 1; }
   DISPLAY=:$n setsid "$root/bin/hearthd" "${args[@]}" >"$demo/hearthd.log" 2>&1 &
   echo $! >"$demo/hearthd.pid"
   # A screenshot every 4 s; latest.png is always the newest.
-  DISPLAY=:$n setsid bash -c "i=0; while sleep 4; do /usr/bin/import -window root '$demo/shots/shot-\$i.png' 2>/dev/null && cp '$demo/shots/shot-\$i.png' '$demo/shots/latest.png'; i=\$(( (i + 1) % 30 )); done" >/dev/null 2>&1 &
+  DISPLAY=:$n setsid bash -c 'i=0; while sleep 4; do /usr/bin/import -window root "$1/shot-$i.png" 2>/dev/null && cp "$1/shot-$i.png" "$1/latest.png"; i=$(( (i + 1) % 30 )); done' _ "$demo/shots" >/dev/null 2>&1 &
   echo $! >"$demo/shots.pid"
   where="under Xvfb :$n; screenshots every 4 s in $demo/shots/ (latest.png)"
 fi

@@ -29,6 +29,9 @@ const AppID = "org.hearth.hearthd"
 // window manager; the screen itself offers no way to close it).
 var ErrWindowClosed = errors.New("kiosk window closed")
 
+// ErrNoDisplay is returned by Run when the display cannot be opened.
+var ErrNoDisplay = errors.New("cannot open the display")
+
 // Options configures the window.
 type Options struct {
 	// Title names the window (for window managers and screenshots).
@@ -50,13 +53,9 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	a := app.NewWithID(AppID)
-	var w fyne.Window
-	if drv, ok := a.Driver().(desktop.Driver); ok {
-		w = drv.CreateSplashWindow() // no decorations
-		w.SetTitle(opt.Title)
-	} else {
-		w = a.NewWindow(opt.Title)
+	a, w, err := newWindow(opt.Title)
+	if err != nil {
+		return err
 	}
 	w.SetPadded(false)
 	w.SetContent(newNoCursor(s.Content()))
@@ -98,7 +97,7 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 	a.Run() // until Quit, a signal or the window closing
 	close(stopped)
 	cancel()
-	err := g.Wait()
+	err = g.Wait()
 	switch {
 	case err != nil && !errors.Is(err, context.Canceled):
 		return err
@@ -106,6 +105,25 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 		return ErrWindowClosed
 	}
 	return nil
+}
+
+// newWindow makes the app and its borderless window. GLFW panics when the
+// display cannot be opened (a display server that died or is not up yet);
+// that becomes an error, so the daemon exits with a reason and is restarted.
+func newWindow(title string) (a fyne.App, w fyne.Window, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrNoDisplay, r)
+		}
+	}()
+	a = app.NewWithID(AppID)
+	if drv, ok := a.Driver().(desktop.Driver); ok {
+		w = drv.CreateSplashWindow() // no decorations
+		w.SetTitle(title)
+	} else {
+		w = a.NewWindow(title)
+	}
+	return a, w, nil
 }
 
 // noCursor hides the mouse pointer over the screen: nobody uses one, and
