@@ -64,7 +64,17 @@ func TestGoldenEmpty(t *testing.T) {
 	test.NewTempApp(t)
 	s, _ := newTestScreen(t, "en", testNow(t))
 	w := showOn(t, s, hd)
+	s.SetSlides(nil) // the carousel is known, and empty
 	test.AssertImageMatches(t, "empty.png", w.Canvas().Capture())
+}
+
+// TestGoldenStarting: before the first carousel is known, only the clock
+// (no "no new photos" line flashing at every start).
+func TestGoldenStarting(t *testing.T) {
+	test.NewTempApp(t)
+	s, _ := newTestScreen(t, "en", testNow(t))
+	w := showOn(t, s, hd)
+	test.AssertImageMatches(t, "starting.png", w.Canvas().Capture())
 }
 
 func TestGoldenNightDim(t *testing.T) {

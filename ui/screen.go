@@ -171,6 +171,18 @@ func (s *Screen) SetSlides(slides []device.Slide) {
 	prev, seen := s.slides, s.seen
 	s.seen = true
 	s.mu.Unlock()
+	if !seen {
+		// The first carousel: replace the quiet start-up screen even when
+		// it is empty (then with the friendly line).
+		defer func() {
+			s.mu.Lock()
+			if !s.shown.ok {
+				s.shown.gen++
+			}
+			s.mu.Unlock()
+			s.do(s.sync)
+		}()
+	}
 	if seen {
 		for i, sl := range list {
 			if !slices.ContainsFunc(prev, func(p device.Slide) bool { return p.ID == sl.ID }) {
@@ -415,7 +427,7 @@ func newView() *view {
 // sync brings the canvas in line with what is wanted. Fyne goroutine only.
 func (s *Screen) sync() {
 	s.mu.Lock()
-	want, mode := s.shown, s.mode
+	want, mode, seen := s.shown, s.mode, s.seen
 	s.mu.Unlock()
 	now := s.clk.Now().In(s.loc)
 	v := s.ui
@@ -429,8 +441,12 @@ func (s *Screen) sync() {
 			kind = kindMessage
 		}
 		nv := newSlideView(kind, want.slide, want.pic, s.lc, sentLabel(s.lc, want.slide, now))
+		nv.quiet = !want.ok && !seen
 		v.gen = want.gen
-		v.show(nv, s.fade > 0 && v.front != nil && mode != device.ModeNightOff, s.fade)
+		// The first carousel after start appears at once: a fade from the
+		// bare start-up screen only delays the first photo.
+		fade := s.fade > 0 && v.front != nil && !v.front.quiet && mode != device.ModeNightOff
+		v.show(nv, fade, s.fade)
 	} else {
 		v.front.setSent(sentLabel(s.lc, v.front.slide, now))
 	}
@@ -458,11 +474,18 @@ func (v *view) show(nv *slideView, fade bool, d time.Duration) {
 	from, to := v.clock.panelAlpha, nv.panelAlpha()
 	v.front = nv
 	var a *fyne.Animation
+	step := -1
 	a = fyne.NewAnimation(d, func(p float32) {
 		if v.anim != a {
 			return
 		}
-		nv.setOpacity(p)
+		// Paint only when the fade reaches its next step (see opacitySteps).
+		k := int(p * opacitySteps)
+		if k == step && p < 1 {
+			return
+		}
+		step = k
+		nv.setOpacity(float32(step) / opacitySteps)
 		v.clock.setPanel(from + (to-from)*p)
 		canvas.Refresh(v.ground) // repaint: the photos' alpha changed
 		if p >= 1 {

@@ -146,8 +146,18 @@ type slideView struct {
 	band      *canvas.Rectangle // photo: shade under the caption
 	lines     []line
 	objs      []fyne.CanvasObject
+
+	// fillHidden: the photo covers the screen, its fill is left out.
+	fillHidden bool
+	// quiet: the empty view shown before the first carousel is known,
+	// without the friendly line (it would flash at every start).
+	quiet bool
 }
 
+// opacitySteps is how many distinct frames a crossfade paints. Each frame
+// repaints the whole screen; under software GL that costs tens of
+// milliseconds, so a fade painted at the display's 60 Hz kept a core busy.
+// 16 steps over the default 1.2 s still reads as a calm fade.
 const opacitySteps = 16
 
 func newSlideView(kind slideKind, sl device.Slide, pic *photo, lc *locale, sent string) *slideView {
@@ -250,7 +260,10 @@ func (v *slideView) layout(size fyne.Size) {
 		v.objs = append(v.objs, v.bg)
 	}
 	if v.img != nil {
-		v.objs = append(v.objs, v.fill, v.img, v.band)
+		if !v.fillHidden {
+			v.objs = append(v.objs, v.fill)
+		}
+		v.objs = append(v.objs, v.img, v.band)
 	}
 	for _, l := range v.lines {
 		v.objs = append(v.objs, l.t)
@@ -265,6 +278,13 @@ func (v *slideView) layoutPhoto(m metrics) {
 	v.fill.Resize(full)
 	v.img.Move(fyne.Position{})
 	v.img.Resize(full)
+	// A photo of the screen's shape covers its fill: leave the fill out so
+	// a crossfade does not blend a layer nobody sees.
+	b := v.pic.img.Bounds()
+	if iw, ih := float32(b.Dx()), float32(b.Dy()); iw > 0 && ih > 0 {
+		scale := min(full.Width/iw, full.Height/ih)
+		v.fillHidden = full.Width-iw*scale < 1 && full.Height-ih*scale < 1
+	}
 
 	width := full.Width - 2*m.margin
 	var caption []string
@@ -357,6 +377,9 @@ func (v *slideView) layoutMessage(m metrics) {
 func (v *slideView) layoutEmpty(m metrics) {
 	v.bg.Move(fyne.Position{})
 	v.bg.Resize(m.size)
+	if v.quiet {
+		return // starting: the clock only, until the carousel is known
+	}
 	width := m.size.Width - 2*m.margin
 	measure := measurer(m.empty, false)
 	lines := wrap(v.lc.emptyLine, width*0.8, measure)

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// startBroker runs Mosquitto the way sync/mqtttest does: "user root" (so it
+// does not switch users and lose the parent-death signal), its own process
+// group, persistence on disk, a free loopback port. It returns the broker's
+// mqtt:// URL.
+func startBroker(ctx context.Context, ps *procs, dir string) (string, *proc, error) {
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin = "/usr/sbin/mosquitto"
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	conf := filepath.Join(dir, "mosquitto.conf")
+	cfg := fmt.Sprintf(`user root
+listener %d 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location %s/
+autosave_interval 60
+max_queued_messages 100000
+max_inflight_messages 100
+log_dest file %s/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+`, port, dir, dir)
+	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+		return "", nil, fmt.Errorf("write mosquitto.conf: %w", err)
+	}
+	p, err := ps.start("mosquitto", exec.Command(bin, "-c", conf), nil)
+	if err != nil {
+		return "", nil, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	err = waitUntil(ctx, 10*time.Second, 20*time.Millisecond, "mosquitto to listen on "+addr, func() (bool, error) {
+		if !p.running() {
+			return false, fmt.Errorf("mosquitto exited: %v\n%s", p.err, p.tail)
+		}
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err != nil {
+			return false, nil
+		}
+		c.Close()
+		return true, nil
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return "mqtt://" + addr, p, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// xserver is a virtual screen. Its framebuffer is a file that Xvfb maps
+// (-fbdir), in XWD format: the bench maps it too and reads the screen
+// straight from memory, with no X request and no help from the server.
+// That makes a "screenshot" cost about a millisecond instead of the ~100 ms
+// of xwd, which would also load the X server while it is measured.
+type xserver struct {
+	display string
+	w, h    int
+	proc    *proc
+	fbdir   string
+	fb      []byte // the mapped framebuffer file
+}
+
+// startXvfb starts Xvfb on a free display (-displayfd) with a black root
+// window (-br), so an empty screen is plain black, and its framebuffer in a
+// file under fbParent (a tmpfs such as /dev/shm, so nothing is written back
+// to disk).
+func startXvfb(ps *procs, name string, w, h int, fbParent string) (*xserver, error) {
+	bin, err := exec.LookPath("Xvfb")
+	if err != nil {
+		return nil, fmt.Errorf("no Xvfb: %w", err)
+	}
+	fbdir, err := os.MkdirTemp(fbParent, "hearthbench-fb-")
+	if err != nil {
+		return nil, err
+	}
+	r, wr, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", fmt.Sprintf("%dx%dx24", w, h),
+		"-nolisten", "tcp", "-br", "-noreset", "-fbdir", fbdir)
+	cmd.ExtraFiles = []*os.File{wr}
+	p, err := ps.start(name, cmd, nil)
+	wr.Close()
+	if err != nil {
+		os.RemoveAll(fbdir)
+		return nil, err
+	}
+	x := &xserver{w: w, h: h, proc: p, fbdir: fbdir}
+	buf := make([]byte, 16)
+	_ = r.SetReadDeadline(time.Now().Add(15 * time.Second))
+	n, err := r.Read(buf) // written once the server accepts connections
+	if err != nil {
+		x.close()
+		return nil, fmt.Errorf("read the display number from Xvfb: %w\n%s", err, p.tail)
+	}
+	x.display = ":" + strings.TrimSpace(string(buf[:n]))
+	if err := x.mapFramebuffer(); err != nil {
+		x.close()
+		return nil, err
+	}
+	if _, err := x.screenshot(1); err != nil {
+		x.close()
+		return nil, err
+	}
+	return x, nil
+}
+
+func (x *xserver) mapFramebuffer() error {
+	f, err := os.Open(filepath.Join(x.fbdir, "Xvfb_screen0"))
+	if err != nil {
+		return fmt.Errorf("open the Xvfb framebuffer: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	x.fb, err = syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("map Xvfb framebuffer: %w", err)
+	}
+	return nil
+}
+
+// close stops the server and removes its framebuffer file.
+func (x *xserver) close() {
+	if x.fb != nil {
+		_ = syscall.Munmap(x.fb)
+		x.fb = nil
+	}
+	_ = x.proc.stop(5 * time.Second)
+	os.RemoveAll(x.fbdir)
+}
+
+// screenshot reads the screen now. step > 1 reads every step-th pixel of
+// every step-th row (a smaller image, enough to tell which photo shows).
+func (x *xserver) screenshot(step int) (*image.RGBA, error) {
+	if x.fb == nil {
+		return nil, fmt.Errorf("no framebuffer for Xvfb %s", x.display)
+	}
+	return decodeXWD(x.fb, step)
+}
+
+// shot is one timed screenshot.
+type shot struct {
+	start, end time.Time
+	img        *image.RGBA
+}
+
+// pollEvery is the pause between screenshots while the bench watches a
+// screen: short enough for a fine timing, long enough that the watching
+// does not take a core from what is watched.
+const pollEvery = 20 * time.Millisecond
+
+// timedShot waits pollEvery and reads the screen (every 4th pixel).
+func (x *xserver) timedShot(ctx context.Context) (shot, error) {
+	select {
+	case <-time.After(pollEvery):
+	case <-ctx.Done():
+		return shot{}, ctx.Err()
+	}
+	s := shot{start: time.Now()}
+	img, err := x.screenshot(4)
+	s.end = time.Now()
+	s.img = img
+	return s, err
+}
