@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	reexecForFyne()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
