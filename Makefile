@@ -50,6 +50,8 @@ check:
 
 fuzz:
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeItem -fuzztime 60s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeInvite -fuzztime 30s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAllowlist -fuzztime 30s
 	$(GO) test ./media/photo -run XXX -fuzz FuzzPrepare -fuzztime 60s
 
 bench: build

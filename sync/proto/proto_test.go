@@ -186,3 +186,91 @@ func FuzzDecodeInventory(f *testing.F) {
 		}
 	})
 }
+
+func validInvite() Invite {
+	return Invite{V: 1, Call: "c-1", Device: "mum-kitchen", Caller: "anna", CallerName: "Anna", Mode: ModeSignalled,
+		Created: t0, Expires: t0.Add(time.Minute), Offer: "v=0", Sig: []byte{1}}
+}
+
+func TestDecodeInvite(t *testing.T) {
+	if _, err := DecodeInvite("mum-kitchen", encode(t, validInvite())); err != nil {
+		t.Fatalf("DecodeInvite(valid) = %v", err)
+	}
+	for name, tc := range map[string]struct {
+		f    func(*Invite)
+		want error
+	}{
+		"version":   {func(i *Invite) { i.V = 2 }, ErrVersion},
+		"device":    {func(i *Invite) { i.Device = "dad-hall" }, ErrWrongDevice},
+		"call id":   {func(i *Invite) { i.Call = "a/b" }, ErrInvalid},
+		"caller id": {func(i *Invite) { i.Caller = "" }, ErrInvalid},
+		"mode":      {func(i *Invite) { i.Mode = "sneaky" }, ErrInvalid},
+		"backwards": {func(i *Invite) { i.Expires = t0.Add(-time.Second) }, ErrInvalid},
+		"too long":  {func(i *Invite) { i.Expires = t0.Add(MaxInviteLife + time.Second) }, ErrInvalid},
+		"unsigned":  {func(i *Invite) { i.Sig = nil }, ErrInvalid},
+	} {
+		t.Run(name, func(t *testing.T) {
+			in := validInvite()
+			tc.f(&in)
+			if _, err := DecodeInvite("mum-kitchen", encode(t, in)); !errors.Is(err, tc.want) {
+				t.Fatalf("DecodeInvite = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	if _, err := DecodeInvite("mum-kitchen", []byte(`{"v":1,"bogus":true}`)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("unknown field = %v, want %v", err, ErrMalformed)
+	}
+}
+
+func TestDecodeAllowlist(t *testing.T) {
+	good := Allowlist{V: 1, Org: "o", Serial: 1, Sig: []byte{1}, Callers: []AllowedCaller{{ID: "anna", Key: make([]byte, 32), Mode: []CallMode{ModeForced}}}}
+	if _, err := DecodeAllowlist(encode(t, good)); err != nil {
+		t.Fatalf("DecodeAllowlist(valid) = %v", err)
+	}
+	for name, f := range map[string]func(*Allowlist){
+		"no serial": func(a *Allowlist) { a.Serial = 0 },
+		"unsigned":  func(a *Allowlist) { a.Sig = nil },
+		"short key": func(a *Allowlist) { a.Callers[0].Key = []byte{1} },
+		"bad mode":  func(a *Allowlist) { a.Callers[0].Mode = []CallMode{"x"} },
+		"repeated":  func(a *Allowlist) { a.Callers = append(a.Callers, a.Callers[0]) },
+	} {
+		a := good
+		a.Callers = []AllowedCaller{good.Callers[0]}
+		f(&a)
+		if _, err := DecodeAllowlist(encode(t, a)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("DecodeAllowlist(%s) = %v, want %v", name, err, ErrInvalid)
+		}
+	}
+}
+
+func FuzzDecodeInvite(f *testing.F) {
+	b, _ := json.Marshal(validInvite())
+	f.Add(b)
+	f.Add([]byte(`{"v":1,"call":"c","device":"mum-kitchen","caller":"a","mode":"forced","created":"2026-11-23T09:00:00Z","expires":"2026-11-23T09:01:00Z","sig":"AQ=="}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		in, err := DecodeInvite("mum-kitchen", payload)
+		if err != nil {
+			return
+		}
+		if in.Device != "mum-kitchen" || !ValidID(in.Call) || !in.Expires.After(in.Created) || len(in.Sig) == 0 {
+			t.Fatalf("accepted %+v", in)
+		}
+		_ = in.SigningBytes()
+	})
+}
+
+func FuzzDecodeAllowlist(f *testing.F) {
+	b, _ := json.Marshal(Allowlist{V: 1, Org: "o", Serial: 1, Sig: []byte{1}, Callers: []AllowedCaller{{ID: "anna", Key: make([]byte, 32)}}})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		a, err := DecodeAllowlist(payload)
+		if err != nil {
+			return
+		}
+		for _, c := range a.Callers {
+			if len(c.Key) != 32 || !ValidID(c.ID) {
+				t.Fatalf("accepted caller %+v", c)
+			}
+		}
+	})
+}
