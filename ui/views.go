@@ -128,8 +128,7 @@ const (
 
 // slideView draws one slide (or the empty state) over the whole canvas. A
 // crossfade lays the next view over the current one and raises its
-// opacity; images and rectangles change alpha every frame (cheap), texts
-// in opacitySteps steps (each change re-rasterises the line).
+// opacity: images and rectangles in opacitySteps, texts in textSteps.
 type slideView struct {
 	widget.BaseWidget
 	kind  slideKind
@@ -160,8 +159,15 @@ type slideView struct {
 // 16 steps over the default 1.2 s still reads as a calm fade.
 const opacitySteps = 16
 
+// textSteps is how many alpha levels a text line passes through in a fade.
+// Fyne caches a text's texture by its colour, so every new alpha means
+// rasterising the line again on the CPU: at 16 levels that was most of a
+// fade's cost. Photos and panels fade in opacitySteps (a GL uniform, cheap);
+// text in these few steps.
+const textSteps = 4
+
 func newSlideView(kind slideKind, sl device.Slide, pic *photo, lc *locale, sent string) *slideView {
-	v := &slideView{kind: kind, slide: sl, pic: pic, lc: lc, sent: sent, opacity: 1, level: opacitySteps}
+	v := &slideView{kind: kind, slide: sl, pic: pic, lc: lc, sent: sent, opacity: 1, level: textSteps}
 	switch kind {
 	case kindPhoto:
 		v.fill = canvas.NewImageFromImage(pic.fill)
@@ -217,13 +223,13 @@ func (v *slideView) setOpacity(p float32) {
 		v.band.FillColor = withAlpha(shade, p)
 		canvas.Refresh(v.band)
 	}
-	level := int(math.Round(float64(p * opacitySteps)))
+	level := int(math.Round(float64(p * textSteps)))
 	if level == v.level {
 		return
 	}
 	v.level = level
 	for _, l := range v.lines {
-		l.t.Color = withAlpha(l.base, float32(level)/opacitySteps)
+		l.t.Color = withAlpha(l.base, float32(level)/textSteps)
 		canvas.Refresh(l.t)
 	}
 }
@@ -237,7 +243,7 @@ func (v *slideView) baseBG() color.NRGBA {
 
 // addLine adds a text line at the view's current opacity.
 func (v *slideView) addLine(l line) {
-	l.t.Color = withAlpha(l.base, float32(v.level)/opacitySteps)
+	l.t.Color = withAlpha(l.base, float32(v.level)/textSteps)
 	v.lines = append(v.lines, l)
 }
 
