@@ -49,10 +49,10 @@ check:
 	$(GO) run $(STATICCHECK) ./...
 
 fuzz:
-	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeItem -fuzztime 60s
-	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeInvite -fuzztime 30s
-	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAllowlist -fuzztime 30s
-	$(GO) test ./media/photo -run XXX -fuzz FuzzPrepare -fuzztime 60s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeItem -fuzztime 60s -fuzzminimizetime 5s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeInvite -fuzztime 30s -fuzzminimizetime 5s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAllowlist -fuzztime 30s -fuzzminimizetime 5s
+	$(GO) test ./media/photo -run XXX -fuzz FuzzPrepare -fuzztime 60s -fuzzminimizetime 5s
 
 bench: build
 	@bash .ci/deps.sh bench

@@ -23,9 +23,9 @@
 // libturbojpeg0-dev to build, libturbojpeg0 to run), scaled in the DCT domain
 // to the smallest of 1/8..8/8 that still covers the screen, straight to YCbCr
 // planes, and the copy is encoded by it too: 24 MP to 1920×1080 in about
-// 110-190 ms with a 17 MB peak heap. Without cgo (CGO_ENABLED=0) Go's
-// image/jpeg decodes every pixel at full size: 530-650 ms and a 50 MB peak
-// heap (the 36 MB decoded image among it). Either way scaling is this
+// 115-135 ms with a 17 MB peak heap (25 MB peak RSS). Without cgo
+// (CGO_ENABLED=0) Go's image/jpeg decodes every pixel at full size:
+// 485-505 ms and a 50 MB peak heap (the 36 MB decoded image among it). Either way scaling is this
 // package's streaming box + Catmull-Rom resampler (resample.go), which holds
 // only a few rows beside its source. PNG and WebP always use Go's decoders.
 //
