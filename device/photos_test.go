@@ -100,20 +100,7 @@ func (f *photoFixture) run(t *testing.T, configure func(*Photos)) {
 	if configure != nil {
 		configure(p)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run() = %v, want nil after cancel", err)
-			}
-		case <-time.After(waitLimit):
-			t.Errorf("Run() did not return after cancel")
-		}
-	})
+	runUntilCleanup(t, p.Run)
 }
 
 func urlPhoto(id, url string, body []byte) proto.Item {

@@ -21,6 +21,26 @@ import (
 // react; it is a failure deadline, never an assertion.
 const waitLimit = 5 * time.Second
 
+// runUntilCleanup runs a component's Run in the background and, when the
+// test ends, cancels it and requires that it returns nil within waitLimit.
+func runUntilCleanup(t *testing.T, run func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run() = %v, want nil after cancel", err)
+			}
+		case <-time.After(waitLimit):
+			t.Errorf("Run() did not return after cancel")
+		}
+	})
+}
+
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newStore(t *testing.T) *store.Store {
@@ -138,20 +158,7 @@ func (f *schedFixture) run(t *testing.T, configure func(*Scheduler)) {
 	if configure != nil {
 		configure(s)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run() = %v, want nil after cancel", err)
-			}
-		case <-time.After(waitLimit):
-			t.Errorf("Run() did not return after cancel")
-		}
-	})
+	runUntilCleanup(t, s.Run)
 }
 
 func (f *schedFixture) at(h, m int) time.Time {
