@@ -19,12 +19,14 @@ type locale struct {
 	// months is indexed by time.Month-1, in the form used after a day
 	// number (Finnish partitive: "22. marraskuuta").
 	months [12]string
-	// date formats the clock's date line from weekday, day and month.
-	date func(weekday string, day int, month string) string
-	// dayMonth formats a date without weekday; year is 0 for this year.
-	dayMonth func(day int, month string, year int) string
-	// at joins a day phrase and a time: "Sunday 14:05", "sunnuntaina klo 14:05".
-	at               func(day, clock string) string
+	// dateFmt formats the clock's date line from weekday, day and month.
+	dateFmt string
+	// dayMonthFmt formats a day and month without weekday; a year other
+	// than this one follows after a space.
+	dayMonthFmt string
+	// atFmt joins a day phrase and a time: "Sunday 14:05",
+	// "sunnuntaina klo 14:05".
+	atFmt            string
 	today, yesterday string
 	fromFmt          string
 	// emptyLine is the empty state's friendly text, a sentence a line.
@@ -40,18 +42,13 @@ func localeFor(tag string) (l *locale, ok bool) {
 			weekdays: [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
 			months: [12]string{"January", "February", "March", "April", "May", "June", "July",
 				"August", "September", "October", "November", "December"},
-			date: func(wd string, d int, m string) string { return fmt.Sprintf("%s %d %s", wd, d, m) },
-			dayMonth: func(d int, m string, y int) string {
-				if y != 0 {
-					return fmt.Sprintf("%d %s %d", d, m, y)
-				}
-				return fmt.Sprintf("%d %s", d, m)
-			},
-			at:        func(day, clock string) string { return day + " " + clock },
-			today:     "Today",
-			yesterday: "Yesterday",
-			fromFmt:   "From %s",
-			emptyLine: "No new photos just now.\nHave a lovely day.",
+			dateFmt:     "%s %d %s",
+			dayMonthFmt: "%d %s",
+			atFmt:       "%s %s",
+			today:       "Today",
+			yesterday:   "Yesterday",
+			fromFmt:     "From %s",
+			emptyLine:   "No new photos just now.\nHave a lovely day.",
 		}, true
 	case "sv":
 		return &locale{
@@ -59,18 +56,13 @@ func localeFor(tag string) (l *locale, ok bool) {
 			weekdays: [7]string{"söndag", "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag"},
 			months: [12]string{"januari", "februari", "mars", "april", "maj", "juni", "juli",
 				"augusti", "september", "oktober", "november", "december"},
-			date: func(wd string, d int, m string) string { return fmt.Sprintf("%s %d %s", wd, d, m) },
-			dayMonth: func(d int, m string, y int) string {
-				if y != 0 {
-					return fmt.Sprintf("%d %s %d", d, m, y)
-				}
-				return fmt.Sprintf("%d %s", d, m)
-			},
-			at:        func(day, clock string) string { return day + " " + clock },
-			today:     "i dag",
-			yesterday: "i går",
-			fromFmt:   "Från %s",
-			emptyLine: "Inga nya bilder just nu.\nHa en fin dag!",
+			dateFmt:     "%s %d %s",
+			dayMonthFmt: "%d %s",
+			atFmt:       "%s %s",
+			today:       "i dag",
+			yesterday:   "i går",
+			fromFmt:     "Från %s",
+			emptyLine:   "Inga nya bilder just nu.\nHa en fin dag!",
 		}, true
 	case "fi":
 		return &locale{
@@ -79,16 +71,11 @@ func localeFor(tag string) (l *locale, ok bool) {
 			onWeekdays: [7]string{"sunnuntaina", "maanantaina", "tiistaina", "keskiviikkona", "torstaina", "perjantaina", "lauantaina"},
 			months: [12]string{"tammikuuta", "helmikuuta", "maaliskuuta", "huhtikuuta", "toukokuuta", "kesäkuuta",
 				"heinäkuuta", "elokuuta", "syyskuuta", "lokakuuta", "marraskuuta", "joulukuuta"},
-			date: func(wd string, d int, m string) string { return fmt.Sprintf("%s %d. %s", wd, d, m) },
-			dayMonth: func(d int, m string, y int) string {
-				if y != 0 {
-					return fmt.Sprintf("%d. %s %d", d, m, y)
-				}
-				return fmt.Sprintf("%d. %s", d, m)
-			},
-			at:        func(day, clock string) string { return day + " klo " + clock },
-			today:     "tänään",
-			yesterday: "eilen",
+			dateFmt:     "%s %d. %s",
+			dayMonthFmt: "%d. %s",
+			atFmt:       "%s klo %s",
+			today:       "tänään",
+			yesterday:   "eilen",
 			// "Terveisin Anna" ("greetings, Anna") needs no case ending on the
 			// name, unlike "Annalta".
 			fromFmt:   "Terveisin %s",
@@ -100,18 +87,13 @@ func localeFor(tag string) (l *locale, ok bool) {
 			weekdays: [7]string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"},
 			months: [12]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli",
 				"August", "September", "Oktober", "November", "Dezember"},
-			date: func(wd string, d int, m string) string { return fmt.Sprintf("%s, %d. %s", wd, d, m) },
-			dayMonth: func(d int, m string, y int) string {
-				if y != 0 {
-					return fmt.Sprintf("%d. %s %d", d, m, y)
-				}
-				return fmt.Sprintf("%d. %s", d, m)
-			},
-			at:        func(day, clock string) string { return day + ", " + clock + " Uhr" },
-			today:     "Heute",
-			yesterday: "Gestern",
-			fromFmt:   "Von %s",
-			emptyLine: "Gerade keine neuen Fotos.\nEinen schönen Tag!",
+			dateFmt:     "%s, %d. %s",
+			dayMonthFmt: "%d. %s",
+			atFmt:       "%s, %s Uhr",
+			today:       "Heute",
+			yesterday:   "Gestern",
+			fromFmt:     "Von %s",
+			emptyLine:   "Gerade keine neuen Fotos.\nEinen schönen Tag!",
 		}, true
 	}
 	return nil, false
@@ -138,6 +120,11 @@ func (l *locale) dateLine(t time.Time) string {
 	return l.date(l.weekdays[t.Weekday()], t.Day(), l.months[t.Month()-1])
 }
 
+// date formats a weekday, day and month as the clock's date line.
+func (l *locale) date(weekday string, day int, month string) string {
+	return fmt.Sprintf(l.dateFmt, weekday, day, month)
+}
+
 // from is the sender line, "From Anna".
 func (l *locale) from(name string) string { return fmt.Sprintf(l.fromFmt, name) }
 
@@ -158,13 +145,12 @@ func (l *locale) sent(at, now time.Time) string {
 			day = l.onWeekdays[at.Weekday()]
 		}
 	default:
-		year := 0
+		day = fmt.Sprintf(l.dayMonthFmt, at.Day(), l.months[at.Month()-1])
 		if at.Year() != now.Year() {
-			year = at.Year()
+			day += fmt.Sprintf(" %d", at.Year())
 		}
-		day = l.dayMonth(at.Day(), l.months[at.Month()-1], year)
 	}
-	return l.at(day, l.clock(at))
+	return fmt.Sprintf(l.atFmt, day, l.clock(at))
 }
 
 // calendarDays counts the midnights between a and b in a's location
