@@ -27,11 +27,8 @@ import (
 // broker; the device stores them and reports them ready; SIGTERM stops it
 // cleanly and bbolt holds both.
 func TestSendPhotoAndMessage(t *testing.T) {
-	needBinaries(t)
-	b := mqtttest.Start(t)
-	data := t.TempDir()
-	d := startDaemon(t, nil, "--device-id", "mum-kitchen", "--broker", b.URL(), "--data", data, "--headless")
-	d.waitLog("connected to broker", 10*time.Second)
+	b, data, args := headlessSetup(t)
+	d := startConnected(t, args)
 
 	pic := writePhoto(t, "ella.jpg", photo.GenerateTestJPEG(1600, 1200, 85))
 	out := ctl(t, b.URL(), "send", "photo", "--to", "mum-kitchen", "--days", "3", "--caption", "Ella's first bike", pic)
@@ -90,12 +87,8 @@ func TestSendPhotoAndMessage(t *testing.T) {
 // Crash safety: SIGKILL in the middle of a stream of items; after a restart
 // every item is there exactly once and the database opens.
 func TestCrashDuringStream(t *testing.T) {
-	needBinaries(t)
-	b := mqtttest.Start(t)
-	data := t.TempDir()
-	args := []string{"--device-id", "mum-kitchen", "--broker", b.URL(), "--data", data, "--headless"}
-	d := startDaemon(t, nil, args...)
-	d.waitLog("connected to broker", 10*time.Second)
+	b, data, args := headlessSetup(t)
+	d := startConnected(t, args)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -132,12 +125,8 @@ func TestCrashDuringStream(t *testing.T) {
 // Offline: the broker is gone and the daemon restarts: the same items show
 // from the cache.
 func TestOfflineRestartShowsCache(t *testing.T) {
-	needBinaries(t)
-	b := mqtttest.Start(t)
-	data := t.TempDir()
-	args := []string{"--device-id", "mum-kitchen", "--broker", b.URL(), "--data", data, "--headless"}
-	d := startDaemon(t, nil, args...)
-	d.waitLog("connected to broker", 10*time.Second)
+	b, _, args := headlessSetup(t)
+	d := startConnected(t, args)
 	ctl(t, b.URL(), "send", "message", "--to", "mum-kitchen", "--days", "2", "Coffee on Sunday?")
 	pic := writePhoto(t, "p.jpg", photo.GenerateTestJPEG(800, 600, 80))
 	ctl(t, b.URL(), "send", "photo", "--to", "mum-kitchen", "--days", "2", pic)
@@ -156,11 +145,8 @@ func TestOfflineRestartShowsCache(t *testing.T) {
 // Bad input of every kind is refused with a clear reason; the daemon keeps
 // running and what it held stays.
 func TestBadInputRefused(t *testing.T) {
-	needBinaries(t)
-	b := mqtttest.Start(t)
-	data := t.TempDir()
-	d := startDaemon(t, nil, "--device-id", "mum-kitchen", "--broker", b.URL(), "--data", data, "--headless")
-	d.waitLog("connected to broker", 10*time.Second)
+	b, data, args := headlessSetup(t)
+	d := startConnected(t, args)
 	ctl(t, b.URL(), "send", "message", "--to", "mum-kitchen", "--days", "2", "--id", "m-good", "This one is fine.")
 	waitReady(t, b.URL(), "mum-kitchen", 1, 10*time.Second)
 
@@ -246,6 +232,24 @@ func TestBadInputRefused(t *testing.T) {
 	if !slices.Equal(ids, []string{"m-good", "p-url"}) {
 		t.Errorf("store holds %v after bad input, want [m-good p-url]", ids)
 	}
+}
+
+// headlessSetup starts a broker and names a data dir and the arguments of
+// a headless hearthd for device mum-kitchen.
+func headlessSetup(t *testing.T) (b *mqtttest.Broker, data string, args []string) {
+	t.Helper()
+	needBinaries(t)
+	b = mqtttest.Start(t)
+	data = t.TempDir()
+	return b, data, []string{"--device-id", "mum-kitchen", "--broker", b.URL(), "--data", data, "--headless"}
+}
+
+// startConnected starts hearthd and waits until it reached the broker.
+func startConnected(t *testing.T, args []string) *daemon {
+	t.Helper()
+	d := startDaemon(t, nil, args...)
+	d.waitLog("connected to broker", 10*time.Second)
+	return d
 }
 
 // refusalReasons lists "id: reason" for payload refusals and refused items.
