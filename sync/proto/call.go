@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -137,23 +136,3 @@ func DecodeAllowlist(payload []byte) (Allowlist, error) {
 	}
 	return a, nil
 }
-
-// decodeStrict is the common part of the decoders: size, known
-// fields, schema version.
-func decodeStrict(op string, payload []byte, v interface{ version() int }) error {
-	if len(payload) > MaxPayload {
-		return fmt.Errorf("%s: payload of %d bytes: %w", op, len(payload), ErrTooLarge)
-	}
-	dec := json.NewDecoder(strings.NewReader(string(payload)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %w: %v", op, ErrMalformed, err)
-	}
-	if v.version() != Version {
-		return fmt.Errorf("%s: %w %s", op, ErrVersion, strconv.Itoa(v.version()))
-	}
-	return nil
-}
-
-func (in *Invite) version() int   { return in.V }
-func (a *Allowlist) version() int { return a.V }

@@ -112,12 +112,6 @@ func ValidID(s string) bool { return idRE.MatchString(s) }
 // device. The result is normalised: Days is turned into End, text is trimmed.
 func DecodeItem(device, topic string, payload []byte) (Item, error) {
 	var it Item
-	if len(payload) > MaxPayload {
-		return it, fmt.Errorf("decode item: payload of %d bytes: %w (limit %d)", len(payload), ErrTooLarge, MaxPayload)
-	}
-	if !utf8.Valid(payload) {
-		return it, fmt.Errorf("decode item: %w: payload is not UTF-8", ErrMalformed)
-	}
 	wantDev, wantID, ok := splitContentTopic(topic)
 	if !ok {
 		return it, fmt.Errorf("decode item: %w: topic %q is not a content topic", ErrInvalid, topic)
@@ -125,22 +119,8 @@ func DecodeItem(device, topic string, payload []byte) (Item, error) {
 	if wantDev != device {
 		return it, fmt.Errorf("decode item: topic for %q: %w", wantDev, ErrWrongDevice)
 	}
-	var probe struct {
-		V *int `json:"v"`
-	}
-	if err := json.Unmarshal(payload, &probe); err != nil {
-		return it, fmt.Errorf("decode item: %w: %v", ErrMalformed, err)
-	}
-	if probe.V == nil {
-		return it, fmt.Errorf("decode item: %w: no schema version \"v\"", ErrVersion)
-	}
-	if *probe.V != Version {
-		return it, fmt.Errorf("decode item: %w %d (this device speaks %d)", ErrVersion, *probe.V, Version)
-	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&it); err != nil {
-		return Item{}, fmt.Errorf("decode item: %w: %v", ErrMalformed, err)
+	if err := decodeStrict("decode item", payload, &it); err != nil {
+		return Item{}, err
 	}
 	if it.Device != device {
 		return Item{}, fmt.Errorf("decode item: payload for %q: %w", it.Device, ErrWrongDevice)
@@ -241,6 +221,37 @@ func (p *Photo) check() error {
 		return fmt.Errorf("photo of %d bytes: %w (limit %d)", p.Size, ErrTooLarge, MaxURLPhoto)
 	case byURL && !(strings.HasPrefix(p.URL, "https://") || strings.HasPrefix(p.URL, "http://")):
 		return fmt.Errorf("%w: photo url %q is not http(s)", ErrInvalid, p.URL)
+	}
+	return nil
+}
+
+// decodeStrict is the common part of every decoder of outside input: the
+// size bound, UTF-8, the schema version (read first, so a payload from a
+// newer sender is refused for its version, not for its new fields), then
+// JSON with unknown fields refused.
+func decodeStrict(op string, payload []byte, v any) error {
+	if len(payload) > MaxPayload {
+		return fmt.Errorf("%s: payload of %d bytes: %w (limit %d)", op, len(payload), ErrTooLarge, MaxPayload)
+	}
+	if !utf8.Valid(payload) {
+		return fmt.Errorf("%s: %w: payload is not UTF-8", op, ErrMalformed)
+	}
+	var probe struct {
+		V *int `json:"v"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return fmt.Errorf("%s: %w: %v", op, ErrMalformed, err)
+	}
+	if probe.V == nil {
+		return fmt.Errorf("%s: %w: no schema version \"v\"", op, ErrVersion)
+	}
+	if *probe.V != Version {
+		return fmt.Errorf("%s: %w %d (this device speaks %d)", op, ErrVersion, *probe.V, Version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w: %v", op, ErrMalformed, err)
 	}
 	return nil
 }

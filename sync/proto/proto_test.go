@@ -220,6 +220,10 @@ func TestDecodeInvite(t *testing.T) {
 	if _, err := DecodeInvite("mum-kitchen", []byte(`{"v":1,"bogus":true}`)); !errors.Is(err, ErrMalformed) {
 		t.Errorf("unknown field = %v, want %v", err, ErrMalformed)
 	}
+	// A newer sender's invite is refused for its version, not its new fields.
+	if _, err := DecodeInvite("mum-kitchen", []byte(`{"v":2,"video_codec":"av1"}`)); !errors.Is(err, ErrVersion) {
+		t.Errorf("v2 invite = %v, want %v", err, ErrVersion)
+	}
 }
 
 func TestDecodeAllowlist(t *testing.T) {
