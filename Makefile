@@ -52,6 +52,9 @@ fuzz:
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeItem -fuzztime 60s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeInvite -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAllowlist -fuzztime 30s -fuzzminimizetime 5s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeCallIn -fuzztime 30s -fuzzminimizetime 5s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeReply -fuzztime 20s -fuzzminimizetime 5s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAvailability -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./media/photo -run XXX -fuzz FuzzPrepare -fuzztime 60s -fuzzminimizetime 5s
 
 bench: build

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,13 +29,22 @@ const MaxInviteLife = 10 * time.Minute
 // Ed25519 key (Sig, over SigningBytes); the device checks it against the
 // allowlist its organisation signed.
 type Invite struct {
-	V          int       `json:"v"`
+	V int `json:"v"`
+	// Type is "invite" on the call/in topic (may be empty elsewhere).
+	Type       string    `json:"type,omitempty"`
 	Call       string    `json:"call"`
 	Device     string    `json:"device"`
 	Caller     string    `json:"caller"`
 	CallerName string    `json:"caller_name"`
 	Mode       CallMode  `json:"mode"`
 	Reason     string    `json:"reason,omitempty"`
+	// Join, when set, is the id of the call in progress this caller joins
+	// as one more participant (a group call); the call's first caller must
+	// have added them (control "add:ID").
+	Join string `json:"join,omitempty"`
+	// LimitS is how many seconds the call may last; zero takes the
+	// device's default.
+	LimitS int `json:"limit_s,omitempty"`
 	Created    time.Time `json:"created"`
 	Expires    time.Time `json:"expires"`
 	// Offer is the caller's SDP offer; the device only answers.
@@ -50,6 +60,7 @@ func (in Invite) SigningBytes() []byte {
 	return []byte(strings.Join([]string{
 		"hearth-invite-v1",
 		in.Call, in.Device, in.Caller, in.CallerName, string(in.Mode), in.Reason,
+		in.Join, strconv.Itoa(in.LimitS),
 		in.Created.UTC().Format(time.RFC3339Nano), in.Expires.UTC().Format(time.RFC3339Nano),
 		hex.EncodeToString(sum[:]),
 	}, "\n"))
@@ -77,6 +88,14 @@ func DecodeInvite(device string, payload []byte) (Invite, error) {
 		return Invite{}, fmt.Errorf("decode invite: %w: lives %s (limit %s)", ErrInvalid, in.Expires.Sub(in.Created), MaxInviteLife)
 	case len(in.Sig) == 0:
 		return Invite{}, fmt.Errorf("decode invite: %w: not signed", ErrInvalid)
+	case in.Type != "" && in.Type != SignalInvite:
+		return Invite{}, fmt.Errorf("decode invite: %w: type %q", ErrInvalid, in.Type)
+	case in.Join != "" && !ValidID(in.Join):
+		return Invite{}, fmt.Errorf("decode invite: %w: join %q", ErrInvalid, in.Join)
+	case in.LimitS < 0 || time.Duration(in.LimitS)*time.Second > MaxCallLimit:
+		return Invite{}, fmt.Errorf("decode invite: %w: limit of %d s (up to %s)", ErrInvalid, in.LimitS, MaxCallLimit)
+	case len(in.Offer) == 0 || len(in.Offer) > MaxSDP:
+		return Invite{}, fmt.Errorf("decode invite: %w: offer of %d bytes (1 to %d)", ErrInvalid, len(in.Offer), MaxSDP)
 	case len([]rune(in.CallerName)) > MaxName || len([]rune(in.Reason)) > MaxText:
 		return Invite{}, fmt.Errorf("decode invite: name or reason: %w", ErrTooLarge)
 	}
