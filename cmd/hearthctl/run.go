@@ -21,6 +21,9 @@ Commands:
   content ls   --device ID [--at TIME] [--json]
   content rm   --device ID ITEM-ID
   blobs serve  --dir DIR [--addr HOST:PORT]     (a photo store for photos sent by URL)
+  provision ca init --out DIR [--name ORG]      (the organisation's signing key and CA)
+  caller new   --name NAME --out DIR [--id ID]  (a caller's signing key)
+  allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
   version
 
 TIME is RFC 3339 (2026-11-24T14:00:00+01:00) or local "2026-11-24T14:00" or "2026-11-24".
@@ -78,6 +81,12 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust
 		return e.contentRemove(ctx, rest[2:])
 	case cmd == "blobs" && sub == "serve":
 		return e.blobsServe(ctx, rest[2:])
+	case cmd == "provision" && sub == "ca" && len(rest) > 2 && rest[2] == "init":
+		return e.caInit(rest[3:])
+	case cmd == "caller" && sub == "new":
+		return e.callerNew(rest[2:])
+	case cmd == "allow":
+		return e.allow(ctx, rest[1:])
 	case cmd == "demo-photos":
 		return e.demoPhotos(rest[1:])
 	case cmd == "version":
