@@ -31,22 +31,22 @@ const MaxInviteLife = 10 * time.Minute
 type Invite struct {
 	V int `json:"v"`
 	// Type is "invite" on the call/in topic (may be empty elsewhere).
-	Type       string    `json:"type,omitempty"`
-	Call       string    `json:"call"`
-	Device     string    `json:"device"`
-	Caller     string    `json:"caller"`
-	CallerName string    `json:"caller_name"`
-	Mode       CallMode  `json:"mode"`
-	Reason     string    `json:"reason,omitempty"`
+	Type       string   `json:"type,omitempty"`
+	Call       string   `json:"call"`
+	Device     string   `json:"device"`
+	Caller     string   `json:"caller"`
+	CallerName string   `json:"caller_name"`
+	Mode       CallMode `json:"mode"`
+	Reason     string   `json:"reason,omitempty"`
 	// Join, when set, is the id of the call in progress this caller joins
 	// as one more participant (a group call); the call's first caller must
 	// have added them (control "add:ID").
 	Join string `json:"join,omitempty"`
 	// LimitS is how many seconds the call may last; zero takes the
 	// device's default.
-	LimitS int `json:"limit_s,omitempty"`
-	Created    time.Time `json:"created"`
-	Expires    time.Time `json:"expires"`
+	LimitS  int       `json:"limit_s,omitempty"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
 	// Offer is the caller's SDP offer; the device only answers.
 	Offer string `json:"offer"`
 	Sig   []byte `json:"sig"`
