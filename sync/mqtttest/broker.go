@@ -1,7 +1,8 @@
 // Package mqtttest starts a real Mosquitto broker for tests: on a free
 // loopback port, in its own process group, killed with its parent, with
 // persistence on disk so a restart keeps sessions (as a production broker
-// would).
+// would). A second listener speaks MQTT over WebSockets, for browsers
+// (hearthctl web).
 package mqtttest
 
 import (
@@ -20,13 +21,19 @@ import (
 // Broker is a running Mosquitto.
 type Broker struct {
 	Port int
-	Dir  string
-	cmd  *exec.Cmd
-	t    testing.TB
+	// WSPort is the MQTT-over-WebSockets listener, for browsers.
+	WSPort int
+	Dir    string
+	cmd    *exec.Cmd
+	t      testing.TB
 }
 
 // URL is the broker's mqtt:// address.
 func (b *Broker) URL() string { return fmt.Sprintf("mqtt://127.0.0.1:%d", b.Port) }
+
+// WSURL is the broker's MQTT-over-WebSockets address, as a browser's MQTT
+// client dials it.
+func (b *Broker) WSURL() string { return fmt.Sprintf("ws://127.0.0.1:%d", b.WSPort) }
 
 // Start runs Mosquitto for the life of the test, or skips the test when
 // mosquitto is not installed and HEARTH_REQUIRE_BROKER is unset.
@@ -38,7 +45,7 @@ func Start(t testing.TB) *Broker {
 		}
 		t.Skipf("mosquitto not found: %v", err)
 	}
-	b := &Broker{Dir: t.TempDir(), t: t, Port: freePort(t)}
+	b := &Broker{Dir: t.TempDir(), t: t, Port: freePort(t), WSPort: freePort(t)}
 	b.start()
 	t.Cleanup(b.Stop)
 	return b
@@ -66,8 +73,12 @@ func (b *Broker) start() {
 	// "user root": started as root Mosquitto would switch to the mosquitto
 	// user, which drops the parent-death signal and can leave an orphan
 	// holding go test's output open (FIELD-NOTES).
+	// The WebSockets listener comes last: "protocol" applies to the
+	// listener declared before it.
 	cfg := fmt.Sprintf(`user root
 listener %d 127.0.0.1
+listener %d 127.0.0.1
+protocol websockets
 allow_anonymous true
 persistence true
 persistence_location %s/
@@ -78,7 +89,7 @@ log_dest file %s/mosquitto.log
 log_type error
 log_type warning
 log_type notice
-`, b.Port, b.Dir, b.Dir)
+`, b.Port, b.WSPort, b.Dir, b.Dir)
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		b.t.Fatalf("write mosquitto.conf: %v", err)
 	}
@@ -94,16 +105,24 @@ log_type notice
 		b.t.Fatalf("start mosquitto: %v", err)
 	}
 	b.cmd = cmd
-	deadline := time.Now().Add(10 * time.Second)
+	for _, port := range []int{b.Port, b.WSPort} {
+		if !listening(port, 10*time.Second) {
+			b.t.Fatalf("mosquitto did not listen on %d: %s", port, b.Log())
+		}
+	}
+}
+
+func listening(port int, within time.Duration) bool {
+	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", b.Port), 100*time.Millisecond)
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
+			return true
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	b.t.Fatalf("mosquitto did not listen on %d: %s", b.Port, b.Log())
+	return false
 }
 
 // Stop shuts the broker down (SIGTERM, so it saves its persistence file)
