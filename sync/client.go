@@ -13,6 +13,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/hearth-home/hearth/device/callauth"
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/store"
 	"github.com/hearth-home/hearth/sync/proto"
@@ -31,6 +32,14 @@ type Options struct {
 	KeepAlive time.Duration // default 30s
 	// InventoryDelay batches inventory reports after changes; default 1s.
 	InventoryDelay time.Duration
+	// Calls takes call signalling and allowlists; nil: the device takes no calls.
+	Calls CallSink
+}
+
+// CallSink is the device's call side as the link feeds it.
+type CallSink interface {
+	Deliver(m proto.CallIn)
+	SetAllowlist(a proto.Allowlist) error
 }
 
 // Client is the device's MQTT link. Run it once.
@@ -40,6 +49,10 @@ type Client struct {
 	reconnects atomic.Int64
 	lastSync   atomic.Int64 // unix nanoseconds of the last stored item
 	received   atomic.Int64
+
+	mu           gosync.Mutex
+	cl           mqtt.Client // the connected client, nil between connections
+	availability []byte      // the latest, republished on every connect
 }
 
 // New checks the options and returns a Client.
@@ -147,6 +160,8 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 		SetPingTimeout(c.opt.KeepAlive/2 + time.Second).
 		SetConnectTimeout(10 * time.Second).
 		SetWriteTimeout(30 * time.Second).
+		// The broker tells everyone the device is lost if it vanishes.
+		SetBinaryWill(proto.StateTopic(c.opt.DeviceID), c.stateBytes(proto.LifeLost), 1, true).
 		// Acknowledge only after the store committed: a crash before the
 		// commit leaves the message with the broker, which sends it again.
 		SetAutoAckDisabled(true).
@@ -177,6 +192,32 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 			return true, fmt.Errorf("subscribe: %w", err)
 		}
 	}
+	if c.opt.Calls != nil {
+		// Every connect, not only new sessions: a session from an older
+		// build may lack them, and the retained allowlist comes with it.
+		st := cl.SubscribeMultiple(map[string]byte{
+			proto.CallInTopic(c.opt.DeviceID):    1,
+			proto.AllowlistTopic(c.opt.DeviceID): 1,
+		}, nil)
+		if err := waitToken(ctx, st); err != nil {
+			return true, fmt.Errorf("subscribe calls: %w", err)
+		}
+	}
+	if err := waitToken(ctx, cl.Publish(proto.StateTopic(c.opt.DeviceID), 1, true, c.stateBytes(proto.LifeReady))); err != nil {
+		return true, fmt.Errorf("publish state: %w", err)
+	}
+	c.mu.Lock()
+	c.cl = cl
+	avail := c.availability
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.cl = nil
+		c.mu.Unlock()
+	}()
+	if avail != nil {
+		cl.Publish(proto.AvailabilityTopic(c.opt.DeviceID), 1, true, avail)
+	}
 	log.Info("connected to broker")
 
 	var wg gosync.WaitGroup
@@ -189,6 +230,9 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 	defer func() { cancel(); wg.Wait() }()
 	select {
 	case <-ctx.Done():
+		// A clean stop: say so, so nobody waits for the Will.
+		t := cl.Publish(proto.StateTopic(c.opt.DeviceID), 1, true, c.stateBytes(proto.LifeDisconnected))
+		t.WaitTimeout(2 * time.Second)
 		return true, nil
 	case err := <-lost:
 		return true, fmt.Errorf("connection lost: %w", err)
@@ -204,9 +248,90 @@ func waitToken(ctx context.Context, t mqtt.Token) error {
 	}
 }
 
+func (c *Client) stateBytes(s proto.Lifecycle) []byte {
+	b, _ := json.Marshal(proto.State{V: proto.Version, Device: c.opt.DeviceID, State: s, Time: c.opt.Clock.Now().UTC()})
+	return b
+}
+
+// Reply sends r to one caller, QoS 1, if connected; calls are live, so
+// nothing is kept for later.
+func (c *Client) Reply(caller string, r proto.Reply) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		c.log.Error("encode reply", "err", err)
+		return
+	}
+	c.mu.Lock()
+	cl := c.cl
+	c.mu.Unlock()
+	if cl == nil {
+		c.log.Debug("reply dropped: not connected", "caller", caller, "type", r.Type)
+		return
+	}
+	cl.Publish(proto.CallOutTopic(c.opt.DeviceID, caller), 1, false, b)
+}
+
+// SetAvailability publishes a, retained, now if connected and again after
+// every reconnect.
+func (c *Client) SetAvailability(a proto.Availability) {
+	b, err := json.Marshal(a)
+	if err != nil {
+		c.log.Error("encode availability", "err", err)
+		return
+	}
+	c.mu.Lock()
+	c.availability = b
+	cl := c.cl
+	c.mu.Unlock()
+	if cl != nil {
+		cl.Publish(proto.AvailabilityTopic(c.opt.DeviceID), 1, true, b)
+	}
+}
+
+// handleCall passes call signalling and allowlists on; they are not stored,
+// so they are acknowledged at once.
+func (c *Client) handleCall(m mqtt.Message) {
+	defer m.Ack()
+	if len(m.Payload()) == 0 {
+		return
+	}
+	now := c.opt.Clock.Now()
+	refuse := func(err error) {
+		c.log.Warn("call message refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
+		if err := c.opt.Store.AddRefusal(proto.Refusal{Time: now, Topic: m.Topic(), Reason: err.Error()}); err != nil {
+			c.log.Error("record refusal", "err", err)
+		}
+	}
+	if m.Topic() == proto.AllowlistTopic(c.opt.DeviceID) {
+		a, err := proto.DecodeAllowlist(m.Payload())
+		if err == nil {
+			err = c.opt.Calls.SetAllowlist(a)
+		}
+		switch {
+		case err == nil:
+			c.log.Info("allowlist installed", "serial", a.Serial, "callers", len(a.Callers))
+		case errors.Is(err, callauth.ErrStale):
+			c.log.Debug("allowlist unchanged", "serial", a.Serial)
+		default:
+			refuse(err)
+		}
+		return
+	}
+	msg, err := proto.DecodeCallIn(c.opt.DeviceID, m.Payload())
+	if err != nil {
+		refuse(err)
+		return
+	}
+	c.opt.Calls.Deliver(msg)
+}
+
 // handle stores one message and then acknowledges it.
 func (c *Client) handle(_ mqtt.Client, m mqtt.Message) {
 	c.received.Add(1)
+	if c.opt.Calls != nil && (m.Topic() == proto.CallInTopic(c.opt.DeviceID) || m.Topic() == proto.AllowlistTopic(c.opt.DeviceID)) {
+		c.handleCall(m)
+		return
+	}
 	if len(m.Payload()) == 0 {
 		// A cleared retained message: nothing to store.
 		m.Ack()

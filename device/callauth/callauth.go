@@ -121,3 +121,41 @@ func (c *Checker) Check(in proto.Invite) (proto.AllowedCaller, error) {
 	c.seen[in.Call] = in.Expires
 	return caller, nil
 }
+
+// CheckSignal verifies a caller's message about a call: the caller is on
+// the allowlist, signed it, and sent it within proto.SignalSkew of now.
+// Which call it belongs to is the call's owner to decide.
+func (c *Checker) CheckSignal(s proto.Signal) (proto.AllowedCaller, error) {
+	now := c.clock.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	refuse := func(err error) (proto.AllowedCaller, error) {
+		return proto.AllowedCaller{}, fmt.Errorf("%s for call %s from %s: %w", s.Type, s.Call, s.Caller, err)
+	}
+	if c.list == nil {
+		return refuse(ErrNoAllowlist)
+	}
+	i := slices.IndexFunc(c.list.Callers, func(a proto.AllowedCaller) bool { return a.ID == s.Caller })
+	if i < 0 {
+		return refuse(ErrUnknownCaller)
+	}
+	caller := c.list.Callers[i]
+	if !ed25519.Verify(caller.Key, s.SigningBytes(), s.Sig) {
+		return refuse(ErrBadSignature)
+	}
+	if d := now.Sub(s.Time); d > proto.SignalSkew || d < -proto.SignalSkew {
+		return refuse(fmt.Errorf("%w (sent %s, now %s)", ErrExpired, s.Time.Format(time.RFC3339), now.Format(time.RFC3339)))
+	}
+	return caller, nil
+}
+
+// Reason is the short reason sent back to a refused caller: the sentinel
+// error's text, without details that only the device's log needs.
+func Reason(err error) string {
+	for _, r := range []error{ErrNoAllowlist, ErrUnknownCaller, ErrBadSignature, ErrExpired, ErrReplayed, ErrModeNotAllowed, ErrStale} {
+		if errors.Is(err, r) {
+			return r.Error()
+		}
+	}
+	return "refused"
+}

@@ -1,0 +1,392 @@
+package call
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/hearth-home/hearth/device"
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// callState is one call, owned by the Run goroutine (the gates and
+// counters are also read by the media goroutines).
+type callState struct {
+	id     string
+	host   string // caller id of who started the call
+	name   string
+	forced bool
+	mode   proto.CallMode
+	reason string
+	phase  device.CallPhase
+
+	peers map[string]*peer // by the participant's call id
+	order []string
+	added map[string]bool // callers the host let join
+
+	capture      Capture
+	video, audio *webrtc.TrackLocalStaticSample
+	sendVideo    atomic.Bool
+	sendAudio    atomic.Bool
+	videoSent    atomic.Int64
+	media        gosync.WaitGroup
+	stopMedia    chan struct{}
+
+	cameraOff, micOff bool
+	announced         bool // the announcement (or ring) is over: media may flow
+
+	limit, extra time.Duration
+	invited      time.Time
+	activeAt     time.Time
+	announceEnd  time.Time
+	ringEnd      time.Time
+	connectBy    time.Time
+	ends         time.Time
+	warned       bool
+	clearAt      time.Time
+	endReason    string
+	warnBefore   time.Duration
+}
+
+func (c *callState) warnAt() time.Time {
+	if c.ends.IsZero() || c.warned {
+		return time.Time{}
+	}
+	return c.ends.Add(-c.warnBefore)
+}
+
+func (c *callState) anyConnected() bool {
+	for _, p := range c.peers {
+		if !p.connectedAt.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// nextDeadline is the earliest instant at which the call must act.
+func (c *callState) nextDeadline() time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	switch c.phase {
+	case device.CallEnded:
+		return c.clearAt
+	case device.CallAnnouncing:
+		consider(c.announceEnd)
+	case device.CallRinging:
+		consider(c.ringEnd)
+	}
+	if !c.anyConnected() {
+		consider(c.connectBy)
+	}
+	consider(c.ends)
+	consider(c.warnAt())
+	return next
+}
+
+// peer is one remote participant's PeerConnection.
+type peer struct {
+	call    string // the participant's own call id
+	caller  proto.AllowedCaller
+	name    string
+	offer   string
+	invited time.Time
+	pc      *webrtc.PeerConnection
+	pending []webrtc.ICECandidateInit // remote candidates that came early
+
+	connectedAt  time.Time
+	readers      gosync.WaitGroup
+	audioPackets atomic.Int64
+	mu           gosync.Mutex
+	decoder      VideoDecoder
+	first        time.Time
+}
+
+func (p *peer) frames() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.decoder == nil {
+		return 0
+	}
+	return p.decoder.FramesDecoded()
+}
+
+func (p *peer) firstFrame() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.first
+}
+
+// newAPI builds Pion with VP8 and Opus, NACK and RTCP reports, and ICE
+// settings for a device on a home network.
+func newAPI(loopback bool) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("call: codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		return nil, fmt.Errorf("call: interceptors: %w", err)
+	}
+	se := webrtc.SettingEngine{}
+	// No mDNS: callers that use their camera expose real host candidates,
+	// and multicast is not there on loopback or in a network namespace.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIncludeLoopbackCandidate(loopback)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	// Notice a vanished caller within seconds, not Pion's default 30.
+	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// openCapture opens camera and microphone and starts writing their
+// samples into the call's tracks, through the gates.
+func (m *Manager) openCapture(c *callState) error {
+	cp, err := m.opt.Media.OpenCapture()
+	if err != nil {
+		return fmt.Errorf("camera and microphone: %w", err)
+	}
+	c.capture = cp
+	c.stopMedia = make(chan struct{})
+	stream := "hearth-" + m.opt.Device
+	if cp.HasVideo() {
+		c.video, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", stream)
+		if err != nil {
+			return fmt.Errorf("video track: %w", err)
+		}
+		c.media.Add(2)
+		go func() {
+			defer c.media.Done()
+			for {
+				s, err := cp.ReadVideo()
+				if err != nil {
+					return
+				}
+				if !c.sendVideo.Load() {
+					continue
+				}
+				if err := c.video.WriteSample(media.Sample{Data: s.Data, Duration: s.Duration}); err == nil {
+					c.videoSent.Add(1)
+				}
+			}
+		}()
+		go func() {
+			defer c.media.Done()
+			frames := cp.SelfFrames()
+			for {
+				select {
+				case <-c.stopMedia:
+					return
+				case img, ok := <-frames:
+					if !ok {
+						return
+					}
+					m.opt.Display.SelfFrame(img)
+				}
+			}
+		}()
+	}
+	if cp.HasAudio() {
+		c.audio, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", stream)
+		if err != nil {
+			return fmt.Errorf("audio track: %w", err)
+		}
+		c.media.Add(1)
+		go func() {
+			defer c.media.Done()
+			for {
+				s, err := cp.ReadAudio()
+				if err != nil {
+					return
+				}
+				if c.sendAudio.Load() {
+					_ = c.audio.WriteSample(media.Sample{Data: s.Data, Duration: s.Duration})
+				}
+			}
+		}()
+	}
+	m.log.Info("call: camera and microphone open", "call", c.id, "camera", cp.HasVideo(), "microphone", cp.HasAudio())
+	return nil
+}
+
+// updateGates lets media out once the announcement is over, as the remote
+// controls allow. Opening the video asks for a keyframe.
+func (m *Manager) updateGates(c *callState) {
+	if c.capture == nil {
+		return
+	}
+	video := c.announced && !c.cameraOff && c.phase != device.CallEnded
+	if video && !c.sendVideo.Load() {
+		c.capture.RequestKeyframe()
+	}
+	c.sendVideo.Store(video)
+	c.sendAudio.Store(c.announced && !c.micOff && c.phase != device.CallEnded)
+}
+
+func (m *Manager) closeCapture(c *callState) {
+	c.sendVideo.Store(false)
+	c.sendAudio.Store(false)
+	if c.capture == nil {
+		return
+	}
+	close(c.stopMedia)
+	if err := c.capture.Close(); err != nil {
+		m.log.Warn("call: close capture", "call", c.id, "err", err)
+	}
+	c.media.Wait()
+	c.capture = nil
+	m.log.Info("call: camera and microphone closed", "call", c.id)
+}
+
+// answer makes the peer connection for p and sends the device's answer.
+func (m *Manager) answer(c *callState, p *peer) error {
+	pc, err := m.api.NewPeerConnection(webrtc.Configuration{ICEServers: m.opt.ICEServers})
+	if err != nil {
+		return fmt.Errorf("peer connection: %w", err)
+	}
+	p.pc = pc
+	for _, tr := range []*webrtc.TrackLocalStaticSample{c.video, c.audio} {
+		if tr == nil {
+			continue
+		}
+		sender, err := pc.AddTrack(tr)
+		if err != nil {
+			return fmt.Errorf("add track: %w", err)
+		}
+		p.readers.Add(1)
+		go func() {
+			defer p.readers.Done()
+			m.readRTCP(c, sender)
+		}()
+	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		p.readers.Add(1)
+		go func() {
+			defer p.readers.Done()
+			m.readTrack(p, tr)
+		}()
+	})
+	caller := p.caller.ID
+	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		if cand == nil {
+			return
+		}
+		m.opt.Out.Reply(caller, m.reply(proto.SignalCandidate, p.call, func(r *proto.Reply) { r.Data = candidateJSON(cand.ToJSON()) }))
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		m.post(func() { m.peerState(c, p, s) })
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: p.offer}); err != nil {
+		return fmt.Errorf("caller's offer: %w", err)
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fmt.Errorf("create answer: %w", err)
+	}
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return fmt.Errorf("set answer: %w", err)
+	}
+	m.opt.Out.Reply(caller, m.reply(proto.SignalAnswer, p.call, func(r *proto.Reply) { r.SDP = pc.LocalDescription().SDP }))
+	for _, cand := range p.pending {
+		if err := pc.AddICECandidate(cand); err != nil {
+			m.log.Warn("call: add early candidate", "call", p.call, "err", err)
+		}
+	}
+	p.pending = nil
+	return nil
+}
+
+// readRTCP serves the caller's keyframe requests.
+func (m *Manager) readRTCP(c *callState, s *webrtc.RTPSender) {
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pk := range pkts {
+			switch pk.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				if cp := c.capture; cp != nil {
+					cp.RequestKeyframe()
+				}
+			}
+		}
+	}
+}
+
+// readTrack decodes a participant's picture to the screen and plays their
+// sound.
+func (m *Manager) readTrack(p *peer, tr *webrtc.TrackRemote) {
+	if tr.Kind() == webrtc.RTPCodecTypeAudio {
+		sp := m.opt.Media.Speaker()
+		for {
+			pkt, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			p.audioPackets.Add(1)
+			sp.Push(p.caller.ID, pkt.Payload)
+		}
+	}
+	pc := p.pc
+	ssrc := uint32(tr.SSRC())
+	who := p.caller.ID
+	dec := m.opt.Media.NewVideoDecoder(func(img image.Image) {
+		p.mu.Lock()
+		if p.first.IsZero() {
+			p.first = m.opt.Clock.Now()
+		}
+		p.mu.Unlock()
+		m.opt.Display.RemoteFrame(who, img)
+	}, func() {
+		_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	})
+	p.mu.Lock()
+	p.decoder = dec
+	p.mu.Unlock()
+	defer dec.Close()
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				m.log.Debug("call: remote video ended", "participant", who, "err", err)
+			}
+			return
+		}
+		dec.Push(pkt)
+	}
+}
+
+// closePeer closes p's connection and waits for its readers.
+func (m *Manager) closePeer(c *callState, p *peer) {
+	if p.pc == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		if err := p.pc.Close(); err != nil {
+			m.log.Warn("call: close peer connection", "call", c.id, "participant", p.caller.ID, "err", err)
+		}
+		p.readers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		m.log.Error("call: peer connection did not close within 10s; leaving it", "call", c.id, "participant", p.caller.ID)
+	}
+}
