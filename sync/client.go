@@ -157,9 +157,9 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 		SetCleanSession(false).
 		SetAutoReconnect(false).
 		SetKeepAlive(c.opt.KeepAlive).
-		SetPingTimeout(c.opt.KeepAlive/2 + time.Second).
-		SetConnectTimeout(10 * time.Second).
-		SetWriteTimeout(30 * time.Second).
+		SetPingTimeout(c.opt.KeepAlive/2+time.Second).
+		SetConnectTimeout(10*time.Second).
+		SetWriteTimeout(30*time.Second).
 		// The broker tells everyone the device is lost if it vanishes.
 		SetBinaryWill(proto.StateTopic(c.opt.DeviceID), c.stateBytes(proto.LifeLost), 1, true).
 		// Acknowledge only after the store committed: a crash before the
