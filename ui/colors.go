@@ -31,6 +31,21 @@ var (
 	}
 	// emptyBG is the background of the empty state.
 	emptyBG = cards[0]
+
+	// callBG is behind the call notices ("Anna is calling"): the calm
+	// blue of the empty state, so a call does not startle.
+	callBG = cards[0]
+	// tileBG is a participant's tile until their first picture.
+	tileBG = color.NRGBA{R: 0x22, G: 0x28, B: 0x33, A: 0xFF}
+	// hangupRed is the hang-up button; its light ring (textMain) sets it
+	// off from dark pictures and from callBG.
+	hangupRed = color.NRGBA{R: 0xA3, G: 0x1C, B: 0x1C, A: 0xFF}
+	// cameraRed is the "camera on" dot.
+	cameraRed = color.NRGBA{R: 0xFF, G: 0x45, B: 0x3A, A: 0xFF}
+	// bannerBG and bannerText are the "call ends in 5 minutes" warning:
+	// amber, unmistakable, not alarming.
+	bannerBG   = color.NRGBA{R: 0xF6, G: 0xC4, B: 0x5A, A: 0xFF}
+	bannerText = color.NRGBA{R: 0x1A, G: 0x14, B: 0x08, A: 0xFF}
 )
 
 // fillDarken scales the blurred letterbox fill so it stays in the

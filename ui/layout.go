@@ -149,3 +149,9 @@ func placeLine(t *canvas.Text, x, y, w float32) {
 	t.Move(fyne.NewPos(x, y-ascent(t.TextSize, t.TextStyle.Bold)))
 	t.Resize(ms)
 }
+
+// box is a rectangle on the canvas.
+type box struct {
+	pos  fyne.Position
+	size fyne.Size
+}

@@ -31,6 +31,23 @@ type locale struct {
 	fromFmt          string
 	// emptyLine is the empty state's friendly text, a sentence a line.
 	emptyLine string
+
+	// call is what the call screen says.
+	call callWords
+}
+
+// callWords are the call screen's texts. Formats take the caller's name
+// (or, in minutesFmt, the minutes left); the name is never inflected, so
+// the sentences are built around it (Finnish "Yhdistetään: Anna").
+type callWords struct {
+	callingFmt, connectingFmt string
+	ended                     string
+	hangup                    string
+	cameraOn, cameraOff       string
+	micOff                    string
+	// oneMinute and minutesFmt warn that the call's time runs out;
+	// soon when the end time is not known.
+	oneMinute, minutesFmt, soon string
 }
 
 // localeFor returns the table of one language; ok is false for an unknown tag.
@@ -49,6 +66,11 @@ func localeFor(tag string) (l *locale, ok bool) {
 			yesterday:   "Yesterday",
 			fromFmt:     "From %s",
 			emptyLine:   "No new photos just now.\nHave a lovely day.",
+			call: callWords{
+				callingFmt: "%s is calling", connectingFmt: "Connecting to %s…", ended: "Call ended",
+				hangup: "End", cameraOn: "Camera on", cameraOff: "Camera off", micOff: "Microphone off",
+				oneMinute: "Call ends in 1 minute", minutesFmt: "Call ends in %d minutes", soon: "Call ends soon",
+			},
 		}, true
 	case "sv":
 		return &locale{
@@ -63,6 +85,12 @@ func localeFor(tag string) (l *locale, ok bool) {
 			yesterday:   "i går",
 			fromFmt:     "Från %s",
 			emptyLine:   "Inga nya bilder just nu.\nHa en fin dag!",
+			call: callWords{
+				callingFmt: "%s ringer", connectingFmt: "Kopplar upp till %s…", ended: "Samtalet är slut",
+				hangup: "Avsluta", cameraOn: "Kameran är på", cameraOff: "Kameran är av", micOff: "Mikrofonen är av",
+				oneMinute: "Samtalet slutar om 1 minut", minutesFmt: "Samtalet slutar om %d minuter",
+				soon: "Samtalet slutar snart",
+			},
 		}, true
 	case "fi":
 		return &locale{
@@ -80,6 +108,12 @@ func localeFor(tag string) (l *locale, ok bool) {
 			// name, unlike "Annalta".
 			fromFmt:   "Terveisin %s",
 			emptyLine: "Ei uusia kuvia juuri nyt.\nMukavaa päivää!",
+			call: callWords{
+				callingFmt: "%s soittaa", connectingFmt: "Yhdistetään: %s…", ended: "Puhelu päättyi",
+				hangup: "Lopeta", cameraOn: "Kamera päällä", cameraOff: "Kamera pois", micOff: "Mikrofoni pois",
+				oneMinute: "Puhelu päättyy minuutin kuluttua", minutesFmt: "Puhelu päättyy %d minuutin kuluttua",
+				soon: "Puhelu päättyy pian",
+			},
 		}, true
 	case "de":
 		return &locale{
@@ -94,6 +128,11 @@ func localeFor(tag string) (l *locale, ok bool) {
 			yesterday:   "Gestern",
 			fromFmt:     "Von %s",
 			emptyLine:   "Gerade keine neuen Fotos.\nEinen schönen Tag!",
+			call: callWords{
+				callingFmt: "%s ruft an", connectingFmt: "Verbinde mit %s…", ended: "Anruf beendet",
+				hangup: "Auflegen", cameraOn: "Kamera an", cameraOff: "Kamera aus", micOff: "Mikrofon aus",
+				oneMinute: "Anruf endet in 1 Minute", minutesFmt: "Anruf endet in %d Minuten", soon: "Anruf endet bald",
+			},
 		}, true
 	}
 	return nil, false
@@ -160,4 +199,22 @@ func calendarDays(a, b time.Time) int {
 	da := time.Date(a.Year(), a.Month(), a.Day(), 12, 0, 0, 0, time.UTC)
 	db := time.Date(b.Year(), b.Month(), b.Day(), 12, 0, 0, 0, time.UTC)
 	return int(db.Sub(da).Hours() / 24)
+}
+
+// calling is the notice of an incoming call, "Anna is calling".
+func (l *locale) calling(name string) string { return fmt.Sprintf(l.call.callingFmt, name) }
+
+// connecting is shown while the media starts, "Connecting to Anna…".
+func (l *locale) connecting(name string) string { return fmt.Sprintf(l.call.connectingFmt, name) }
+
+// endsIn warns that the call ends in minutes (rounded up); 0 or less
+// means the end time is unknown.
+func (l *locale) endsIn(minutes int) string {
+	switch {
+	case minutes <= 0:
+		return l.call.soon
+	case minutes == 1:
+		return l.call.oneMinute
+	}
+	return fmt.Sprintf(l.call.minutesFmt, minutes)
 }

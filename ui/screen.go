@@ -40,7 +40,8 @@ const (
 	DefaultFade  = 1200 * time.Millisecond
 )
 
-// Screen is the carousel screen. It implements device.Display.
+// Screen is the carousel screen. It implements device.Display and
+// device.CallDisplay: a call covers the carousel until it ends.
 type Screen struct {
 	clk   clock.Clock
 	loc   *time.Location
@@ -67,6 +68,19 @@ type Screen struct {
 	// attached is set once Content has been called; before that there is
 	// no canvas to update and fyne.Do may have no app to run on.
 	attached atomic.Bool
+
+	// callMu guards callState: the call shown and its latest pictures.
+	callMu    sync.Mutex
+	callState callState
+	// calling is set while a call is shown: the carousel pauses under it.
+	calling atomic.Bool
+	// framePending is set while an applyFrames is queued on Fyne's
+	// goroutine; applyFramesFn is that method value, made once.
+	framePending  atomic.Bool
+	applyFramesFn func()
+	// fyneDo runs a function on Fyne's goroutine (fyne.Do; tests may
+	// serialise it as the real event loop does).
+	fyneDo func(func())
 
 	ui *view // made by Content; touched only on Fyne's goroutine
 }
@@ -103,7 +117,10 @@ func New(opts Options) (*Screen, error) {
 	s := &Screen{
 		clk: opts.Clock, loc: opts.Location, lc: lc, dwell: opts.Dwell, fade: opts.Fade, log: opts.Logger,
 		cur: -1, failed: map[string]failure{}, wake: make(chan struct{}, 1),
+		fyneDo: fyne.Do,
 	}
+	s.callState.remote = map[string]frame{}
+	s.applyFramesFn = s.applyFrames
 	if s.clk == nil {
 		s.clk = clock.Real()
 	}
@@ -281,7 +298,7 @@ func (s *Screen) dwellWanted() (want, restart bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	restart, s.restart = s.restart, false
-	if s.mode != device.ModeDay {
+	if s.mode != device.ModeDay || s.calling.Load() {
 		return false, restart
 	}
 	n := 0
@@ -393,18 +410,22 @@ func (s *Screen) wakeRun() {
 // do runs fn on Fyne's goroutine once the screen is on a canvas.
 func (s *Screen) do(fn func()) {
 	if s.attached.Load() {
-		fyne.Do(fn)
+		s.fyneDo(fn)
 	}
 }
 
 // view is the Fyne side of the screen: a black ground, the slide views
-// (two during a crossfade), the night shade and the clock.
+// (two during a crossfade), the night shade, the clock and, over all of
+// them, the call.
 type view struct {
-	root   *fyne.Container
-	ground *canvas.Rectangle
-	slides *fyne.Container
-	dim    *canvas.Rectangle
-	clock  *clockView
+	root    *fyne.Container
+	ground  *canvas.Rectangle
+	slides  *fyne.Container
+	dim     *canvas.Rectangle
+	clock   *clockView
+	callBox *fyne.Container
+	cv      *callView // the call shown, nil for none
+	inCall  bool
 
 	front *slideView // the newest slide view
 	gen   uint64     // wanted.gen of front
@@ -414,13 +435,15 @@ type view struct {
 
 func newView() *view {
 	v := &view{
-		ground: canvas.NewRectangle(black),
-		slides: container.NewStack(),
-		dim:    canvas.NewRectangle(nightShade),
-		clock:  newClockView(),
+		ground:  canvas.NewRectangle(black),
+		slides:  container.NewStack(),
+		dim:     canvas.NewRectangle(nightShade),
+		clock:   newClockView(),
+		callBox: container.NewStack(),
 	}
 	v.dim.Hide()
-	v.root = container.NewStack(v.ground, v.slides, v.dim, v.clock)
+	v.callBox.Hide()
+	v.root = container.NewStack(v.ground, v.slides, v.dim, v.clock, v.callBox)
 	return v
 }
 
@@ -445,12 +468,14 @@ func (s *Screen) sync() {
 		v.gen = want.gen
 		// The first carousel after start appears at once: a fade from the
 		// bare start-up screen only delays the first photo.
-		fade := s.fade > 0 && v.front != nil && !v.front.quiet && mode != device.ModeNightOff
+		// Under a call nothing fades: nobody sees it, and it costs.
+		fade := s.fade > 0 && v.front != nil && !v.front.quiet && mode != device.ModeNightOff && !s.calling.Load()
 		v.show(nv, fade, s.fade)
 	} else {
 		v.front.setSent(sentLabel(s.lc, v.front.slide, now))
 	}
 	v.setMode(mode)
+	s.syncCall()
 }
 
 // show puts nv on screen, over a crossfade if fade.
@@ -520,13 +545,29 @@ func (v *view) setMode(m device.Mode) {
 		return
 	}
 	v.mode = m
-	switch m {
-	case device.ModeNightOff:
+	v.apply()
+}
+
+// setCall covers the carousel with the call, or uncovers it.
+func (v *view) setCall(on bool) {
+	if v.inCall == on {
+		return
+	}
+	v.inCall = on
+	v.apply()
+}
+
+// apply shows the layers the mode and the call want. Under a call the
+// carousel's layers are hidden, not only covered: the painter would
+// still draw them at every video frame.
+func (v *view) apply() {
+	switch {
+	case v.inCall, v.mode == device.ModeNightOff:
 		v.stopFade()
 		v.slides.Hide()
 		v.dim.Hide()
 		v.clock.Hide()
-	case device.ModeNightDim:
+	case v.mode == device.ModeNightDim:
 		v.slides.Show()
 		v.dim.Show()
 		v.clock.setNight(true)
