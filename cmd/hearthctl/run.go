@@ -24,6 +24,7 @@ Commands:
   provision ca init --out DIR [--name ORG]      (the organisation's signing key and CA)
   caller new   --name NAME --out DIR [--id ID]  (a caller's signing key)
   allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
+  web          --caller DIR [--ws URL] [--listen HOST:PORT] [--public]  (a web page to call devices)
   version
 
 TIME is RFC 3339 (2026-11-24T14:00:00+01:00) or local "2026-11-24T14:00" or "2026-11-24".
@@ -87,6 +88,8 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust
 		return e.callerNew(rest[2:])
 	case cmd == "allow":
 		return e.allow(ctx, rest[1:])
+	case cmd == "web":
+		return e.web(ctx, rest[1:])
 	case cmd == "demo-photos":
 		return e.demoPhotos(rest[1:])
 	case cmd == "version":

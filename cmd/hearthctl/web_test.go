@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearth-home/hearth/provisioning"
+)
+
+func newTestCaller(t *testing.T) (string, provisioning.Caller) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "eva")
+	c, err := provisioning.NewCaller(dir, "nurse-eva", "Nurse Eva")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, c
+}
+
+func webHandler(t *testing.T, public bool) (http.Handler, provisioning.Caller) {
+	t.Helper()
+	_, c := newTestCaller(t)
+	h, err := newWebHandler(webConfig{ID: c.ID, Name: c.Name, WS: "ws://127.0.0.1:9001", Key: provisioning.PKCS8(c.Key)}, public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, c
+}
+
+func get(h http.Handler, host, path string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, "http://"+host+path, nil)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestWebConfig(t *testing.T) {
+	h, c := webHandler(t, false)
+	w := get(h, "127.0.0.1:8080", "/config.json")
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET /config.json = %d, want 200: %s", w.Code, w.Body)
+	}
+	if got := w.Header().Get("Cache-Control"); got != "no-store" {
+		t.Errorf("config.json Cache-Control = %q, want no-store (it holds a private key)", got)
+	}
+	if got := w.Header().Get("Content-Type"); got != "application/json" {
+		t.Errorf("config.json Content-Type = %q, want application/json", got)
+	}
+	var cfg struct {
+		ID, Name, WS string
+		Key          []byte
+	}
+	dec := json.NewDecoder(w.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		t.Fatalf("config.json: %v", err)
+	}
+	if cfg.ID != "nurse-eva" || cfg.Name != "Nurse Eva" || cfg.WS != "ws://127.0.0.1:9001" {
+		t.Errorf("config.json = %+v, want nurse-eva, Nurse Eva, ws://127.0.0.1:9001", cfg)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(cfg.Key)
+	if err != nil {
+		t.Fatalf("config.json key is not PKCS #8: %v", err)
+	}
+	if ek, ok := k.(ed25519.PrivateKey); !ok || !ek.Equal(c.Key) {
+		t.Errorf("config.json key = %T, want the caller's Ed25519 key", k)
+	}
+}
+
+func TestWebStaticFiles(t *testing.T) {
+	h, _ := webHandler(t, false)
+	for path, want := range map[string]struct{ ctype, body string }{
+		"/":                       {"text/html", "<script type=\"module\" src=\"app.js\">"},
+		"/app.js":                 {"text/javascript", "window.hearth"},
+		"/protocol.js":            {"text/javascript", "hearth-invite-v1"},
+		"/style.css":              {"text/css", "font-size"},
+		"/vendor/mqtt.min.js":     {"text/javascript", "mqtt"},
+		"/vendor/LICENSE-mqtt.md": {"text/markdown", "MIT"},
+	} {
+		t.Run(path, func(t *testing.T) {
+			w := get(h, "localhost:8080", path)
+			if w.Code != http.StatusOK {
+				t.Fatalf("GET %s = %d, want 200", path, w.Code)
+			}
+			if got := w.Header().Get("Content-Type"); !strings.HasPrefix(got, want.ctype) && path != "/vendor/LICENSE-mqtt.md" {
+				t.Errorf("GET %s Content-Type = %q, want %s", path, got, want.ctype)
+			}
+			if !strings.Contains(w.Body.String(), want.body) {
+				t.Errorf("GET %s: body lacks %q", path, want.body)
+			}
+			if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+				t.Errorf("GET %s Content-Security-Policy = %q, want scripts from the page only", path, csp)
+			}
+		})
+	}
+	if w := get(h, "127.0.0.1:8080", "/nothing.js"); w.Code != http.StatusNotFound {
+		t.Errorf("GET /nothing.js = %d, want 404", w.Code)
+	}
+	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/config.json", strings.NewReader("{}"))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /config.json = %d, want 405", w.Code)
+	}
+}
+
+// A page elsewhere that points its own name at 127.0.0.1 (DNS rebinding)
+// must not read the key.
+func TestWebRefusesOtherHostNames(t *testing.T) {
+	h, _ := webHandler(t, false)
+	for _, host := range []string{"127.0.0.1:8080", "localhost:8080", "[::1]:8080", "127.0.0.1"} {
+		if w := get(h, host, "/config.json"); w.Code != http.StatusOK {
+			t.Errorf("GET /config.json with Host %s = %d, want 200", host, w.Code)
+		}
+	}
+	for _, host := range []string{"evil.example:8080", "evil.example", "192.168.1.20:8080", "localhost.evil.example"} {
+		w := get(h, host, "/config.json")
+		if w.Code != http.StatusMisdirectedRequest || strings.Contains(w.Body.String(), "key") {
+			t.Errorf("GET /config.json with Host %s = %d %q, want 421 without the key", host, w.Code, w.Body)
+		}
+	}
+	pub, _ := webHandler(t, true)
+	if w := get(pub, "caller.example:8080", "/config.json"); w.Code != http.StatusOK {
+		t.Errorf("--public: GET /config.json with Host caller.example = %d, want 200", w.Code)
+	}
+}
+
+func TestWebListenAddress(t *testing.T) {
+	dir, _ := newTestCaller(t)
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.168.1.20:8080", "[::]:0"} {
+		out, err := runCtl(t, "mqtt://127.0.0.1:1883", "web", "--caller", dir, "--listen", addr)
+		if err == nil || !strings.Contains(err.Error(), "--public") {
+			t.Errorf("web --listen %s = %v (%s), want a refusal that mentions --public", addr, err, out)
+		}
+	}
+	if _, err := runCtl(t, "mqtt://127.0.0.1:1883", "web", "--listen", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "--caller") {
+		t.Errorf("web without --caller = %v, want it to ask for --caller", err)
+	}
+	if _, err := runCtl(t, "mqtt://127.0.0.1:1883", "web", "--caller", dir, "--ws", "http://x:1"); err == nil || !strings.Contains(err.Error(), "--ws") {
+		t.Errorf("web --ws http://x:1 = %v, want a refusal of the URL", err)
+	}
+}
+
+// With --public it serves, and says loudly that the key is served.
+func TestWebPublicWarns(t *testing.T) {
+	dir, _ := newTestCaller(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runEnv(ctx, []string{"web", "--caller", dir, "--listen", "0.0.0.0:0", "--public", "--ws", "ws://broker.example:9001"}, pw, &errb, nil)
+		pw.Close()
+	}()
+	line := make([]byte, 200)
+	n, _ := pr.Read(line)
+	first := string(line[:n])
+	if !strings.Contains(first, "open http://") {
+		t.Fatalf("web --public printed %q, want where to open the page", first)
+	}
+	addr := strings.Fields(strings.SplitAfter(first, "open http://")[1])[0]
+	addr = strings.TrimSuffix(addr, "/")
+	_, port, _ := strings.Cut(addr, "]:")
+	if port == "" {
+		_, port, _ = strings.Cut(addr, ":")
+	}
+	resp, err := http.Get("http://127.0.0.1:" + port + "/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /config.json = %d, want 200", resp.StatusCode)
+	}
+	cancel()
+	go io.Copy(io.Discard, pr)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("web after cancel = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("web did not stop when its context ended")
+	}
+	if !strings.Contains(errb.String(), "warning") || !strings.Contains(errb.String(), "private key") {
+		t.Errorf("web --public stderr = %q, want a warning about the private key", errb.String())
+	}
+}
+
+func TestDefaultWS(t *testing.T) {
+	for broker, want := range map[string]string{
+		"mqtt://127.0.0.1:1883":       "ws://127.0.0.1:9001",
+		"tcp://broker.example:1883":   "ws://broker.example:9001",
+		"mqtts://broker.example:8883": "wss://broker.example:9001",
+		"":                            "ws://127.0.0.1:9001",
+	} {
+		if got := defaultWS(broker); got != want {
+			t.Errorf("defaultWS(%q) = %q, want %q", broker, got, want)
+		}
+	}
+}
