@@ -21,13 +21,20 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
 
+	"github.com/hearth-home/hearth/device/callauth"
+	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/provisioning"
 	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/mqtttest"
@@ -74,8 +81,11 @@ func TestBrowserSignaturesVerifyInGo(t *testing.T) {
 		t.Errorf("device card reads %q, want Online and Will ring first", text)
 	}
 
+	pageShot(t, page, "devices")
+
 	res := eval[map[string]string](t, page, `hearth.call("nobody-home", {forced: true, reason: "Morning medicine check", limitS: 900})`)
 	callID := res["call"]
+	pageShot(t, page, "calling")
 
 	// The invite comes first, then the browser's candidates.
 	msg := next(t, in, 10*time.Second)
@@ -143,6 +153,7 @@ func TestBrowserSignaturesVerifyInGo(t *testing.T) {
 	if st := pageStatsOf(t, page); st.State != "ended" || st.Reason != "hung up" {
 		t.Errorf("after hangup the page says %+v, want ended, hung up", st)
 	}
+	pageShot(t, page, "ended")
 }
 
 // A whole call from the browser to the real hearthd: a forced call connects
@@ -192,6 +203,7 @@ func TestBrowserCallsDevice(t *testing.T) {
 	st = waitStats(t, evaPage, 15*time.Second, "picture and sound in the browser", func(s pageStats) bool {
 		return s.FramesDecoded > 10 && s.AudioPacketsReceived > 0 || isEnd(s.State)
 	})
+	pageShot(t, evaPage, "in-call")
 	if st.FramesDecoded <= 10 || st.AudioPacketsReceived == 0 {
 		t.Fatalf("browser stats = %+v, want more than 10 decoded frames and audio packets", st)
 	}
@@ -373,6 +385,29 @@ func eval[T any](t *testing.T, page context.Context, expr string) T {
 	return v
 }
 
+// pageShot saves the page as $HEARTH_SCREENSHOTS/TEST-name.png, when set,
+// to look at the page as a person would.
+func pageShot(t *testing.T, page context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("HEARTH_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(page, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 768)); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, t.Name()+"-"+name+".png"), png, 0o644)
+	}
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
 // pageDevice is an entry of hearth.devices().
 type pageDevice struct {
 	ID      string            `json:"id"`
@@ -525,4 +560,388 @@ func nextSignal(t *testing.T, ch <-chan []byte, device string) proto.Signal {
 		t.Fatalf("call/in message = %v, %s; want a signal", err, msg)
 	}
 	return *ci.Signal
+}
+
+// The page's whole call path against a stand-in for the device: the
+// device's own invite checks (device/callauth) and a Pion peer that sends
+// the browser's picture and sound back to it. It runs before hearthd takes
+// calls, and afterwards tells page faults apart from device faults. The
+// stand-in sends its candidates before its answer, so the page must hold
+// them until it has the answer.
+func TestBrowserCallsStandIn(t *testing.T) {
+	if reexecInNetns(t) {
+		return
+	}
+	b := mqtttest.Start(t)
+	keys := t.TempDir()
+	org := filepath.Join(keys, "org")
+	eva := filepath.Join(keys, "eva")
+	anna := filepath.Join(keys, "anna")
+	stranger := filepath.Join(keys, "stranger")
+	ctl(t, b.URL(), "provision", "ca", "init", "--out", org, "--name", "North Care")
+	ctl(t, b.URL(), "caller", "new", "--name", "Nurse Eva", "--id", "nurse-eva", "--out", eva)
+	ctl(t, b.URL(), "caller", "new", "--name", "Anna", "--id", "anna", "--out", anna)
+	ctl(t, b.URL(), "caller", "new", "--name", "Stranger", "--id", "stranger", "--out", stranger)
+	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", eva, "--may", "forced")
+	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", anna, "--may", "signalled")
+
+	dev := startStandIn(t, b.URL(), "mum-kitchen", filepath.Join(org, provisioning.OrgPubFile))
+	browser := newBrowser(t)
+	evaPage := openPage(t, browser, startWeb(t, b, eva))
+	annaPage := openPage(t, browser, startWeb(t, b, anna))
+	strangerPage := openPage(t, browser, startWeb(t, b, stranger))
+
+	d := waitDevice(t, evaPage, "mum-kitchen", func(d pageDevice) bool { return d.Online })
+	if d.Label != "Answers by itself" || d.Name != "Mum's kitchen" {
+		t.Errorf("device on Eva's page = %+v, want Mum's kitchen, answers by itself", d)
+	}
+	if list := eval[[]pageDevice](t, strangerPage, `hearth.devices()`); len(list) != 0 {
+		t.Errorf("the stranger's page lists %+v, want no devices (not on any allowlist)", list)
+	}
+
+	eval[map[string]string](t, evaPage, `hearth.call("mum-kitchen", {forced: true, reason: "Morning medicine check"})`)
+	st := waitStats(t, evaPage, 15*time.Second, "picture and sound back from the stand-in", func(s pageStats) bool {
+		return s.State == "active" && s.FramesDecoded > 10 && s.AudioPacketsReceived > 0 || isEnd(s.State)
+	})
+	if st.State != "active" || st.IceConnectedMs == nil || st.FirstFrameMs == nil {
+		t.Fatalf("Eva's call = %+v, want active with ICE and first-frame times", st)
+	}
+	t.Logf("stand-in call from the invite: ICE connected %d ms, first frame %d ms, %dx%d",
+		*st.IceConnectedMs, *st.FirstFrameMs, st.FrameWidth, st.FrameHeight)
+	pageShot(t, evaPage, "in-call")
+
+	// A carer turns the screen's camera off; the device confirms in a state.
+	eval[any](t, evaPage, `hearth.control("camera_off")`)
+	waitFor(t, 5*time.Second, "camera off on the page", func() bool {
+		return eval[bool](t, evaPage, `hearth.stats().then(s => s.camera === false)`)
+	})
+	if got := eval[string](t, evaPage, `document.getElementById("camera").textContent`); got != "Camera on" {
+		t.Errorf("camera button reads %q after camera_off, want Camera on", got)
+	}
+
+	eval[map[string]string](t, annaPage, `hearth.call("mum-kitchen", {})`)
+	if s := waitStats(t, annaPage, 10*time.Second, "busy", func(s pageStats) bool { return isEnd(s.State) }); s.State != "busy" {
+		t.Errorf("Anna's call during Eva's = %+v, want busy", s)
+	}
+	eval[map[string]string](t, strangerPage, `hearth.call("mum-kitchen", {mode: "signalled"})`)
+	if s := waitStats(t, strangerPage, 10*time.Second, "a refusal", func(s pageStats) bool { return isEnd(s.State) }); s.State != "refused" || s.Reason != "unknown caller" {
+		t.Errorf("stranger's call = %+v, want refused: unknown caller", s)
+	}
+
+	eval[any](t, evaPage, `hearth.hangup()`)
+	waitFor(t, 5*time.Second, "the stand-in to hear the hangup", func() bool { return strings.Contains(dev.log.String(), "hangup "+st.Call) })
+	if s := pageStatsOf(t, evaPage); s.State != "ended" || s.FramesDecoded <= 10 {
+		t.Errorf("after hangup Eva's page says %+v, want ended with the call's last numbers", s)
+	}
+
+	// The page is ready for the next call; this time the device ends it.
+	eval[map[string]string](t, evaPage, `hearth.call("mum-kitchen", {forced: true, reason: "Evening check"})`)
+	st = waitStats(t, evaPage, 15*time.Second, "the second call active", func(s pageStats) bool { return s.State == "active" || isEnd(s.State) })
+	if st.State != "active" {
+		t.Fatalf("Eva's second call = %+v, want active", st)
+	}
+	dev.hangUp("ended on the device")
+	if s := waitStats(t, evaPage, 5*time.Second, "the device's hangup", func(s pageStats) bool { return isEnd(s.State) }); s.State != "ended" || s.Reason != "ended on the device" {
+		t.Errorf("after the device hung up Eva's page says %+v, want ended on the device", s)
+	}
+	if got := eval[string](t, evaPage, `document.getElementById("notice").textContent`); !strings.Contains(got, "ended the call") {
+		t.Errorf("the page's notice reads %q, want it to say the call ended", got)
+	}
+}
+
+// standIn plays the device's part of a call for the page's tests.
+type standIn struct {
+	t      *testing.T
+	device string
+	auth   *callauth.Checker
+	cl     mqtt.Client
+	api    *webrtc.API
+	log    *syncBuffer
+	in     chan []byte
+
+	mu  gosync.Mutex
+	cur *standInCall
+}
+
+type standInCall struct {
+	id, caller string
+	pc         *webrtc.PeerConnection
+}
+
+func startStandIn(t *testing.T, broker, device, orgPub string) *standIn {
+	t.Helper()
+	pub, err := provisioning.ReadPublic(orgPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := callauth.New(pub, clock.Real())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := hsync.Dial(ctx, broker, "standin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Retained(ctx, proto.AllowlistTopic(device), 200*time.Millisecond)
+	c.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := proto.DecodeAllowlist(msgs[proto.AllowlistTopic(device)])
+	if err == nil {
+		err = auth.SetAllowlist(list)
+	}
+	if err != nil {
+		t.Fatalf("stand-in allowlist: %v", err)
+	}
+
+	me := &webrtc.MediaEngine{}
+	for _, c := range []struct {
+		p webrtc.RTPCodecParameters
+		k webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+	} {
+		if err := me.RegisterCodec(c.p, c.k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		t.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+
+	s := &standIn{t: t, device: device, auth: auth, log: &syncBuffer{}, in: make(chan []byte, 256),
+		api: webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))}
+	u, _ := hsync.BrokerURL(broker)
+	s.cl = mqtt.NewClient(mqtt.NewClientOptions().AddBroker(u).SetClientID("standin-" + device).SetCleanSession(true).SetAutoReconnect(false))
+	if tok := s.cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("stand-in connect: %v", tok.Error())
+	}
+	if tok := s.cl.Subscribe(proto.CallInTopic(device), 1, func(_ mqtt.Client, m mqtt.Message) {
+		s.in <- append([]byte(nil), m.Payload()...)
+	}); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("stand-in subscribe: %v", tok.Error())
+	}
+	done := make(chan struct{})
+	stop := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case p := <-s.in:
+				s.handle(p)
+			case <-stop:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+		s.mu.Lock()
+		if s.cur != nil {
+			_ = s.cur.pc.Close()
+		}
+		s.mu.Unlock()
+		s.cl.Disconnect(100)
+		if t.Failed() {
+			t.Logf("stand-in log:\n%s", s.log)
+		}
+	})
+	s.retain(proto.AvailabilityTopic(device), proto.Availability{V: proto.Version, Device: device, Name: "Mum's kitchen",
+		Time: time.Now(), State: "available", Camera: true, Microphone: true,
+		Answer: map[proto.CallMode]string{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerRings}})
+	s.retain(proto.StateTopic(device), proto.State{V: proto.Version, Device: device, State: proto.LifeReady, Time: time.Now()})
+	return s
+}
+
+func (s *standIn) logf(format string, args ...any) {
+	fmt.Fprintf(s.log, format+"\n", args...)
+}
+
+func (s *standIn) retain(topic string, v any) {
+	p, _ := json.Marshal(v)
+	s.cl.Publish(topic, 1, true, p).WaitTimeout(5 * time.Second)
+}
+
+func (s *standIn) reply(caller string, r proto.Reply) {
+	r.V, r.Device, r.Time = proto.Version, s.device, time.Now().UTC()
+	p, _ := json.Marshal(r)
+	s.cl.Publish(proto.CallOutTopic(s.device, caller), 1, false, p).WaitTimeout(5 * time.Second)
+}
+
+func (s *standIn) handle(payload []byte) {
+	in, err := proto.DecodeCallIn(s.device, payload)
+	if err != nil {
+		s.logf("undecodable: %v", err)
+		return
+	}
+	if in.Invite != nil {
+		s.invite(*in.Invite)
+		return
+	}
+	sig := *in.Signal
+	if _, err := s.auth.CheckSignal(sig); err != nil {
+		s.logf("signal refused: %v", err)
+		return
+	}
+	s.mu.Lock()
+	c := s.cur
+	s.mu.Unlock()
+	if c == nil || c.id != sig.Call {
+		s.logf("%s for no call %s", sig.Type, sig.Call)
+		return
+	}
+	switch sig.Type {
+	case proto.SignalCandidate:
+		cand, _ := sig.Candidate()
+		err := c.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: cand.Candidate, SDPMid: cand.SDPMid,
+			SDPMLineIndex: cand.SDPMLineIndex, UsernameFragment: cand.UFrag})
+		s.logf("candidate %s: %v", sig.Call, err)
+	case proto.SignalControl:
+		s.logf("control %s %s", sig.Call, sig.Data)
+		on := sig.Data != proto.ControlCameraOff
+		if sig.Data == proto.ControlCameraOff || sig.Data == proto.ControlCameraOn {
+			s.reply(c.caller, proto.Reply{Type: proto.SignalState, Call: c.id, Phase: "active", Camera: &on})
+		}
+	case proto.SignalHangup:
+		s.logf("hangup %s", sig.Call)
+		s.endCall(c)
+	}
+}
+
+func (s *standIn) endCall(c *standInCall) {
+	s.mu.Lock()
+	if s.cur == c {
+		s.cur = nil
+	}
+	s.mu.Unlock()
+	_ = c.pc.Close()
+}
+
+// hangUp ends the current call from the device's side.
+func (s *standIn) hangUp(reason string) {
+	s.mu.Lock()
+	c := s.cur
+	s.mu.Unlock()
+	if c == nil {
+		s.t.Fatal("stand-in: no call to hang up")
+	}
+	s.reply(c.caller, proto.Reply{Type: proto.SignalHangup, Call: c.id, Reason: reason})
+	s.endCall(c)
+}
+
+func (s *standIn) invite(in proto.Invite) {
+	caller, err := s.auth.Check(in)
+	if err != nil {
+		s.logf("refused %s: %v", in.Call, err)
+		s.reply(in.Caller, proto.Reply{Type: proto.SignalRefused, Call: in.Call, Reason: callauth.Reason(err)})
+		return
+	}
+	s.mu.Lock()
+	busy := s.cur != nil
+	s.mu.Unlock()
+	if busy {
+		s.logf("busy %s", in.Call)
+		s.reply(in.Caller, proto.Reply{Type: proto.SignalBusy, Call: in.Call, Reason: "busy"})
+		return
+	}
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		s.t.Errorf("stand-in: %v", err)
+		return
+	}
+	c := &standInCall{id: in.Call, caller: caller.ID, pc: pc}
+	s.mu.Lock()
+	s.cur = c
+	s.mu.Unlock()
+	s.reply(c.caller, proto.Reply{Type: proto.SignalState, Call: c.id, Phase: "connecting"})
+
+	// Send the caller's own picture and sound back.
+	video, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "standin")
+	audio, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "standin")
+	for _, tr := range []webrtc.TrackLocal{video, audio} {
+		if _, err := pc.AddTrack(tr); err != nil {
+			s.t.Errorf("stand-in add track: %v", err)
+		}
+	}
+	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		out := audio
+		if remote.Kind() == webrtc.RTPCodecTypeVideo {
+			out = video
+			// Ask for key frames: ours may have been sent before our
+			// track was bound.
+			go func() {
+				for i := 0; i < 5; i++ {
+					if pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(remote.SSRC())}}) != nil {
+						return
+					}
+					time.Sleep(500 * time.Millisecond)
+				}
+			}()
+		}
+		for {
+			pkt, _, err := remote.ReadRTP()
+			if err != nil {
+				return
+			}
+			if err := out.WriteRTP(pkt); err != nil {
+				return
+			}
+		}
+	})
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
+		s.logf("ice %s %s", c.id, st)
+		if st == webrtc.ICEConnectionStateConnected {
+			on := true
+			s.reply(c.caller, proto.Reply{Type: proto.SignalState, Call: c.id, Phase: "active",
+				Ends: time.Now().Add(30 * time.Minute).UTC(), Camera: &on, Mic: &on})
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: in.Offer}); err != nil {
+		s.t.Errorf("stand-in: offer: %v", err)
+		return
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		s.t.Errorf("stand-in: answer: %v", err)
+		return
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	var cands []webrtc.ICECandidateInit
+	var cmu gosync.Mutex
+	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
+		if ic != nil {
+			cmu.Lock()
+			cands = append(cands, ic.ToJSON())
+			cmu.Unlock()
+		}
+	})
+	if err := pc.SetLocalDescription(answer); err != nil {
+		s.t.Errorf("stand-in: set answer: %v", err)
+		return
+	}
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+		s.t.Errorf("stand-in: gathering did not complete")
+	}
+	// Candidates first, the answer last: the page must keep them.
+	cmu.Lock()
+	for _, ci := range cands {
+		data, _ := json.Marshal(ci)
+		s.reply(c.caller, proto.Reply{Type: proto.SignalCandidate, Call: c.id, Data: string(data)})
+	}
+	s.logf("answer %s after %d candidates", c.id, len(cands))
+	cmu.Unlock()
+	s.reply(c.caller, proto.Reply{Type: proto.SignalAnswer, Call: c.id, SDP: answer.SDP})
 }
