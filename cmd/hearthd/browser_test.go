@@ -83,7 +83,9 @@ func TestBrowserSignaturesVerifyInGo(t *testing.T) {
 
 	pageShot(t, page, "devices")
 
-	res := eval[map[string]string](t, page, `hearth.call("nobody-home", {forced: true, reason: "Morning medicine check", limitS: 900})`)
+	// Not only ASCII: the signing bytes are UTF-8 on both sides.
+	const reason = "Morgonmedicin – kontroll ✓ 🌞"
+	res := eval[map[string]string](t, page, `hearth.call("nobody-home", {forced: true, reason: "`+reason+`", limitS: 900})`)
 	callID := res["call"]
 	pageShot(t, page, "calling")
 
@@ -95,7 +97,7 @@ func TestBrowserSignaturesVerifyInGo(t *testing.T) {
 	}
 	inv := *ci.Invite
 	if inv.Call != callID || inv.Caller != "nurse-eva" || inv.CallerName != "Nurse Eva" || inv.Mode != proto.ModeForced ||
-		inv.Reason != "Morning medicine check" || inv.LimitS != 900 || inv.Join != "" || inv.Type != proto.SignalInvite {
+		inv.Reason != reason || inv.LimitS != 900 || inv.Join != "" || inv.Type != proto.SignalInvite {
 		t.Errorf("invite = %+v, want call %s from nurse-eva, forced, with its reason and 900 s", inv, callID)
 	}
 	if !ed25519.Verify(caller.Public(), inv.SigningBytes(), inv.Sig) {

@@ -61,7 +61,11 @@ async function start() {
   const res = await fetch("config.json", { cache: "no-store" });
   if (!res.ok) throw new Error(`config.json: ${res.status}`);
   cfg = await res.json();
-  key = await P.importKey(cfg.key);
+  try {
+    key = await P.importKey(cfg.key);
+  } catch (err) {
+    throw new Error(`this browser cannot sign calls (WebCrypto Ed25519): ${err.message}`);
+  }
   $("me").textContent = `Calling as ${cfg.name}`;
   document.title = `Hearth – ${cfg.name}`;
   render();
@@ -210,7 +214,7 @@ async function uiCall(id, forced, li) {
   try {
     await placeCall(id, { forced, reason, limitS });
   } catch (err) {
-    notice(err.message);
+    if (!err.shown) notice(err.message);
   }
 }
 
@@ -286,7 +290,8 @@ async function placeCall(deviceId, opts = {}) {
     await publish(P.callInTopic(deviceId), inv);
     release();
   } catch (err) {
-    end(c, "failed", `The call could not start: ${err.message}`);
+    await end(c, "failed", `The call could not start: ${err.message}`);
+    err.shown = true;
     throw err;
   }
   return { call: c.id, device: deviceId, mode };
@@ -367,6 +372,7 @@ function setState(c, state) {
 
 function showCall(c) {
   $("call-title").textContent = `Call with ${c.name}`;
+  $("home").hidden = true; // one thing at a time
   $("call").hidden = false;
   $("carer").hidden = !c.carer;
   setState(c, c.state);
@@ -417,6 +423,7 @@ async function end(c, state, text, sendHangup = false, reason = "") {
   last = c;
   if (cur === c) cur = null;
   $("call").hidden = true;
+  $("home").hidden = false;
   notice(text);
   render();
 }
