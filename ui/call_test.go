@@ -14,6 +14,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hearth-home/hearth/device"
@@ -174,7 +176,8 @@ func TestGoldenCallEnded(t *testing.T) {
 	test.AssertImageMatches(t, "call_ended.png", w.Canvas().Capture())
 }
 
-// TestGoldenCallLocales: the ringing notice in every other language.
+// TestGoldenCallLocales: an active call with the warning and the
+// microphone off in every other language.
 func TestGoldenCallLocales(t *testing.T) {
 	for _, lang := range []string{"sv", "fi", "de"} {
 		t.Run(lang, func(t *testing.T) {
@@ -183,7 +186,7 @@ func TestGoldenCallLocales(t *testing.T) {
 			s, _ := newTestScreen(t, lang, now)
 			w := showOn(t, s, hd)
 			v := activeCall(now, anna)
-			v.Warning, v.MicOn = true, false
+			v.Ends, v.Warning, v.MicOn = now.Add(5*time.Minute), true, false
 			s.ShowCall(v)
 			s.RemoteFrame("anna", annaPicture())
 			s.SelfFrame(selfPicture())
@@ -540,5 +543,79 @@ func TestCallContrast(t *testing.T) {
 	}
 	if got := contrast(cameraRed, over(shade, white)); got < 3 {
 		t.Errorf("camera dot on its pill: contrast %.2f, want >= 3", got)
+	}
+}
+
+// TestCallLayoutRules lays out every phase in every language at several
+// sizes: every text at least 5 % of the height, inside the screen, and no
+// two texts on top of each other.
+func TestCallLayoutRules(t *testing.T) {
+	now := testNow(t)
+	long := device.Participant{ID: "x", Name: "Marjatta Virtanen-Häkkinen von Oberammergau"}
+	views := map[string]device.CallView{
+		"announcing": {Phase: device.CallAnnouncing, Call: "c", Name: long.Name, CameraOn: true,
+			Reason: "Evening medicine check and a short talk about tomorrow's visit to the doctor in town, with the taxi at nine"},
+		"ringing":    {Phase: device.CallRinging, Call: "c", Name: "Anna", Hangup: func() {}},
+		"connecting": {Phase: device.CallConnecting, Call: "c", Name: long.Name, CameraOn: true},
+		"ended":      {Phase: device.CallEnded, Call: "c", Name: "Anna", EndReason: "Anna hung up"},
+	}
+	for _, n := range []int{1, 2, 3} {
+		ps := []device.Participant{anna, erik, long}[:n]
+		v := activeCall(now, ps...)
+		v.Warning, v.MicOn, v.Ends = true, false, now.Add(5*time.Minute)
+		views[fmt.Sprintf("active %d", n)] = v
+	}
+	sizes := []fyne.Size{fyne.NewSize(1280, 720), fyne.NewSize(1920, 1080), fyne.NewSize(1024, 768), fyne.NewSize(1024, 600)}
+	for name, v := range views {
+		for _, lang := range []string{"en", "sv", "fi", "de"} {
+			for _, size := range sizes {
+				t.Run(fmt.Sprintf("%s %s %vx%v", name, lang, size.Width, size.Height), func(t *testing.T) {
+					test.NewTempApp(t)
+					s, _ := newTestScreen(t, lang, now)
+					showOn(t, s, size)
+					s.ShowCall(v)
+					for i, p := range v.Participants {
+						if i < len(v.Participants)-1 { // the last waits for a picture
+							s.RemoteFrame(p.ID, annaPicture())
+						}
+					}
+					s.SelfFrame(selfPicture())
+					checkCallLayout(t, s.ui.cv, size)
+				})
+			}
+		}
+	}
+}
+
+func checkCallLayout(t *testing.T, cv *callView, size fyne.Size) {
+	t.Helper()
+	texts := []*canvas.Text{}
+	offsets := []fyne.Position{}
+	for _, l := range cv.lines {
+		texts, offsets = append(texts, l.t), append(offsets, fyne.Position{})
+	}
+	if cv.hang != nil {
+		texts, offsets = append(texts, cv.hang.label), append(offsets, cv.hang.Position())
+	}
+	var boxes []rect
+	for i, txt := range texts {
+		if txt.TextSize < minTextFrac*size.Height {
+			t.Errorf("%q: text size %.1f, want >= %.1f", txt.Text, txt.TextSize, minTextFrac*size.Height)
+		}
+		ms := fyne.MeasureText(txt.Text, txt.TextSize, txt.TextStyle)
+		pos := txt.Position().Add(offsets[i])
+		if txt.Alignment == fyne.TextAlignCenter {
+			pos.X += (txt.Size().Width - ms.Width) / 2
+		}
+		r := rect{pos, ms}
+		if r.pos.X < 0 || r.pos.Y < 0 || r.pos.X+r.size.Width > size.Width+0.5 || r.pos.Y+r.size.Height > size.Height+1 {
+			t.Errorf("%q at %v size %v is not inside the %v screen", txt.Text, r.pos, r.size, size)
+		}
+		for j, o := range boxes {
+			if r.inkOverlaps(o, txt.TextSize) && o.inkOverlaps(r, texts[j].TextSize) {
+				t.Errorf("%q at %v overlaps %q at %v", txt.Text, r.pos, texts[j].Text, o.pos)
+			}
+		}
+		boxes = append(boxes, r)
 	}
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"image"
 	"math"
 	"strings"
 	"time"
@@ -50,6 +51,9 @@ type tile struct {
 	img      *canvas.Image
 	seq      uint64 // the frame shown; 0 for none yet
 	next     frame
+	// shape is the picture's size when laid out: the name sits on the
+	// picture's corner, so a new shape means a new layout.
+	shape image.Point
 }
 
 func newCallView(v device.CallView, gen uint64, lc *locale, now time.Time, hangup func()) *callView {
@@ -90,7 +94,9 @@ func (cv *callView) setFrames() {
 		if t.next.img == nil || t.next.seq == t.seq {
 			continue
 		}
-		relayout = relayout || t.seq == 0 // the name moves to the corner
+		// The first picture moves the name to its corner; so does one of
+		// another shape (a phone turned).
+		relayout = relayout || t.seq == 0 || t.next.img.Bounds().Size() != t.shape
 		t.seq = t.next.seq
 		t.img.Image = t.next.img
 		t.next = frame{}
@@ -183,7 +189,7 @@ func (cv *callView) layoutNotice(m callMetrics) {
 		top = bottom
 	}
 	width := m.size.Width - 2*m.margin
-	titleLines, titleSize := fitBody(title, fyne.NewSize(width, (bodyPitch+capRatio+descRatio)*m.title), m.title, m.sub)
+	titleLines, titleSize := fitTitle(title, width, m.title, m.sub)
 	var subLines []string
 	if s := strings.Join(strings.Fields(sub), " "); s != "" {
 		subLines = clip(wrap(s, width, measurer(m.sub, false)), 2, width, measurer(m.sub, false))
@@ -224,6 +230,20 @@ func (cv *callView) layoutNotice(m callMetrics) {
 	}
 }
 
+// fitTitle wraps a bold title into at most two lines of width at the
+// largest size from maxSize down to minSize; at minSize it is cut with an
+// ellipsis.
+func fitTitle(text string, width, maxSize, minSize float32) ([]string, float32) {
+	step := max(1, (maxSize-minSize)/8)
+	for size := maxSize; size > minSize; size -= step {
+		if lines := wrap(text, width, measurer(size, true)); len(lines) <= 2 {
+			return lines, size
+		}
+	}
+	measure := measurer(minSize, true)
+	return clip(wrap(text, width, measure), 2, width, measure), minSize
+}
+
 // layoutActive: the remote pictures tiled, names, the self view with the
 // camera and microphone marks, the warning and the hang-up button.
 func (cv *callView) layoutActive(m callMetrics) {
@@ -239,28 +259,24 @@ func (cv *callView) layoutActive(m callMetrics) {
 		t.bg.Resize(r.size)
 		cv.objs = append(cv.objs, t.bg)
 		if t.seq == 0 {
-			// No picture yet: the name, large, on the dark tile.
-			w := r.size.Width - 2*m.margin
-			size := m.title
-			for size > m.label && measurer(size, true)(t.name) > w {
-				size -= 0.05 * m.title
-			}
-			s := fitLine(t.name, w, measurer(size, true))
-			y := r.pos.Y + r.size.Height/2 + capRatio*size/2
-			cv.addLine(newLine(s, size, true, textMain, fyne.TextAlignCenter, r.pos.X+m.margin, y, w))
-			continue
+			continue // its name goes on once the controls are placed
 		}
 		t.img.Move(r.pos)
 		t.img.Resize(r.size)
 		cv.objs = append(cv.objs, t.img)
 	}
-	// Names top-left of each tile with a picture.
+	// Names on the top-left corner of each picture, inside its tile.
 	for i, t := range cv.tiles {
 		if t.seq == 0 {
 			continue
 		}
 		r := rects[i]
-		cv.addPill(r.pos.X+m.pad, r.pos.Y+m.pad, t.name, m.label, false, r.size.Width-2*m.pad)
+		t.shape = t.img.Image.Bounds().Size()
+		pic := contain(r, t.shape)
+		maxW := r.size.Width - 2*m.pad
+		ps := pillSize(fitLine(t.name, maxW, measurer(m.label, false)), m.label, false)
+		x := min(pic.pos.X+m.pad, r.pos.X+r.size.Width-m.pad-ps.Width)
+		cv.addPill(max(x, r.pos.X+m.pad), pic.pos.Y+m.pad, t.name, m.label, false, maxW)
 	}
 
 	// The self view, bottom-right, a fifth of the width, 16:9.
@@ -272,6 +288,8 @@ func (cv *callView) layoutActive(m callMetrics) {
 	cv.selfFrame.Move(sp)
 	cv.selfFrame.Resize(fyne.NewSize(sw, sh))
 	cv.objs = append(cv.objs, cv.selfFrame)
+	// What the names of waiting tiles keep clear of.
+	obstacles := []box{{sp, fyne.NewSize(sw, sh)}}
 	if cv.selfSeq != 0 && cv.view.CameraOn {
 		in := m.stroke
 		cv.self.CornerRadius = max(0, cv.selfFrame.CornerRadius-in)
@@ -293,9 +311,12 @@ func (cv *callView) layoutActive(m callMetrics) {
 		marks = append(marks, mark{cv.lc.call.micOff, false})
 	}
 	right := full.Width - m.margin
+	markLeft := sp.X
 	for _, mk := range marks {
 		ps := pillSize(mk.text, m.status, mk.dot)
+		markLeft = min(markLeft, right-ps.Width)
 		y -= ps.Height
+		obstacles = append(obstacles, box{fyne.NewPos(right-ps.Width, y), ps})
 		cv.addPill(right-ps.Width, y, mk.text, m.status, mk.dot, full.Width)
 		y -= 0.5 * m.pad
 	}
@@ -306,22 +327,77 @@ func (cv *callView) layoutActive(m callMetrics) {
 		btn := cv.hang.sizeFor(m.button, 0.13*full.Height, 0)
 		pos := fyne.NewPos((full.Width-btn.Width)/2, bottom-btn.Height)
 		cv.hang.place(m, m.button, pos, btn)
+		obstacles = append(obstacles, box{pos, btn})
 		bottom = pos.Y - m.pad
 	}
 	if cv.view.Warning {
+		// Centred above the button where it fits; else moved left, clear
+		// of the marks and the self view; a long sentence gets smaller,
+		// then takes two lines.
 		text := cv.lc.endsIn(cv.minute)
+		avail := markLeft - m.pad - m.margin
 		size := m.label
+		for size > m.status && measurer(size, true)(text)+1.2*size > avail {
+			size = max(m.status, size-0.1*(m.label-m.status))
+		}
 		pad := 0.6 * size
-		w := measurer(size, true)(text) + 2*pad
-		h := (capRatio+2*descRatio)*size + 2*0.5*pad
+		measure := measurer(size, true)
+		lines := wrap(text, avail-2*pad, measure)
+		w := float32(0)
+		for _, l := range lines {
+			w = max(w, measure(l))
+		}
+		w += 2 * pad
+		one := (capRatio+2*descRatio)*size + pad
+		h := one + float32(len(lines)-1)*bodyPitch*size
+		x := max(m.margin, min((full.Width-w)/2, markLeft-m.pad-w))
 		r := canvas.NewRectangle(bannerBG)
-		r.CornerRadius = h / 2
-		r.Move(fyne.NewPos((full.Width-w)/2, bottom-h))
+		r.CornerRadius = one / 2
+		r.Move(fyne.NewPos(x, bottom-h))
 		r.Resize(fyne.NewSize(w, h))
 		cv.objs = append(cv.objs, r)
-		base := bottom - h/2 + capRatio*size/2
-		cv.addLine(newLine(text, size, true, bannerText, fyne.TextAlignCenter, (full.Width-w)/2, base, w))
+		obstacles = append(obstacles, box{r.Position(), r.Size()})
+		base := bottom - h + one/2 + capRatio*size/2
+		for _, l := range lines {
+			cv.addLine(newLine(l, size, true, bannerText, fyne.TextAlignCenter, x, base, w))
+			base += bodyPitch * size
+		}
 	}
+
+	// No picture yet: the name, large, in the middle of what the tile
+	// shows above the controls.
+	for i, t := range cv.tiles {
+		if t.seq != 0 {
+			continue
+		}
+		r := rects[i]
+		w := r.size.Width - 2*m.margin
+		size := m.title
+		for size > m.label && measurer(size, true)(t.name) > w {
+			size = max(m.label, size-0.05*m.title)
+		}
+		free := r
+		for _, o := range obstacles {
+			if o.pos.X < r.pos.X+r.size.Width && r.pos.X < o.pos.X+o.size.Width && o.pos.Y > r.pos.Y {
+				free.size.Height = min(free.size.Height, o.pos.Y-r.pos.Y-m.pad)
+			}
+		}
+		s := fitLine(t.name, w, measurer(size, true))
+		// Centred in the free part; at its top when that is narrow.
+		y := free.pos.Y + max(m.pad+capRatio*size, free.size.Height/2+capRatio*size/2)
+		cv.addLine(newLine(s, size, true, textMain, fyne.TextAlignCenter, r.pos.X+m.margin, y, w))
+	}
+}
+
+// contain is where a picture of size shape lands in b, aspect kept and
+// centred (canvas.ImageFillContain).
+func contain(b box, shape image.Point) box {
+	if shape.X <= 0 || shape.Y <= 0 {
+		return b
+	}
+	scale := min(b.size.Width/float32(shape.X), b.size.Height/float32(shape.Y))
+	size := fyne.NewSize(float32(shape.X)*scale, float32(shape.Y)*scale)
+	return box{b.pos.Add(fyne.NewPos((b.size.Width-size.Width)/2, (b.size.Height-size.Height)/2)), size}
 }
 
 // tileBoxes splits the screen for n pictures: one fills it, two side by

@@ -111,7 +111,7 @@ func localeFor(tag string) (l *locale, ok bool) {
 			call: callWords{
 				callingFmt: "%s soittaa", connectingFmt: "Yhdistetään: %s…", ended: "Puhelu päättyi",
 				hangup: "Lopeta", cameraOn: "Kamera päällä", cameraOff: "Kamera pois", micOff: "Mikrofoni pois",
-				oneMinute: "Puhelu päättyy minuutin kuluttua", minutesFmt: "Puhelu päättyy %d minuutin kuluttua",
+				oneMinute: "Puhelua jäljellä 1 minuutti", minutesFmt: "Puhelua jäljellä %d minuuttia",
 				soon: "Puhelu päättyy pian",
 			},
 		}, true
