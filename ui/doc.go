@@ -1,5 +1,6 @@
 // Package ui is the Fyne screen of a Hearth device: the photo and message
-// carousel with its large clock, the empty state and the night modes.
+// carousel with its large clock, the empty state and the night modes, and
+// video calls over it (call.go, callview.go).
 //
 // The resident never touches the screen and reads it from across the room,
 // so every text size is derived from the canvas height (clock digits at
@@ -13,5 +14,7 @@
 //
 // Threading: Screen keeps the wanted state (which slide, which mode) under a
 // mutex and applies it to the canvas in sync, which always runs on Fyne's
-// goroutine (through fyne.Do). Run owns the timers.
+// goroutine (through fyne.Do). Run owns the timers. A call's state and
+// its latest video frames sit under their own mutex; frames are coalesced
+// into at most one queued fyne.Do at a time.
 package ui
