@@ -232,8 +232,13 @@ func (m *Manager) SetAllowlist(a proto.Allowlist) error {
 
 func (m *Manager) refuse(in proto.Invite, reason string, err error) {
 	m.log.Warn("call: refused", "call", in.Call, "caller", in.Caller, "mode", in.Mode, "reason", reason, "err", err)
-	m.opt.Out.Reply(in.Caller, m.reply(proto.SignalRefused, in.Call, func(r *proto.Reply) { r.Reason = reason }))
 	m.opt.Activity(Event{Type: "call_refused", Call: in.Call, Caller: in.Caller, Mode: in.Mode, Reason: reason})
+	if errors.Is(err, callauth.ErrReplayed) {
+		// The call id belongs to a genuine call: a refusal sent to it would
+		// let whoever replayed the invite end that call.
+		return
+	}
+	m.opt.Out.Reply(in.Caller, m.reply(proto.SignalRefused, in.Call, func(r *proto.Reply) { r.Reason = reason }))
 }
 
 func (m *Manager) reply(typ, call string, fill func(*proto.Reply)) proto.Reply {
@@ -344,7 +349,9 @@ func (m *Manager) join(c *callState, in proto.Invite, caller proto.AllowedCaller
 func (m *Manager) onSignal(s proto.Signal) {
 	caller, err := m.opt.Auth.CheckSignal(s)
 	if err != nil {
-		m.log.Warn("call: signal refused", "type", s.Type, "call", s.Call, "caller", s.Caller, "err", err)
+		// Debug: a refused caller's trickled candidates would flood the log;
+		// its invite's refusal is logged already.
+		m.log.Debug("call: signal refused", "type", s.Type, "call", s.Call, "caller", s.Caller, "err", err)
 		return
 	}
 	c := m.cur

@@ -40,6 +40,8 @@ type VideoDecoder interface {
 // Speaker plays the participants' Opus and the chime.
 type Speaker interface {
 	Push(stream string, opus []byte)
+	// RemoveStream forgets a participant who left.
+	RemoveStream(stream string)
 	PlayChime()
 }
 

@@ -333,6 +333,7 @@ func (m *Manager) readRTCP(c *callState, s *webrtc.RTPSender) {
 func (m *Manager) readTrack(p *peer, tr *webrtc.TrackRemote) {
 	if tr.Kind() == webrtc.RTPCodecTypeAudio {
 		sp := m.opt.Media.Speaker()
+		defer sp.RemoveStream(p.caller.ID)
 		for {
 			pkt, _, err := tr.ReadRTP()
 			if err != nil {

@@ -87,9 +87,10 @@ type Caller struct {
 	capt call.Capture
 	dec  call.VideoDecoder
 
-	inbox chan proto.Reply
-	done  chan struct{}
-	once  gosync.Once
+	inbox     chan proto.Reply
+	done      chan struct{}
+	once      gosync.Once
+	closeOnce gosync.Once
 
 	mu       gosync.Mutex
 	res      Result
@@ -466,9 +467,13 @@ func (c *Caller) signal(typ, data string) error {
 // and returns the result.
 func (c *Caller) Close() Result {
 	c.finish(func(*Result) {})
-	res := c.Snapshot()
+	c.closeOnce.Do(c.closeMedia)
+	return c.Snapshot()
+}
+
+func (c *Caller) closeMedia() {
 	c.mu.Lock()
-	res.DurationMs = time.Since(c.sent).Milliseconds()
+	c.res.DurationMs = time.Since(c.sent).Milliseconds()
 	c.mu.Unlock()
 	if c.pc != nil {
 		_ = c.pc.Close()
@@ -478,5 +483,4 @@ func (c *Caller) Close() Result {
 		_ = c.capt.Close()
 	}
 	c.media.Wait()
-	return res
 }
