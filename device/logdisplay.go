@@ -1,6 +1,9 @@
 package device
 
-import "log/slog"
+import (
+	"image"
+	"log/slog"
+)
 
 // LogDisplay is the Display of a headless device: it writes what would be
 // on screen to the log, so servers, tests and fleet simulations can see it.
@@ -20,3 +23,19 @@ func (d LogDisplay) SetSlides(slides []Slide) {
 
 // SetMode logs the screen mode.
 func (d LogDisplay) SetMode(m Mode) { d.Logger.Info("screen: mode", "mode", m) }
+
+// ShowCall logs the call's phase.
+func (d LogDisplay) ShowCall(v CallView) {
+	names := make([]string, 0, len(v.Participants))
+	for _, p := range v.Participants {
+		names = append(names, p.Name)
+	}
+	d.Logger.Info("screen: call", "phase", v.Phase, "call", v.Call, "name", v.Name, "reason", v.Reason,
+		"participants", names, "camera_on", v.CameraOn, "mic_on", v.MicOn, "warning", v.Warning)
+}
+
+// RemoteFrame drops the picture: there is no screen. The call counts frames.
+func (d LogDisplay) RemoteFrame(string, image.Image) {}
+
+// SelfFrame drops the picture.
+func (d LogDisplay) SelfFrame(image.Image) {}

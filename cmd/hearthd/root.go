@@ -66,10 +66,18 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 
-	link, err := hsync.New(hsync.Options{
+	calls, err := newCalls(cfg, clk, log)
+	if err != nil {
+		return err
+	}
+	linkOpt := hsync.Options{
 		Broker: cfg.Broker, DeviceID: cfg.DeviceID, Store: st, Clock: clk, Logger: log,
 		KeepAlive: time.Duration(cfg.KeepAlive),
-	})
+	}
+	if calls != nil {
+		linkOpt.Calls = calls
+	}
+	link, err := hsync.New(linkOpt)
 	if err != nil {
 		return err
 	}
@@ -94,10 +102,18 @@ func run(ctx context.Context, args []string) error {
 		g.Go(func() error { return link.Run(ctx) })
 		g.Go(func() error { return photos.Run(ctx) })
 		g.Go(func() error { return sched.Run(ctx) })
+		if calls != nil {
+			g.Go(func() error { return calls.Run(ctx) })
+		}
 		return g.Wait()
 	}
 	if cfg.Headless {
 		sched.Display = device.LogDisplay{Logger: log}
+		if calls != nil {
+			if err := calls.start(link, device.LogDisplay{Logger: log}, st); err != nil {
+				return err
+			}
+		}
 		err = background(ctx)
 	} else {
 		if err := checkDisplay(); err != nil {
@@ -110,6 +126,11 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		sched.Display = s
+		if calls != nil {
+			if err := calls.start(link, s, st); err != nil {
+				return err
+			}
+		}
 		err = kiosk.Run(ctx, s, kiosk.Options{Title: "Hearth", Fullscreen: !cfg.Windowed,
 			Size: fyne.NewSize(float32(sw), float32(sh))}, background)
 	}

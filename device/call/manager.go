@@ -87,7 +87,7 @@ type Manager struct {
 
 	cur   *callState // owned by Run
 	alarm clock.Alarm
-	ctx   context.Context
+	done  chan struct{} // closed when Run returns
 	// statsMu guards last, for tests and status.
 	statsMu gosync.Mutex
 	last    Stats
@@ -132,6 +132,7 @@ func New(opt Options) (*Manager, error) {
 		in:     make(chan proto.CallIn, 256),
 		events: make(chan func(), 256),
 		hangup: make(chan string, 1),
+		done:   make(chan struct{}),
 	}
 	m.alarm.Clock = opt.Clock
 	return m, nil
@@ -151,7 +152,7 @@ func (m *Manager) Deliver(msg proto.CallIn) {
 func (m *Manager) post(fn func()) {
 	select {
 	case m.events <- fn:
-	case <-m.ctx.Done():
+	case <-m.done:
 	}
 }
 
@@ -185,7 +186,7 @@ func (m *Manager) LastStats() Stats {
 
 // Run answers calls until ctx ends; a call in progress is ended cleanly.
 func (m *Manager) Run(ctx context.Context) error {
-	m.ctx = ctx
+	defer close(m.done)
 	m.publishAvailability()
 	for {
 		var wake <-chan time.Time

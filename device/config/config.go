@@ -37,6 +37,22 @@ type Config struct {
 	KeepAlive Duration `json:"keepalive"`
 	LogLevel  string   `json:"log_level"`
 	LogJSON   bool     `json:"log_json"`
+
+	// Name is what callers see ("Mum's kitchen").
+	Name string `json:"name"`
+	// Media is "real" (V4L2 camera, ALSA microphone and speaker) or "test"
+	// (mediadevices' test pattern and tone, for development and CI).
+	Media string `json:"media"`
+	// OrgKey is the organisation's public key file (org.pub) that signs
+	// allowlists; without it the device takes no calls.
+	OrgKey    string   `json:"org_key"`
+	Announce  Duration `json:"announce"`
+	Ring      Duration `json:"ring"`
+	CallLimit Duration `json:"call_limit"`
+	// ICELoopback lets calls use 127.0.0.1 (a caller on the same machine).
+	ICELoopback bool `json:"ice_loopback"`
+	// ICEServers are STUN/TURN URLs, comma-separated on the command line.
+	ICEServers []string `json:"ice_servers"`
 }
 
 // Locales the screen speaks.
@@ -55,6 +71,10 @@ func Default() Config {
 		Screen:    "1920x1080",
 		KeepAlive: Duration(30 * time.Second),
 		LogLevel:  "info",
+		Media:     "real",
+		Announce:  Duration(5 * time.Second),
+		Ring:      Duration(10 * time.Second),
+		CallLimit: Duration(30 * time.Minute),
 	}
 }
 
@@ -107,6 +127,15 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.Var((*durationFlag)(&f.KeepAlive), "keepalive", "MQTT keepalive")
 	fs.StringVar(&f.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&f.LogJSON, "log-json", false, "log JSON lines")
+	fs.StringVar(&f.Name, "name", "", "the device's `name` as callers see it")
+	fs.StringVar(&f.Media, "media", cfg.Media, "camera and microphone: real or test")
+	fs.StringVar(&f.OrgKey, "org-key", "", "the organisation's public key `file` (org.pub); no calls without it")
+	fs.Var((*durationFlag)(&f.Announce), "announce", "forced calls: chime and notice before the picture")
+	fs.Var((*durationFlag)(&f.Ring), "ring", "signalled calls: ring before answering")
+	fs.Var((*durationFlag)(&f.CallLimit), "call-limit", "a call's length unless its invite says")
+	fs.BoolVar(&f.ICELoopback, "ice-loopback", false, "let calls use the loopback address (a caller on this machine)")
+	var ice string
+	fs.StringVar(&ice, "ice-servers", "", "STUN/TURN `urls`, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -154,6 +183,22 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 			cfg.LogLevel = f.LogLevel
 		case "log-json":
 			cfg.LogJSON = f.LogJSON
+		case "name":
+			cfg.Name = f.Name
+		case "media":
+			cfg.Media = f.Media
+		case "org-key":
+			cfg.OrgKey = f.OrgKey
+		case "announce":
+			cfg.Announce = f.Announce
+		case "ring":
+			cfg.Ring = f.Ring
+		case "call-limit":
+			cfg.CallLimit = f.CallLimit
+		case "ice-loopback":
+			cfg.ICELoopback = f.ICELoopback
+		case "ice-servers":
+			cfg.ICEServers = strings.Split(ice, ",")
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -197,6 +242,26 @@ func (c Config) Validate() error {
 	}
 	if c.NightMode != "dim" && c.NightMode != "off" {
 		return bad("night mode %q: want dim or off", c.NightMode)
+	}
+	if c.Media != "real" && c.Media != "test" {
+		return bad("media %q: want real or test", c.Media)
+	}
+	if len([]rune(c.Name)) > proto.MaxName {
+		return bad("name: at most %d characters", proto.MaxName)
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+		max  time.Duration
+	}{{"announce", c.Announce, time.Minute}, {"ring", c.Ring, 2 * time.Minute}, {"call-limit", c.CallLimit, proto.MaxCallLimit}} {
+		if d.v <= 0 || time.Duration(d.v) > d.max {
+			return bad("%s %s: want more than 0 and at most %s", d.name, time.Duration(d.v), d.max)
+		}
+	}
+	for _, u := range c.ICEServers {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			return bad("ice server %q: want stun:, turn: or turns:", u)
+		}
 	}
 	if c.Dwell < Duration(3*time.Second) || c.Dwell > Duration(24*time.Hour) {
 		return bad("dwell %s: want 3s to 24h", time.Duration(c.Dwell))

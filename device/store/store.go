@@ -47,6 +47,7 @@ var (
 	bucketItems    = []byte("items")    // id -> Record (newest revision)
 	bucketLive     = []byte("live")     // id -> Record (last ready revision)
 	bucketRefusals = []byte("refusals") // 8-byte sequence -> proto.Refusal
+	bucketActivity = []byte("activity") // 8-byte sequence -> Activity
 	keySchema      = []byte("schema")
 )
 
@@ -69,6 +70,8 @@ type Options struct {
 	// MaxRefusals bounds the list of refused payloads; the oldest are
 	// dropped. Default DefaultMaxRefusals.
 	MaxRefusals int
+	// MaxActivity bounds the activity log; default DefaultMaxActivity.
+	MaxActivity int
 	// KeepTombstones is how long Expire keeps a tombstone after it arrived,
 	// so a late, older revision of a deleted item stays dead. Default
 	// DefaultKeepTombstones.
@@ -107,6 +110,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
+	}
+	if opt.MaxActivity <= 0 {
+		opt.MaxActivity = DefaultMaxActivity
 	}
 	if opt.MaxRefusals <= 0 {
 		opt.MaxRefusals = DefaultMaxRefusals
@@ -186,7 +192,7 @@ func initSchema(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	for _, b := range [][]byte{bucketItems, bucketLive, bucketRefusals} {
+	for _, b := range [][]byte{bucketItems, bucketLive, bucketRefusals, bucketActivity} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/hearth-home/hearth/cmd/internal/callmedia"
+	"github.com/hearth-home/hearth/device"
+	"github.com/hearth-home/hearth/device/call"
+	"github.com/hearth-home/hearth/device/callauth"
+	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/device/config"
+	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/media"
+	"github.com/hearth-home/hearth/provisioning"
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// calls is the call side of the composition root. The Manager needs the
+// link (to answer) and the link needs the Manager (to deliver invites), so
+// the Manager is made in start, before anything runs.
+type calls struct {
+	cfg   config.Config
+	clk   clock.Clock
+	log   *slog.Logger
+	auth  *callauth.Checker
+	media *callmedia.Media
+	devs  media.Devices
+	mgr   *call.Manager
+}
+
+// newCalls prepares calls, or returns nil when the device has no
+// organisation key (it then answers nobody, and says so).
+func newCalls(cfg config.Config, clk clock.Clock, log *slog.Logger) (*calls, error) {
+	if cfg.OrgKey == "" {
+		log.Warn("calls are off: no organisation key (--org-key)")
+		return nil, nil
+	}
+	org, err := provisioning.ReadPublic(cfg.OrgKey)
+	if err != nil {
+		return nil, fmt.Errorf("calls: %w", err)
+	}
+	auth, err := callauth.New(org, clk)
+	if err != nil {
+		return nil, err
+	}
+	kind := media.Kind(cfg.Media)
+	c := &calls{cfg: cfg, clk: clk, log: log, auth: auth, media: callmedia.New(kind, log), devs: media.Probe(kind)}
+	if !c.devs.Camera {
+		log.Warn("no camera: calls will carry no picture of the resident", "media", kind)
+	}
+	if !c.devs.Microphone {
+		log.Warn("no microphone: calls will carry no sound from the resident", "media", kind)
+	}
+	if !c.devs.Speaker {
+		log.Warn("no speaker: callers will not be heard", "media", kind)
+	}
+	return c, nil
+}
+
+// start makes the Manager with its outbox and screen.
+func (c *calls) start(out call.Outbox, disp device.CallDisplay, st *store.Store) error {
+	var ice []webrtc.ICEServer
+	for _, u := range c.cfg.ICEServers {
+		ice = append(ice, webrtc.ICEServer{URLs: []string{u}})
+	}
+	name := c.cfg.Name
+	if name == "" {
+		name = c.cfg.DeviceID
+	}
+	m, err := call.New(call.Options{
+		Device: c.cfg.DeviceID, Name: name, Auth: c.auth, Clock: c.clk, Display: disp, Out: out,
+		Media: c.media, Logger: c.log, HasCamera: c.devs.Camera, HasMicrophone: c.devs.Microphone,
+		Announce: time.Duration(c.cfg.Announce), Ring: time.Duration(c.cfg.Ring), Limit: time.Duration(c.cfg.CallLimit),
+		ICEServers: ice, Loopback: c.cfg.ICELoopback,
+		Activity: func(e call.Event) {
+			if err := st.LogActivity(activityOf(e, c.clk.Now())); err != nil {
+				c.log.Error("activity log", "err", err)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	c.mgr = m
+	return nil
+}
+
+func activityOf(e call.Event, now time.Time) store.Activity {
+	return store.Activity{Time: now, Type: e.Type, Call: e.Call, Caller: e.Caller, Mode: string(e.Mode),
+		Reason: e.Reason, DurationMs: e.Duration.Milliseconds()}
+}
+
+// Deliver and SetAllowlist feed the Manager from the link.
+func (c *calls) Deliver(m proto.CallIn) { c.mgr.Deliver(m) }
+
+func (c *calls) SetAllowlist(a proto.Allowlist) error { return c.mgr.SetAllowlist(a) }
+
+// Run answers calls until ctx ends.
+func (c *calls) Run(ctx context.Context) error {
+	if c.mgr == nil {
+		return errors.New("calls: not started")
+	}
+	return c.mgr.Run(ctx)
+}

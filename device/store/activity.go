@@ -1,0 +1,105 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// DefaultMaxActivity bounds the activity log kept on the device.
+const DefaultMaxActivity = 10000
+
+// Activity is one entry of the device's activity log: calls answered,
+// ended, refused and missed, and (with status reporting) items shown. It
+// is written to disk first and delivered upward later; ID lets readers
+// drop duplicates.
+type Activity struct {
+	Seq        uint64    `json:"seq"`
+	ID         string    `json:"id"`
+	Time       time.Time `json:"time"`
+	Type       string    `json:"type"`
+	Call       string    `json:"call,omitempty"`
+	Caller     string    `json:"caller,omitempty"`
+	Mode       string    `json:"mode,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	DurationMs int64     `json:"duration_ms,omitempty"`
+	Item       string    `json:"item,omitempty"`
+	// Dropped counts entries lost to the bound before this one (type "gap").
+	Dropped uint64 `json:"dropped,omitempty"`
+}
+
+// LogActivity appends a to the log, numbering it. When the log is full the
+// oldest entries go, and a "gap" entry says how many.
+func (s *Store) LogActivity(a Activity) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketActivity)
+		put := func(a Activity) error {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			a.Seq, a.ID = seq, fmt.Sprintf("a-%d", seq)
+			v, err := json.Marshal(a)
+			if err != nil {
+				return err
+			}
+			return b.Put(seqKey(seq), v)
+		}
+		if err := put(a); err != nil {
+			return err
+		}
+		// Sequence numbers have no holes but at the front, so the count
+		// is last - first + 1.
+		c := b.Cursor()
+		first, _ := c.First()
+		last, _ := c.Last()
+		if n := binary.BigEndian.Uint64(last) - binary.BigEndian.Uint64(first) + 1; n <= uint64(s.opt.MaxActivity) {
+			return nil
+		}
+		// Drop the oldest tenth at once, so a full log is not trimmed on
+		// every write.
+		drop := max(1, s.opt.MaxActivity/10)
+		var dropped uint64
+		for k, _ := c.First(); k != nil && dropped < uint64(drop); k, _ = c.First() {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			dropped++
+		}
+		return put(Activity{Time: a.Time, Type: "gap", Dropped: dropped})
+	})
+	if err != nil {
+		return fmt.Errorf("log activity: %w", err)
+	}
+	return nil
+}
+
+// Activities returns up to max entries with a sequence number above after,
+// oldest first.
+func (s *Store) Activities(after uint64, max int) ([]Activity, error) {
+	var out []Activity
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketActivity).Cursor()
+		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < max; k, v = c.Next() {
+			var a Activity
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("%w: activity %x: %v", ErrCorrupt, k, err)
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("activities: %w", err)
+	}
+	return out, nil
+}
+
+func seqKey(seq uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	return k[:]
+}
