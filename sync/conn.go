@@ -91,3 +91,19 @@ func (c *Conn) Retained(ctx context.Context, filter string, quiet time.Duration)
 		}
 	}
 }
+
+// Subscribe calls fn for every message on filter (QoS 1) until Close.
+// fn runs on paho's goroutine: it must not block.
+func (c *Conn) Subscribe(ctx context.Context, filter string, fn func(topic string, payload []byte)) error {
+	st := c.cl.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) { fn(m.Topic(), m.Payload()) })
+	if err := waitToken(ctx, st); err != nil {
+		return fmt.Errorf("subscribe %s: %w", filter, err)
+	}
+	return nil
+}
+
+// PublishAsync sends payload with QoS 1 without waiting for the broker
+// (call signalling: ICE candidates must not queue behind each other).
+func (c *Conn) PublishAsync(topic string, payload []byte) {
+	c.cl.Publish(topic, 1, false, payload)
+}

@@ -23,6 +23,7 @@ Commands:
   blobs serve  --dir DIR [--addr HOST:PORT]     (a photo store for photos sent by URL)
   provision ca init --out DIR [--name ORG]      (the organisation's signing key and CA)
   caller new   --name NAME --out DIR [--id ID]  (a caller's signing key)
+  call         ID --caller DIR [--forced --reason TEXT] [--for 30s] [--json]   (a test caller)
   allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
   web          --caller DIR [--ws URL] [--listen HOST:PORT] [--public]  (a web page to call devices)
   version
@@ -86,6 +87,8 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust
 		return e.caInit(rest[3:])
 	case cmd == "caller" && sub == "new":
 		return e.callerNew(rest[2:])
+	case cmd == "call":
+		return e.callCmd(ctx, rest[1:])
 	case cmd == "allow":
 		return e.allow(ctx, rest[1:])
 	case cmd == "web":

@@ -270,6 +270,10 @@ func (m *Manager) onInvite(in proto.Invite) {
 		}
 		return
 	}
+	if c != nil && c.phase == device.CallEnded {
+		m.clear() // "Call ended" gives way to the next call at once
+		c = nil
+	}
 	if c != nil {
 		m.busy(in)
 		return

@@ -75,6 +75,9 @@ func Default() Config {
 		Announce:  Duration(5 * time.Second),
 		Ring:      Duration(10 * time.Second),
 		CallLimit: Duration(30 * time.Minute),
+		// Loopback candidates let a caller on the same machine (tests, a
+		// local web caller) connect; remote callers simply never reach them.
+		ICELoopback: true,
 	}
 }
 
@@ -133,7 +136,7 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.Var((*durationFlag)(&f.Announce), "announce", "forced calls: chime and notice before the picture")
 	fs.Var((*durationFlag)(&f.Ring), "ring", "signalled calls: ring before answering")
 	fs.Var((*durationFlag)(&f.CallLimit), "call-limit", "a call's length unless its invite says")
-	fs.BoolVar(&f.ICELoopback, "ice-loopback", false, "let calls use the loopback address (a caller on this machine)")
+	fs.BoolVar(&f.ICELoopback, "ice-loopback", cfg.ICELoopback, "offer loopback ICE candidates too (a caller on this machine; harmless elsewhere)")
 	var ice string
 	fs.StringVar(&ice, "ice-servers", "", "STUN/TURN `urls`, comma-separated")
 	if err := fs.Parse(args); err != nil {

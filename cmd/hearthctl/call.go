@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hearth-home/hearth/cmd/internal/caller"
+	"github.com/hearth-home/hearth/cmd/internal/callmedia"
+	"github.com/hearth-home/hearth/media"
+	"github.com/hearth-home/hearth/provisioning"
+	hsync "github.com/hearth-home/hearth/sync"
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// callCmd: hearthctl call DEVICE --caller DIR [--forced --reason TEXT] [--for 30s] [--json]
+// A headless Pion caller with test media: it says what happened and, with
+// --json, how fast and how much came back.
+func (e *env) callCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("call", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	callerDir := fs.String("caller", "", "the caller's key `folder` (caller new)")
+	forced := fs.Bool("forced", false, "a forced call (connects after the announcement)")
+	reason := fs.String("reason", "", "why the call is made, shown on the screen (forced calls)")
+	stay := fs.Duration("for", 30*time.Second, "how long to stay in the call once it is answered")
+	limit := fs.Duration("limit", 0, "the call's time limit to ask for (default: the device's)")
+	join := fs.String("join", "", "join the call `id` in progress (the first caller must have added you)")
+	wait := fs.Duration("wait", 60*time.Second, "how long to wait for the device to answer")
+	extend := fs.Bool("extend", false, "ask for 15 more minutes once answered")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	verbose := fs.Bool("v", false, "log the call's steps to stderr")
+	device, rest := "", args
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		device, rest = args[0], args[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if device == "" && fs.NArg() > 0 {
+		device = fs.Arg(0)
+	}
+	if !proto.ValidID(device) {
+		return fmt.Errorf("call: %q is not a device id", device)
+	}
+	who, err := provisioning.LoadCaller(*callerDir)
+	if err != nil {
+		return fmt.Errorf("call: %w", err)
+	}
+	lvl := slog.LevelWarn
+	if *verbose {
+		lvl = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+
+	conn, err := hsync.Dial(ctx, e.broker, "hearthctl-call")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	mode := proto.ModeSignalled
+	if *forced {
+		mode = proto.ModeForced
+	}
+	c, err := caller.New(caller.Options{
+		Device: device, Caller: who, Mode: mode, Reason: *reason, Limit: *limit, Join: *join,
+		Media: callmedia.New(media.KindTest, log), Loopback: true, Logger: log,
+		Send: func(b []byte) error {
+			conn.PublishAsync(proto.CallInTopic(device), b)
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	err = conn.Subscribe(ctx, proto.CallOutTopic(device, who.ID), func(_ string, payload []byte) {
+		r, err := proto.DecodeReply(payload)
+		if err != nil {
+			log.Warn("bad reply from the device", "err", err)
+			return
+		}
+		c.Handle(r)
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	defer c.Close()
+
+	// Wait for the answer, then stay for --for, then hang up.
+	answered := time.NewTimer(*wait)
+	defer answered.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var hangupAt <-chan time.Time
+	interrupted := false
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			interrupted = true
+			break loop
+		case <-c.Done():
+			break loop
+		case <-answered.C:
+			if hangupAt == nil {
+				break loop
+			}
+		case <-tick.C:
+			if hangupAt == nil && c.Snapshot().Answered {
+				hangupAt = time.After(*stay)
+				if *extend {
+					_ = c.Control(proto.ControlExtend)
+				}
+			}
+		case <-hangupAt:
+			break loop
+		}
+	}
+	select {
+	case <-c.Done():
+	default:
+		_ = c.Hangup()
+		time.Sleep(100 * time.Millisecond) // let the hangup reach the broker
+	}
+	res := c.Close()
+	if !res.Answered && res.EndReason == "" {
+		res.EndReason = "no answer within " + wait.String()
+	}
+	if interrupted {
+		res.EndReason = "interrupted"
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	switch {
+	case res.RefusedReason != "":
+		fmt.Fprintf(e.stdout, "%s refused the call: %s\n", device, res.RefusedReason)
+	case res.Busy:
+		fmt.Fprintf(e.stdout, "%s is busy\n", device)
+	case res.Answered:
+		fmt.Fprintf(e.stdout, "%s answered after %d ms; ICE connected at %d ms, first picture at %d ms\n",
+			device, res.AnswerMs, res.ICEConnectedMs, res.FirstFrameMs)
+		fmt.Fprintf(e.stdout, "received %d video frames and %d audio packets; ended: %s\n",
+			res.VideoFramesReceived, res.AudioPacketsReceived, res.EndReason)
+		return nil
+	default:
+		fmt.Fprintf(e.stdout, "%s did not answer: %s\n", device, res.EndReason)
+	}
+	return errors.New("call: not answered")
+}
