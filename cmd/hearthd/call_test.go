@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearth-home/hearth/device/store"
+	hsync "github.com/hearth-home/hearth/sync"
+	"github.com/hearth-home/hearth/sync/mqtttest"
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// callResult is the part of `hearthctl call --json` the tests read.
+type callResult struct {
+	Answered             bool   `json:"answered"`
+	Busy                 bool   `json:"busy"`
+	RefusedReason        string `json:"refused_reason"`
+	EndReason            string `json:"end_reason"`
+	ICEConnectedMs       int64  `json:"ice_connected_ms"`
+	FirstVideoMs         int64  `json:"first_video_packet_ms"`
+	FirstFrameMs         int64  `json:"first_frame_ms"`
+	VideoFramesReceived  int    `json:"video_frames_received"`
+	AudioPacketsReceived int64  `json:"audio_packets_received"`
+}
+
+// callKeys makes an organisation, a nurse (forced and signalled), Anna
+// (signalled) and a stranger, and publishes the allowlist for device.
+func callKeys(t *testing.T, broker, device string) (dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	ctl(t, broker, "provision", "ca", "init", "--out", filepath.Join(dir, "org"))
+	for _, p := range []struct{ name, dir string }{{"Nurse Eva", "nurse"}, {"Anna", "anna"}, {"Stranger", "stranger"}} {
+		ctl(t, broker, "caller", "new", "--name", p.name, "--out", filepath.Join(dir, p.dir))
+	}
+	ctl(t, broker, "allow", "--org", filepath.Join(dir, "org"), "--device", device, "--caller", filepath.Join(dir, "nurse"), "--may", "both")
+	ctl(t, broker, "allow", "--org", filepath.Join(dir, "org"), "--device", device, "--caller", filepath.Join(dir, "anna"), "--may", "signalled")
+	return dir
+}
+
+// ctlCall runs hearthctl call --json and returns its result.
+func ctlCall(t *testing.T, broker string, args ...string) callResult {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "hearthctl"), append([]string{"--broker", broker, "call"}, append(args, "--json")...)...)
+	out, err := cmd.Output()
+	var res callResult
+	if jerr := json.Unmarshal(out, &res); jerr != nil {
+		t.Fatalf("hearthctl call %v: %v / %v\n%s", args, err, jerr, out)
+	}
+	return res
+}
+
+func TestCallOverMQTT(t *testing.T) {
+	b, data, args := headlessSetup(t)
+	keys := callKeys(t, b.URL(), "mum-kitchen")
+	d := startConnected(t, append(args, "--media", "test", "--org-key", filepath.Join(keys, "org", "org.pub"),
+		"--announce", "1s", "--ring", "1s", "--name", "Mum's kitchen"))
+	d.waitLog("allowlist installed", 10*time.Second)
+
+	// The caller can see before dialling that the device answers by itself.
+	avail := retainedJSON[proto.Availability](t, b.URL(), proto.AvailabilityTopic("mum-kitchen"))
+	if avail.Name != "Mum's kitchen" || avail.Answer[proto.ModeForced] != proto.AnswerAuto || avail.Answer[proto.ModeSignalled] != proto.AnswerRings {
+		t.Fatalf("availability = %+v", avail)
+	}
+	state := retainedJSON[proto.State](t, b.URL(), proto.StateTopic("mum-kitchen"))
+	if state.State != proto.LifeReady {
+		t.Fatalf("state = %+v", state)
+	}
+
+	res := ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "nurse"), "--forced", "--reason", "Morning medicine check", "--for", "2s")
+	if !res.Answered || res.VideoFramesReceived < 10 || res.AudioPacketsReceived < 20 || res.ICEConnectedMs == 0 || res.FirstFrameMs == 0 {
+		t.Fatalf("forced call: %+v", res)
+	}
+	if res.FirstVideoMs < 1000 {
+		t.Fatalf("video reached the caller %d ms after the invite, inside the 1 s announcement", res.FirstVideoMs)
+	}
+	d.waitLog(`msg="call: stats"`, 5*time.Second)
+	if !strings.Contains(d.log.String(), `reason="Morning medicine check"`) {
+		t.Fatal("the forced call's reason is not in the device's log")
+	}
+
+	res = ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "anna"), "--for", "1s")
+	if !res.Answered || res.VideoFramesReceived == 0 {
+		t.Fatalf("signalled call: %+v", res)
+	}
+	res = ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "stranger"), "--wait", "10s")
+	if res.Answered || res.RefusedReason != "unknown caller" {
+		t.Fatalf("stranger: %+v", res)
+	}
+	res = ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "anna"), "--forced", "--wait", "10s")
+	if res.RefusedReason != "mode not allowed for this caller" {
+		t.Fatalf("family forcing a call: %+v", res)
+	}
+
+	// Bad input on the call topics: logged, reported, and the daemon goes on.
+	pub(t, b.URL(), proto.CallInTopic("mum-kitchen"), []byte(`{"v":1,"type":"invite","call":"x"`))
+	pub(t, b.URL(), proto.CallInTopic("mum-kitchen"), []byte(`{"v":1,"type":"hangup","call":"c-1","device":"mum-kitchen","caller":"anna","time":"2026-11-28T10:00:00Z","sig":"AAAA"}`))
+	pub(t, b.URL(), proto.AllowlistTopic("mum-kitchen"), []byte(`{"v":1,"org":"x","serial":99,"callers":[],"sig":"AAAA"}`))
+	d.waitLog("call message refused", 5*time.Second)
+	res = ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "anna"), "--for", "1s")
+	if !res.Answered {
+		t.Fatalf("after bad input, and a forged allowlist, Anna's call: %+v", res)
+	}
+	d.stop()
+
+	// Every call and refusal is in the activity log on disk.
+	st, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	acts, err := st.Activities(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, a := range acts {
+		kinds = append(kinds, a.Type+":"+a.Reason)
+	}
+	got := strings.Join(kinds, " ")
+	for _, want := range []string{"call_answered:Morning medicine check", "call_ended:Nurse Eva hung up", "call_refused:unknown caller", "call_refused:mode not allowed for this caller"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("activity log lacks %q: %s", want, got)
+		}
+	}
+}
+
+// A call on the real screen under Xvfb: the caller's picture full screen.
+func TestCallOnScreenUnderXvfb(t *testing.T) {
+	needBinaries(t)
+	display := xvfb(t, 1280, 720)
+	b := mqtttest.Start(t)
+	keys := callKeys(t, b.URL(), "mum-kitchen")
+	d := startDaemon(t, []string{"DISPLAY=" + display, "LANG=en_US.UTF-8"},
+		"--device-id", "mum-kitchen", "--broker", b.URL(), "--data", t.TempDir(), "--screen", "1280x720",
+		"--media", "test", "--org-key", filepath.Join(keys, "org", "org.pub"), "--announce", "3s")
+	d.waitLog("allowlist installed", 15*time.Second)
+
+	done := make(chan callResult, 1)
+	go func() {
+		done <- ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "nurse"), "--forced", "--reason", "Morning medicine check", "--for", "8s")
+	}()
+	d.waitLog(`msg="call: incoming"`, 10*time.Second)
+	time.Sleep(1500 * time.Millisecond)
+	saveShot(t, screenshot(t, display), "xvfb-call-announcing.png")
+	// The test pattern's bars: 75% yellow and cyan fill much of the screen.
+	yellow, cyan := color.RGBA{191, 191, 0, 255}, color.RGBA{0, 191, 191, 255}
+	var shot image.Image
+	waitFor(t, 15*time.Second, "the caller's picture on screen", func() bool {
+		shot = screenshot(t, display)
+		return share(shot, yellow, 40) > 0.05 && share(shot, cyan, 40) > 0.05
+	})
+	time.Sleep(time.Second)
+	shot = screenshot(t, display)
+	saveShot(t, shot, "xvfb-call-active.png")
+	res := <-done
+	if !res.Answered {
+		t.Fatalf("call: %+v", res)
+	}
+	waitFor(t, 15*time.Second, "the carousel back", func() bool {
+		s := screenshot(t, display)
+		return share(s, yellow, 40) < 0.01
+	})
+	d.stop()
+}
+
+func retainedJSON[T any](t *testing.T, broker, topic string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := hsync.Dial(ctx, broker, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var v T
+	waitFor(t, 10*time.Second, "retained "+topic, func() bool {
+		msgs, err := c.Retained(ctx, topic, 200*time.Millisecond)
+		if err != nil || msgs[topic] == nil {
+			return false
+		}
+		return json.Unmarshal(msgs[topic], &v) == nil
+	})
+	return v
+}
+
+func pub(t *testing.T, broker, topic string, payload []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := hsync.Dial(ctx, broker, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Publish(ctx, topic, payload, false); err != nil {
+		t.Fatal(err)
+	}
+}
