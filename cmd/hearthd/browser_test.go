@@ -162,10 +162,11 @@ func TestBrowserSignaturesVerifyInGo(t *testing.T) {
 // by itself, picture and sound flow both ways, a second caller meanwhile
 // gets busy, and a caller the organisation has not allowed is refused.
 //
-// DEVICE-DEPENDENT: this needs hearthd's side of calls (device/call, the
-// --org-key and --media flags, log lines `msg="call: answered"`, `msg="call:
-// ended"` and `msg="call: stats" video_frames_decoded=N audio_packets=N`).
-// It skips, saying so, while hearthd has no --org-key flag.
+// DEVICE-DEPENDENT: this needs hearthd's side of calls (device/call; the
+// flags --org-key, --media test, --announce, --name; log lines `allowlist
+// installed`, `msg="call: answered"`, `msg="call: ended"` and `msg="call:
+// stats" video_frames_decoded=N audio_packets=N`). It skips, saying so, with
+// a hearthd that has no --org-key flag.
 func TestBrowserCallsDevice(t *testing.T) {
 	if reexecInNetns(t) {
 		return
@@ -184,7 +185,9 @@ func TestBrowserCallsDevice(t *testing.T) {
 	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", eva, "--may", "forced")
 	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", anna, "--may", "signalled")
 
-	d := startConnected(t, append(args, "--org-key", filepath.Join(org, provisioning.OrgPubFile), "--media", "test"))
+	d := startConnected(t, append(args, "--org-key", filepath.Join(org, provisioning.OrgPubFile), "--media", "test",
+		"--announce", "1s", "--name", "Mum's kitchen"))
+	d.waitLog("allowlist installed", 10*time.Second)
 	browser := newBrowser(t)
 	evaPage := openPage(t, browser, startWeb(t, b, eva))
 	annaPage := openPage(t, browser, startWeb(t, b, anna))
@@ -192,7 +195,7 @@ func TestBrowserCallsDevice(t *testing.T) {
 
 	// Eva may place forced calls only: the device answers those by itself.
 	dev := waitDevice(t, evaPage, "mum-kitchen", func(d pageDevice) bool { return d.Online && d.Answer == "auto" })
-	if dev.Label != "Answers by itself" {
+	if dev.Label != "Answers by itself" || dev.Name != "Mum's kitchen" {
 		t.Errorf("device on Eva's page = %+v, want it to say it answers by itself", dev)
 	}
 
@@ -210,6 +213,10 @@ func TestBrowserCallsDevice(t *testing.T) {
 		t.Fatalf("browser stats = %+v, want more than 10 decoded frames and audio packets", st)
 	}
 	t.Logf("call set-up from the invite: ICE connected %v ms, first frame %v ms", deref(st.IceConnectedMs), deref(st.FirstFrameMs))
+	// A forced call is announced before any picture leaves the device.
+	if st.FirstFrameMs == nil || *st.FirstFrameMs < 1000 {
+		t.Errorf("the device's picture reached the browser %v ms after the invite, inside the 1 s announcement", deref(st.FirstFrameMs))
+	}
 
 	// A second caller during the call is told the device is busy.
 	eval[map[string]string](t, annaPage, `hearth.call("mum-kitchen", {})`)
@@ -228,6 +235,8 @@ func TestBrowserCallsDevice(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(m[1]); n <= 10 {
 		t.Errorf("device decoded %d video frames from the browser, want more than 10", n)
+	} else {
+		t.Logf("device decoded %d video frames from the browser", n)
 	}
 	if m := regexp.MustCompile(`msg="call: stats".*audio_packets=(\d+)`).FindStringSubmatch(d.log.String()); m == nil || m[1] == "0" {
 		t.Errorf("device call stats without audio packets: %v", m)
