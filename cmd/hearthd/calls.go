@@ -65,6 +65,7 @@ func newCalls(cfg config.Config, clk clock.Clock, log *slog.Logger) (*calls, err
 
 // start makes the Manager with its outbox and screen.
 func (c *calls) start(out call.Outbox, disp device.CallDisplay, st *store.Store) error {
+	c.auth.Spent = st.SpendCallID
 	var ice []webrtc.ICEServer
 	for _, u := range c.cfg.ICEServers {
 		ice = append(ice, webrtc.ICEServer{URLs: []string{u}})

@@ -43,6 +43,9 @@ const clockSkew = 30 * time.Second
 type Checker struct {
 	org   ed25519.PublicKey
 	clock clock.Clock
+	// Spent, when set, also records used call ids on disk, so a restart
+	// does not forget them; it reports whether id was fresh.
+	Spent func(id string, until, now time.Time) (fresh bool, err error)
 
 	mu   sync.Mutex
 	list *proto.Allowlist
@@ -116,6 +119,16 @@ func (c *Checker) Check(in proto.Invite) (proto.AllowedCaller, error) {
 	}
 	if !slices.Contains(caller.Mode, in.Mode) {
 		return refuse(fmt.Errorf("%w: %s", ErrModeNotAllowed, in.Mode))
+	}
+	if c.Spent != nil {
+		fresh, err := c.Spent(in.Call, in.Expires, now)
+		if err != nil {
+			// Without the record the id could be replayed later: refuse.
+			return refuse(fmt.Errorf("record call id: %w", err))
+		}
+		if !fresh {
+			return refuse(ErrReplayed)
+		}
 	}
 	// Remembered until the invite could no longer pass the expiry check.
 	c.seen[in.Call] = in.Expires

@@ -149,3 +149,28 @@ func TestNoAllowlist(t *testing.T) {
 		t.Error("New with a short key = nil error")
 	}
 }
+
+func TestSpentCallIDsSurviveARestart(t *testing.T) {
+	spent := map[string]time.Time{} // stands in for the store's bucket
+	persist := func(id string, until, now time.Time) (bool, error) {
+		if _, ok := spent[id]; ok {
+			return false, nil
+		}
+		spent[id] = until
+		return true, nil
+	}
+	c1, _, k := setup(t)
+	c1.Spent = persist
+	in := invite(k.anna, "anna", "c-1", proto.ModeSignalled)
+	if _, err := c1.Check(in); err != nil {
+		t.Fatal(err)
+	}
+	c2, _, _ := setup(t) // the daemon restarted: its memory is empty
+	c2.Spent = persist
+	if _, err := c2.Check(in); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("replay after restart: %v, want ErrReplayed", err)
+	}
+	if spent["c-1"] != in.Expires {
+		t.Fatalf("kept until %v, want the invite's expiry %v", spent["c-1"], in.Expires)
+	}
+}

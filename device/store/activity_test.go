@@ -48,3 +48,22 @@ func TestActivityLog(t *testing.T) {
 		t.Fatalf("after restart: %+v, %v", after, err)
 	}
 }
+
+func TestSpendCallID(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, Options{})
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	if fresh, err := s.SpendCallID("c-1", now.Add(2*time.Minute), now); err != nil || !fresh {
+		t.Fatalf("first use: %v %v", fresh, err)
+	}
+	s.Close()
+	s = openT(t, dir, Options{})
+	if fresh, _ := s.SpendCallID("c-1", now.Add(2*time.Minute), now.Add(time.Minute)); fresh {
+		t.Fatal("a spent call id was fresh again after a restart")
+	}
+	// Once its invite has expired the id is forgotten (and could not pass
+	// the expiry check anyway).
+	if fresh, _ := s.SpendCallID("c-1", now.Add(10*time.Minute), now.Add(3*time.Minute)); !fresh {
+		t.Fatal("an expired id was kept")
+	}
+}

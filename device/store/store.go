@@ -48,6 +48,7 @@ var (
 	bucketLive     = []byte("live")     // id -> Record (last ready revision)
 	bucketRefusals = []byte("refusals") // 8-byte sequence -> proto.Refusal
 	bucketActivity = []byte("activity") // 8-byte sequence -> Activity
+	bucketCallIDs  = []byte("call_ids") // call id -> when it may be forgotten
 	keySchema      = []byte("schema")
 )
 
