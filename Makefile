@@ -11,7 +11,7 @@ export GOMODCACHE ?= $(shell $(GO) env GOMODCACHE)
 export GOFLAGS ?= -buildvcs=false
 
 # Packages that need no cgo: built and tested with CGO_ENABLED=0 as well.
-NOCGO_PKGS := ./device/... ./sync/... ./ui
+NOCGO_PKGS := ./device/... ./sync/... ./ui ./provisioning/...
 
 ARM64_ENV := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
 	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
@@ -32,11 +32,12 @@ build: deps
 cross: deps-cross
 	$(ARM64_ENV) $(GO) build -ldflags '$(LDFLAGS)' -o bin/linux-arm64/ ./cmd/hearthd ./cmd/hearthctl
 
-# Everything: unit tests, the real broker, the real window under Xvfb, the
-# arm64 smoke run under qemu, and the cgo-free build of the pure packages.
+# Everything: unit tests, the real broker, the real window under Xvfb, a real
+# Chromium calling hearthd (in a network namespace of its own), the arm64
+# smoke run under qemu, and the cgo-free build of the pure packages.
 test: build cross test-nocgo
 	HEARTH_BIN=$(CURDIR)/bin HEARTH_ARM64_BIN=$(CURDIR)/bin/linux-arm64 HEARTH_REQUIRE_BROKER=1 \
-	HEARTH_REQUIRE_XVFB=1 $(GO) test -count=1 -timeout 30m ./...
+	HEARTH_REQUIRE_XVFB=1 HEARTH_REQUIRE_CHROMIUM=1 $(GO) test -count=1 -timeout 30m ./...
 
 test-nocgo:
 	CGO_ENABLED=0 $(GO) build $(NOCGO_PKGS) ./media/photo
