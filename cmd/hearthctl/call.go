@@ -28,7 +28,8 @@ func (e *env) callCmd(ctx context.Context, args []string) error {
 	reason := fs.String("reason", "", "why the call is made, shown on the screen (forced calls)")
 	stay := fs.Duration("for", 30*time.Second, "how long to stay in the call once it is answered")
 	limit := fs.Duration("limit", 0, "the call's time limit to ask for (default: the device's)")
-	join := fs.String("join", "", "join the call `id` in progress (the first caller must have added you)")
+	join := fs.String("join", "", "join the call `id` in progress, or \"auto\": wait until the first caller adds you")
+	add := fs.String("add", "", "once answered, let caller `ID` join this call (a group call)")
 	wait := fs.Duration("wait", 60*time.Second, "how long to wait for the device to answer")
 	extend := fs.Bool("extend", false, "ask for 15 more minutes once answered")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -64,6 +65,11 @@ func (e *env) callCmd(ctx context.Context, args []string) error {
 	mode := proto.ModeSignalled
 	if *forced {
 		mode = proto.ModeForced
+	}
+	if *join == "auto" {
+		if *join, err = e.waitAdded(ctx, conn, device, who.ID, *wait); err != nil {
+			return err
+		}
 	}
 	c, err := caller.New(caller.Options{
 		Device: device, Caller: who, Mode: mode, Reason: *reason, Limit: *limit, Join: *join,
@@ -117,6 +123,9 @@ loop:
 				if *extend {
 					_ = c.Control(proto.ControlExtend)
 				}
+				if *add != "" {
+					_ = c.Control(proto.ControlAdd + *add)
+				}
 			}
 		case <-hangupAt:
 			break loop
@@ -155,4 +164,31 @@ loop:
 		fmt.Fprintf(e.stdout, "%s did not answer: %s\n", device, res.EndReason)
 	}
 	return errors.New("call: not answered")
+}
+
+// waitAdded waits for the device to say that a caller in a call added us,
+// and returns that call's id.
+func (e *env) waitAdded(ctx context.Context, conn *hsync.Conn, device, me string, wait time.Duration) (string, error) {
+	got := make(chan proto.Reply, 1)
+	err := conn.Subscribe(ctx, proto.CallOutTopic(device, me), func(_ string, payload []byte) {
+		if r, err := proto.DecodeReply(payload); err == nil && r.Type == proto.SignalJoin {
+			select {
+			case got <- r:
+			default:
+			}
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(e.stderr, "waiting up to %s to be added to a call on %s\n", wait, device)
+	select {
+	case r := <-got:
+		fmt.Fprintf(e.stderr, "%s added us to call %s\n", r.From, r.Call)
+		return r.Call, nil
+	case <-time.After(wait):
+		return "", fmt.Errorf("call: nobody added us to a call on %s within %s", device, wait)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }

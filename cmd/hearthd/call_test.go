@@ -203,3 +203,27 @@ func pub(t *testing.T, broker, topic string, payload []byte) {
 		t.Fatal(err)
 	}
 }
+
+// A group call through the broker: the nurse adds Anna, who joins.
+func TestGroupCallOverMQTT(t *testing.T) {
+	b, _, args := headlessSetup(t)
+	keys := callKeys(t, b.URL(), "mum-kitchen")
+	d := startConnected(t, append(args, "--media", "test", "--org-key", filepath.Join(keys, "org", "org.pub"), "--announce", "500ms"))
+	d.waitLog("allowlist installed", 10*time.Second)
+	joined := make(chan callResult, 1)
+	go func() {
+		joined <- ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "anna"), "--join", "auto", "--wait", "20s", "--for", "2s")
+	}()
+	time.Sleep(300 * time.Millisecond) // Anna listens before she is added
+	host := ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "nurse"), "--forced", "--add", "anna", "--for", "6s")
+	guest := <-joined
+	if !host.Answered || !guest.Answered || guest.VideoFramesReceived < 5 {
+		t.Fatalf("host %+v\nguest %+v", host, guest)
+	}
+	if !strings.Contains(d.log.String(), `msg="call: participant joins"`) {
+		t.Fatal("no participant joined on the device")
+	}
+	if !strings.Contains(d.log.String(), `participants="[Nurse Eva Anna]"`) {
+		t.Fatalf("the screen never showed both callers:\n%s", d.log)
+	}
+}

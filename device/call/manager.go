@@ -411,7 +411,10 @@ func (m *Manager) control(c *callState, p *peer, ctl string) {
 			m.log.Warn("call: only the caller who started the call may add people", "caller", p.caller.ID)
 			return
 		}
-		c.added[strings.TrimPrefix(ctl, proto.ControlAdd)] = true
+		id := strings.TrimPrefix(ctl, proto.ControlAdd)
+		c.added[id] = true
+		// Tell them, so their caller can join with this call's id.
+		m.opt.Out.Reply(id, m.reply(proto.SignalJoin, c.id, func(r *proto.Reply) { r.From = p.name }))
 	case !carer:
 		m.log.Warn("call: camera and microphone controls are for carers", "caller", p.caller.ID, "control", ctl)
 		return

@@ -63,6 +63,9 @@ const (
 	SignalBusy    = "busy"
 	SignalRefused = "refused"
 	SignalState   = "state"
+	// SignalJoin tells a caller that the first caller of call Call added
+	// them: they may send an invite with Join set to it.
+	SignalJoin = "join"
 )
 
 // The controls a caller may send (Signal.Data of a "control"). Camera and
@@ -210,6 +213,8 @@ type Reply struct {
 	Mic    *bool `json:"mic,omitempty"`
 	// Participants are the callers in the call (type "state").
 	Participants []string `json:"participants,omitempty"`
+	// From is who added the caller (type "join"): the first caller's name.
+	From string `json:"from,omitempty"`
 }
 
 // DecodeReply parses a device's reply, for callers (hearthctl call).
@@ -219,7 +224,7 @@ func DecodeReply(payload []byte) (Reply, error) {
 		return Reply{}, err
 	}
 	switch r.Type {
-	case SignalAnswer, SignalCandidate, SignalBusy, SignalRefused, SignalHangup, SignalState:
+	case SignalAnswer, SignalCandidate, SignalBusy, SignalRefused, SignalHangup, SignalState, SignalJoin:
 	default:
 		return Reply{}, fmt.Errorf("decode reply: %w: type %q", ErrInvalid, r.Type)
 	}
