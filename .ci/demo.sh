@@ -31,12 +31,16 @@ free_port() {
   echo "$p"
 }
 port=$(free_port 18830)
+wsport=$(free_port $((port + 1)))
+webport=$(free_port 18080)
 broker=mqtt://127.0.0.1:$port
 device=demo-kitchen
 
 cat >"$demo/mosquitto.conf" <<CONF
 user root
 listener $port 127.0.0.1
+listener $wsport 127.0.0.1
+protocol websockets
 allow_anonymous true
 persistence true
 persistence_location $demo/
@@ -55,7 +59,17 @@ ctl send photo --to $device --days 5 --from Anna --caption "First snow this morn
 ctl send photo --to $device --days 5 --from Jonas "$demo/photos/autumn-forest.jpg" >/dev/null
 ctl send message --to $device --days 1 --from "Home care" "Lunch is delivered at 12 today." >/dev/null
 
-args=(--device-id $device --broker "$broker" --data "$demo/data" --dwell 8s --screen 1280x720)
+# Calls: an organisation, a nurse who may place forced calls and Anna who
+# rings first; the device is given the organisation's key. No camera here:
+# the test pattern and tone stand in (--media test).
+[ -e "$demo/keys/org/org.key" ] || ctl provision ca init --out "$demo/keys/org" --name "Demo Care" >/dev/null
+[ -e "$demo/keys/anna/caller.key" ] || ctl caller new --name Anna --out "$demo/keys/anna" >/dev/null
+[ -e "$demo/keys/nurse/caller.key" ] || ctl caller new --name "Nurse Eva" --out "$demo/keys/nurse" >/dev/null
+ctl allow --org "$demo/keys/org" --device $device --caller "$demo/keys/anna" --may signalled >/dev/null
+ctl allow --org "$demo/keys/org" --device $device --caller "$demo/keys/nurse" --may both >/dev/null
+
+args=(--device-id $device --broker "$broker" --data "$demo/data" --dwell 8s --screen 1280x720
+  --name "Demo kitchen" --media test --org-key "$demo/keys/org/org.pub")
 if [ -n "${DISPLAY:-}" ]; then
   setsid "$root/bin/hearthd" "${args[@]}" --windowed >"$demo/hearthd.log" 2>&1 &
   echo $! >"$demo/hearthd.pid"
@@ -76,6 +90,11 @@ else
   where="under Xvfb :$n; screenshots every 4 s in $demo/shots/ (latest.png)"
 fi
 
+# The web caller, as Anna.
+setsid "$root/bin/hearthctl" --broker "$broker" web --caller "$demo/keys/anna" --ws ws://127.0.0.1:$wsport \
+  --listen 127.0.0.1:$webport >"$demo/web.log" 2>&1 &
+echo $! >"$demo/web.pid"
+
 sleep 3
 cat <<MSG
 
@@ -87,5 +106,9 @@ Try:
   bin/hearthctl --broker $broker send message --to $device --days 1 --from Anna "Hello Mum!"
   bin/hearthctl --broker $broker send photo --to $device --caption "Us" --from Anna some.jpg
   bin/hearthctl --broker $broker content ls --device $device
+Calls:
+  open http://127.0.0.1:$webport/ in a browser: Anna's web caller
+  bin/hearthctl --broker $broker call $device --caller $demo/keys/nurse --forced --reason "Morning medicine check" --for 20s
+  bin/hearthctl --broker $broker call $device --caller $demo/keys/anna --for 20s --json
 Stop with: make demo-stop
 MSG
