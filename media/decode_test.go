@@ -197,6 +197,13 @@ func FuzzVideoDecoder(f *testing.F) {
 	f.Add([]byte{0x90, 0x80, 0x01, 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00}, uint8(3))
 	f.Add([]byte{0x10, 0x11, 0x22, 0x33}, uint8(1))
 	f.Add([]byte{}, uint8(0))
+	// A real keyframe, so mutations reach deep into libvpx.
+	c := openTestCapture(f, CaptureOptions{Width: 64, Height: 48})
+	if s, err := c.ReadVideo(); err == nil && s.Keyframe {
+		f.Add(append([]byte{0x10}, s.Data...), uint8(1)) // VP8 descriptor: start of partition
+		f.Add(append([]byte{0x10}, s.Data...), uint8(4))
+	}
+	_ = c.Close()
 	f.Fuzz(func(t *testing.T, payload []byte, split uint8) {
 		d, err := NewVideoDecoder(VideoDecoderOptions{})
 		if err != nil {

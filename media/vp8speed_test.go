@@ -1,0 +1,93 @@
+package media
+
+import (
+	"image"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/codec/vpx"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
+)
+
+// noisyFrames imitates a camera: a moving picture with sensor noise, which
+// is what makes real encoding expensive (the test source is too clean).
+func noisyFrames(w, h int) video.Reader {
+	src := newTestVideoSource(w, h, 1000)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	return video.ReaderFunc(func() (image.Image, func(), error) {
+		img, release, err := src.Read()
+		if err != nil {
+			return nil, release, err
+		}
+		y := img.(*image.YCbCr)
+		for i := range y.Y {
+			y.Y[i] = uint8(max(16, min(235, int(y.Y[i])+rnd.IntN(9)-4)))
+		}
+		return y, release, nil
+	})
+}
+
+func newTestVP8Encoder(t testing.TB, speed int) func() []byte {
+	t.Helper()
+	p, err := vpx.NewVP8Params()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.BitRate = DefaultVideoBitrate
+	p.RateControlEndUsage = vpx.RateControlCBR
+	b := &vp8Builder{params: p, cpuUsed: -speed, log: testLogger(t)}
+	enc, err := b.BuildVideoEncoder(noisyFrames(640, 480),
+		prop.Media{Video: prop.Video{Width: 640, Height: 480, FrameRate: 15}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = enc.Close() })
+	if err := setVP8CPUUsed(enc, -speed); err != nil {
+		t.Fatalf("setVP8CPUUsed = %v; mediadevices' encoder changed?", err)
+	}
+	return func() []byte {
+		data, _, err := enc.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+}
+
+// TestVP8SpeedApplied checks that the libvpx context is still found inside
+// mediadevices' encoder, and that a fast speed is faster than libvpx's
+// default.
+func TestVP8SpeedApplied(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing test")
+	}
+	perFrame := func(speed int) (time.Duration, int) {
+		enc := newTestVP8Encoder(t, speed)
+		for range 5 {
+			enc()
+		}
+		const n = 30
+		var bytes int
+		start := time.Now()
+		for range n {
+			bytes += len(enc())
+		}
+		return time.Since(start) / n, bytes / n
+	}
+	slow, slowBytes := perFrame(0)
+	fast, fastBytes := perFrame(DefaultVP8Speed)
+	t.Logf("640x480 noisy, per frame: cpu-used 0 %v (%d bytes), cpu-used -%d %v (%d bytes)",
+		slow, slowBytes, DefaultVP8Speed, fast, fastBytes)
+	if fast >= slow {
+		t.Errorf("speed %d took %v per frame, not faster than default %v", DefaultVP8Speed, fast, slow)
+	}
+}
+
+func BenchmarkVP8Encode640x480(b *testing.B) {
+	enc := newTestVP8Encoder(b, DefaultVP8Speed)
+	for b.Loop() {
+		enc()
+	}
+}
