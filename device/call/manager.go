@@ -28,6 +28,9 @@ import (
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
+// ringEvery is how often a ringing call chimes.
+const ringEvery = 2500 * time.Millisecond
+
 // Outbox is how the call talks upward; the MQTT link implements it.
 type Outbox interface {
 	// Reply sends r to one caller (call/out/{caller}); best effort.
@@ -327,6 +330,7 @@ func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
 	} else {
 		c.phase = device.CallRinging
 		c.ringEnd = now.Add(m.opt.Ring)
+		c.nextRing = now.Add(ringEvery)
 	}
 	m.show(c)
 	m.publishAvailability()
@@ -454,6 +458,10 @@ func (m *Manager) onDeadline() {
 		}
 		m.updateGates(c)
 		m.show(c)
+	case c.phase == device.CallRinging && now.Before(c.ringEnd) && !now.Before(c.nextRing):
+		// A ring is a chime again and again, like a telephone's.
+		m.opt.Media.Speaker().PlayChime()
+		c.nextRing = now.Add(ringEvery)
 	case c.phase == device.CallRinging && !now.Before(c.ringEnd):
 		c.announced = true
 		c.phase = device.CallConnecting

@@ -50,6 +50,7 @@ type callState struct {
 	activeAt     time.Time
 	announceEnd  time.Time
 	ringEnd      time.Time
+	nextRing     time.Time
 	connectBy    time.Time
 	ends         time.Time
 	warned       bool
@@ -89,6 +90,9 @@ func (c *callState) nextDeadline() time.Time {
 		consider(c.announceEnd)
 	case device.CallRinging:
 		consider(c.ringEnd)
+		if c.nextRing.Before(c.ringEnd) {
+			consider(c.nextRing)
+		}
 	}
 	if !c.anyConnected() {
 		consider(c.connectBy)
