@@ -285,11 +285,26 @@ func (m *Manager) answer(c *callState, p *peer) error {
 		}()
 	})
 	caller := p.caller.ID
+	// Candidates gathered before the answer is out wait for it: a caller
+	// cannot use them before it has the answer.
+	var candMu gosync.Mutex
+	var held []string
+	answered := false
+	sendCand := func(js string) {
+		m.opt.Out.Reply(caller, m.reply(proto.SignalCandidate, p.call, func(r *proto.Reply) { r.Data = js }))
+	}
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand == nil {
 			return
 		}
-		m.opt.Out.Reply(caller, m.reply(proto.SignalCandidate, p.call, func(r *proto.Reply) { r.Data = candidateJSON(cand.ToJSON()) }))
+		js := candidateJSON(cand.ToJSON())
+		candMu.Lock()
+		defer candMu.Unlock()
+		if !answered {
+			held = append(held, js)
+			return
+		}
+		sendCand(js)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		m.post(func() { m.peerState(c, p, s) })
@@ -305,6 +320,13 @@ func (m *Manager) answer(c *callState, p *peer) error {
 		return fmt.Errorf("set answer: %w", err)
 	}
 	m.opt.Out.Reply(caller, m.reply(proto.SignalAnswer, p.call, func(r *proto.Reply) { r.SDP = pc.LocalDescription().SDP }))
+	candMu.Lock()
+	answered = true
+	for _, js := range held {
+		sendCand(js)
+	}
+	held = nil
+	candMu.Unlock()
 	for _, cand := range p.pending {
 		if err := pc.AddICECandidate(cand); err != nil {
 			m.log.Warn("call: add early candidate", "call", p.call, "err", err)
