@@ -250,6 +250,174 @@ func TestBrowserCallsDevice(t *testing.T) {
 	}
 }
 
+// A group call from two browsers through the real hearthd: the nurse's
+// forced call connects, she adds Anna from the page, Anna's page shows who
+// asks her to join which screen, and Anna joins with a call of her own.
+// Both pages then get the device's picture; Anna leaving does not end the
+// nurse's call.
+//
+// DEVICE-DEPENDENT like TestBrowserCallsDevice, and also on the device's
+// group calls (the `join` reply, `msg="call: participant joins"`).
+func TestBrowserGroupCall(t *testing.T) {
+	if reexecInNetns(t) {
+		return
+	}
+	needCallingDaemon(t)
+	b, _, args := headlessSetup(t)
+	keys := t.TempDir()
+	org := filepath.Join(keys, "org")
+	eva := filepath.Join(keys, "eva")
+	anna := filepath.Join(keys, "anna")
+	ctl(t, b.URL(), "provision", "ca", "init", "--out", org, "--name", "North Care")
+	ctl(t, b.URL(), "caller", "new", "--name", "Nurse Eva", "--id", "nurse-eva", "--out", eva)
+	ctl(t, b.URL(), "caller", "new", "--name", "Anna", "--id", "anna", "--out", anna)
+	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", eva, "--may", "both")
+	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", anna, "--may", "signalled")
+
+	d := startConnected(t, append(args, "--org-key", filepath.Join(org, provisioning.OrgPubFile), "--media", "test",
+		"--announce", "1s", "--name", "Mum's kitchen"))
+	d.waitLog("allowlist installed", 10*time.Second)
+	browser := newBrowser(t)
+	evaPage := openPage(t, browser, startWeb(t, b, eva))
+	annaPage := openPage(t, browser, startWeb(t, b, anna))
+	waitDevice(t, evaPage, "mum-kitchen", func(d pageDevice) bool { return d.Online && d.Answers["forced"] == "auto" })
+	waitDevice(t, annaPage, "mum-kitchen", func(d pageDevice) bool { return d.Online && d.Name == "Mum's kitchen" })
+
+	// Adding is for a call in progress.
+	if err := evalErr(evaPage, `hearth.add("anna")`); err == nil {
+		t.Errorf("hearth.add outside a call succeeded, want an error")
+	}
+
+	eval[map[string]string](t, evaPage, `hearth.call("mum-kitchen", {forced: true, reason: "Morning medicine check"})`)
+	host := waitStats(t, evaPage, 20*time.Second, "the nurse's call active", func(s pageStats) bool {
+		return s.State == "active" && len(s.Participants) == 1 || isEnd(s.State)
+	})
+	if host.State != "active" || host.Participants[0] != "nurse-eva" {
+		t.Fatalf("the nurse's call = %+v, want active with herself as the one participant", host)
+	}
+	// The host sees whom she may add: the other callers on the allowlist.
+	waitFor(t, 5*time.Second, "Add someone on the nurse's page", func() bool {
+		return eval[bool](t, evaPage, `!document.getElementById("add").hidden`)
+	})
+	if got := eval[[]string](t, evaPage, `[...document.querySelectorAll("#add-list button")].map(b => b.textContent)`); len(got) != 1 || got[0] != "Anna" {
+		t.Errorf("Add someone lists %q, want only Anna (not the nurse herself)", got)
+	}
+	if err := evalErr(evaPage, `hearth.add("stranger")`); err == nil {
+		t.Errorf("adding a caller who is not on the allowlist succeeded, want an error")
+	}
+
+	eval[any](t, evaPage, `hearth.add("anna")`)
+	if got := eval[string](t, evaPage, `document.getElementById("group-status").textContent`); !strings.Contains(got, "Asked Anna to join") {
+		t.Errorf("the nurse's page says %q after adding Anna, want Asked Anna to join", got)
+	}
+
+	// Anna's page asks her, naming who and which screen.
+	var pj *pageJoin
+	waitFor(t, 10*time.Second, "the join prompt on Anna's page", func() bool {
+		pj = eval[*pageJoin](t, annaPage, `hearth.pendingJoin()`)
+		return pj != nil
+	})
+	if pj.Call != host.Call || pj.Device != "mum-kitchen" || pj.From != "Nurse Eva" {
+		t.Errorf("pending join = %+v, want the nurse's call %s on mum-kitchen", pj, host.Call)
+	}
+	const want = "Nurse Eva asks you to join the call with Mum's kitchen"
+	if got := eval[string](t, annaPage, `document.getElementById("join").hidden ? "" : document.getElementById("join").innerText`); !strings.Contains(got, want) ||
+		!strings.Contains(got, "Join") || !strings.Contains(got, "Not now") {
+		t.Errorf("Anna's page shows %q, want %q with Join and Not now", got, want)
+	}
+	pageShot(t, annaPage, "join-prompt")
+
+	res := eval[map[string]string](t, annaPage, `hearth.join()`)
+	if res["call"] == "" || res["call"] == host.Call {
+		t.Errorf("hearth.join() = %v, want a call id of Anna's own", res)
+	}
+	if pj := eval[*pageJoin](t, annaPage, `hearth.pendingJoin()`); pj != nil {
+		t.Errorf("pending join after joining = %+v, want none", pj)
+	}
+	guest := waitStats(t, annaPage, 20*time.Second, "Anna's picture from the device", func(s pageStats) bool {
+		return s.State == "active" && s.FramesDecoded > 10 || isEnd(s.State)
+	})
+	if guest.State != "active" || guest.Joined != host.Call || guest.FramesDecoded <= 10 {
+		t.Fatalf("Anna's call = %+v, want active, joined to %s, with more than 10 frames", guest, host.Call)
+	}
+	d.waitLog(`msg="call: participant joins"`, 5*time.Second)
+	host = waitStats(t, evaPage, 10*time.Second, "both in the nurse's call", func(s pageStats) bool {
+		return len(s.Participants) == 2 && s.FramesDecoded > 10 || isEnd(s.State)
+	})
+	if host.State != "active" || strings.Join(host.Participants, ",") != "nurse-eva,anna" || host.FramesDecoded <= 10 {
+		t.Fatalf("the nurse's call with Anna = %+v, want active, both in it, more than 10 frames", host)
+	}
+	if got := eval[string](t, evaPage, `document.getElementById("participants").textContent`); !strings.Contains(got, "Nurse Eva (you)") || !strings.Contains(got, "Anna") {
+		t.Errorf("the nurse's page lists %q, want herself and Anna", got)
+	}
+	if got := eval[string](t, annaPage, `document.getElementById("participants").textContent`); !strings.Contains(got, "Nurse Eva") || !strings.Contains(got, "Anna (you)") {
+		t.Errorf("Anna's page lists %q, want the nurse and herself", got)
+	}
+	if eval[bool](t, annaPage, `!document.getElementById("add").hidden`) {
+		t.Errorf("Anna's page offers Add someone; only the one who started the call may add")
+	}
+	pageShot(t, evaPage, "group")
+
+	// Anna leaves; the nurse stays, with the picture still coming.
+	eval[any](t, annaPage, `hearth.hangup()`)
+	if s := pageStatsOf(t, annaPage); s.State != "ended" {
+		t.Errorf("Anna's page after her hangup = %+v, want ended", s)
+	}
+	d.waitLog(`msg="call: remote hangup"`, 5*time.Second)
+	host = waitStats(t, evaPage, 5*time.Second, "Anna gone from the nurse's call", func(s pageStats) bool {
+		return len(s.Participants) == 1 || isEnd(s.State)
+	})
+	frames := host.FramesDecoded
+	time.Sleep(time.Second)
+	if s := pageStatsOf(t, evaPage); s.State != "active" || s.FramesDecoded <= frames {
+		t.Errorf("the nurse's call after Anna left = %+v (frames were %d), want it active and still decoding", s, frames)
+	}
+	if strings.Contains(d.log.String(), `msg="call: ended"`) {
+		t.Errorf("the device ended the call when Anna left")
+	}
+
+	// Asked again, from the button this time, Anna says not now.
+	eval[any](t, evaPage, `document.getElementById("add").open = true; document.querySelector('#add-list button[data-caller="anna"]').click()`)
+	waitFor(t, 10*time.Second, "the second join prompt on Anna's page", func() bool {
+		return eval[bool](t, annaPage, `!document.getElementById("join").hidden`)
+	})
+	pageShot(t, evaPage, "asked-again")
+	eval[any](t, annaPage, `document.getElementById("join-no").click()`)
+	if pj := eval[*pageJoin](t, annaPage, `hearth.pendingJoin()`); pj != nil || !eval[bool](t, annaPage, `document.getElementById("join").hidden`) {
+		t.Errorf("after Not now Anna's page still asks: %+v", pj)
+	}
+	if s := pageStatsOf(t, annaPage); s.State != "ended" {
+		t.Errorf("Not now placed a call: %+v", s)
+	}
+
+	eval[any](t, evaPage, `hearth.hangup()`)
+	d.waitLog(`msg="call: ended"`, 10*time.Second)
+	if s := pageStatsOf(t, evaPage); s.State != "ended" || s.Reason != "hung up" {
+		t.Errorf("the nurse's page after her hangup = %+v, want ended, hung up", s)
+	}
+}
+
+// pageJoin is hearth.pendingJoin().
+type pageJoin struct {
+	Device     string `json:"device"`
+	DeviceName string `json:"deviceName"`
+	Call       string `json:"call"`
+	From       string `json:"from"`
+	Text       string `json:"text"`
+}
+
+// evalErr runs a script that returns a promise and reports whether it
+// rejected.
+func evalErr(page context.Context, expr string) error {
+	ctx, cancel := context.WithTimeout(page, 20*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
+	if err == chromedp.ErrJSUndefined || err == chromedp.ErrJSNull {
+		return nil
+	}
+	return err
+}
+
 // needCallingDaemon skips while hearthd cannot take calls yet.
 func needCallingDaemon(t *testing.T) {
 	t.Helper()
@@ -452,18 +620,20 @@ func waitDevice(t *testing.T, page context.Context, id string, ok func(pageDevic
 
 // pageStats is hearth.stats().
 type pageStats struct {
-	State                string `json:"state"`
-	Reason               string `json:"reason"`
-	Call                 string `json:"call"`
-	Phase                string `json:"phase"`
-	ConnectionState      string `json:"connectionState"`
-	IceConnectedMs       *int   `json:"iceConnectedMs"`
-	FirstFrameMs         *int   `json:"firstFrameMs"`
-	FramesDecoded        int    `json:"framesDecoded"`
-	FrameWidth           int    `json:"frameWidth"`
-	FrameHeight          int    `json:"frameHeight"`
-	AudioPacketsReceived int    `json:"audioPacketsReceived"`
-	AudioSamplesReceived int    `json:"audioSamplesReceived"`
+	State                string   `json:"state"`
+	Reason               string   `json:"reason"`
+	Call                 string   `json:"call"`
+	Phase                string   `json:"phase"`
+	ConnectionState      string   `json:"connectionState"`
+	IceConnectedMs       *int     `json:"iceConnectedMs"`
+	FirstFrameMs         *int     `json:"firstFrameMs"`
+	FramesDecoded        int      `json:"framesDecoded"`
+	FrameWidth           int      `json:"frameWidth"`
+	FrameHeight          int      `json:"frameHeight"`
+	AudioPacketsReceived int      `json:"audioPacketsReceived"`
+	AudioSamplesReceived int      `json:"audioSamplesReceived"`
+	Joined               string   `json:"joined"`
+	Participants         []string `json:"participants"`
 }
 
 func pageStatsOf(t *testing.T, page context.Context) pageStats {

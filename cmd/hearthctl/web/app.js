@@ -27,14 +27,23 @@ const phaseText = {
 // How long to wait for any reply from the device before giving up.
 const replyTimeoutMs = 30000;
 
+// Remote people in one call (proto.MaxParticipants); the resident is the
+// fourth.
+const maxParticipants = 3;
+
+// How long an invitation to join stays on screen if nothing else removes
+// it (the call ending shows in the device's availability first).
+const joinPromptMs = 10 * 60 * 1000;
+
 let cfg = null;
 let key = null;
 let client = null;
 let connected = false;
-const devices = new Map(); // id -> {id, modes, availability, state}
+const devices = new Map(); // id -> {id, modes, callers, availability, state}
 const cards = new Map(); // id -> <li>
 let cur = null; // the call in progress
 let last = null; // the call before, for stats() after it ended
+let pendingJoin = null; // {device, call, from, at}: someone asked us to join
 
 let readyResolve, readyReject;
 const ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
@@ -49,6 +58,9 @@ window.hearth = {
   control: (what) => control(what),
   extend: () => control("extend"),
   stats: () => stats(),
+  add: (callerId) => add(callerId),
+  join: () => acceptJoin(),
+  pendingJoin: () => joinView(),
 };
 
 start().catch((err) => {
@@ -110,19 +122,28 @@ function onMessage(topic, payload) {
     }
   }
   if (parts[4] === "call" && parts[5] === "out") {
-    if (msg) onReply(msg);
+    if (msg && msg.type === "join") onJoin(id, msg);
+    else if (msg) onReply(msg);
     return;
   }
-  const d = devices.get(id) || { id, modes: [], availability: null, state: null };
+  const d = devices.get(id) || { id, modes: [], callers: [], availability: null, state: null };
   devices.set(id, d);
   switch (parts[4]) {
     case "allowlist": {
-      const me = msg && Array.isArray(msg.callers) ? msg.callers.find((c) => c.id === cfg.id) : null;
+      const callers = msg && Array.isArray(msg.callers) ? msg.callers.filter((c) => c && typeof c.id === "string") : [];
+      const me = callers.find((c) => c.id === cfg.id);
       d.modes = me && Array.isArray(me.modes) ? me.modes : [];
+      // Everyone the screen takes calls from: whom a host may add, and
+      // names for the ids in a call's participants.
+      d.callers = callers.map((c) => ({ id: c.id, name: c.name || c.id }));
       break;
     }
     case "availability":
       d.availability = msg;
+      // A screen that is free again has no call left to join.
+      if (pendingJoin && pendingJoin.device === id && msg && !["in_call", "ringing"].includes(msg.state)) {
+        dropJoin();
+      }
       break;
     case "state":
       d.state = msg ? msg.state : null;
@@ -201,6 +222,8 @@ function render() {
     const fa = v.answers.forced;
     li.querySelector(".call-forced").disabled = inCall || !v.online || fa === "busy" || fa === "none";
   }
+  renderJoin();
+  if (cur) renderGroup(cur);
 }
 
 async function uiCall(id, forced, li) {
@@ -230,11 +253,15 @@ function notice(text) {
 async function placeCall(deviceId, opts = {}) {
   await ready;
   if (cur) throw new Error("You are already in a call.");
-  const d = devices.get(deviceId) || { id: deviceId, modes: [] };
+  const d = devices.get(deviceId) || { id: deviceId, modes: [], callers: [] };
   const mode = opts.mode || (opts.forced ? "forced" : d.modes.length ? defaultMode(d) : "signalled");
   const c = {
     id: P.randomID(), device: deviceId, name: name(d) || deviceId, mode,
     carer: d.modes.includes("forced"),
+    // joined: the host's call id when this call joins another's; from: the
+    // host's name. participants: caller ids from the device's state
+    // replies; asked: whom this host asked to join.
+    joined: opts.join || "", from: opts.from || "", participants: [], asked: new Set(),
     state: "calling", phase: "", reason: "", ended: false,
     pc: null, stream: null, remote: null, out: null, remoteSet: false, pendingRemote: [],
     t0: 0, iceConnectedMs: null, firstFrameMs: null,
@@ -283,7 +310,7 @@ async function placeCall(deviceId, opts = {}) {
     await pc.setLocalDescription(await pc.createOffer());
     const inv = await P.makeInvite(key, {
       call: c.id, device: deviceId, caller: cfg.id, callerName: cfg.name, mode,
-      reason: opts.reason || "", limitS: opts.limitS || 0, offer: pc.localDescription.sdp,
+      reason: opts.reason || "", join: c.joined, limitS: opts.limitS || 0, offer: pc.localDescription.sdp,
     });
     c.t0 = performance.now();
     c.lastReply = Date.now();
@@ -340,10 +367,12 @@ async function onReply(r) {
       break;
     }
     case "busy":
-      end(c, "busy", `${c.name} is in another call. Please try again later.`);
+      end(c, "busy", c.joined ? `The call with ${c.name} is full: three people are in it already.`
+        : `${c.name} is in another call. Please try again later.`);
       break;
     case "refused":
-      end(c, "refused", `${c.name} did not take the call: ${r.reason || "no reason given"}.`, false, r.reason || "");
+      end(c, "refused", c.joined && r.reason === "no such call" ? `The call with ${c.name} has ended already.`
+        : `${c.name} did not take the call: ${r.reason || "no reason given"}.`, false, r.reason || "");
       break;
     case "hangup":
       end(c, "ended", `${c.name} ended the call${r.reason ? ` (${r.reason})` : ""}.`, false, r.reason || "");
@@ -352,6 +381,7 @@ async function onReply(r) {
       if (typeof r.camera === "boolean") c.camera = r.camera;
       if (typeof r.mic === "boolean") c.mic = r.mic;
       if (r.ends) c.ends = new Date(r.ends);
+      if (Array.isArray(r.participants)) onParticipants(c, r.participants.filter((x) => typeof x === "string"));
       if (r.phase === "ended") {
         end(c, "ended", `The call with ${c.name} ended${r.reason ? ` (${r.reason})` : ""}.`, false, r.reason || "");
       } else if (r.phase) {
@@ -367,7 +397,9 @@ function setState(c, state) {
   c.state = state;
   if (c !== cur) return;
   const f = phaseText[state];
-  $("call-state").textContent = f ? f(c.name) : state;
+  $("call-state").textContent = c.joined && state === "calling" ? `Joining the call with ${c.name}…`
+    : f ? f(c.name) : state;
+  renderGroup(c);
 }
 
 function showCall(c) {
@@ -420,6 +452,10 @@ async function end(c, state, text, sendHangup = false, reason = "") {
   if (c.stream) for (const t of c.stream.getTracks()) t.stop();
   $("remote").srcObject = null;
   $("local").srcObject = null;
+  $("group-status").textContent = "";
+  $("participants").hidden = true;
+  $("add").hidden = true;
+  $("add").open = false;
   last = c;
   if (cur === c) cur = null;
   $("call").hidden = true;
@@ -453,6 +489,7 @@ $("mic").addEventListener("click", () => {
 // requestVideoFrameCallback is not there, and gives up on a silent device.
 let ticking = false;
 async function tick() {
+  if (pendingJoin) renderJoin(); // an old invitation to join expires
   const c = cur;
   if (!c || ticking) return;
   ticking = true;
@@ -506,7 +543,7 @@ async function collect(c) {
 // stats describes the call in progress, or the one before.
 async function stats() {
   const c = cur || last;
-  if (!c) return { state: "idle" };
+  if (!c) return { state: "idle", pendingJoin: joinView() };
   let media = c.final;
   if (!c.ended && c.pc) media = await collect(c);
   return {
@@ -523,6 +560,166 @@ async function stats() {
     connectionState: c.pc ? c.pc.connectionState : "",
     iceConnectedMs: c.iceConnectedMs,
     firstFrameMs: c.firstFrameMs,
+    joined: c.joined,
+    from: c.from,
+    participants: [...c.participants],
+    asked: [...c.asked],
+    pendingJoin: joinView(),
     ...(media || {}),
   };
 }
+
+// Group calls (docs/protocol.md, "Group calls"). The host adds a caller
+// with the control "add:ID"; the device sends that caller a "join" reply
+// naming the host's call; the caller invites with join set to it, with a
+// call id of its own. Each participant has its own peer connection to the
+// device and sees the device's picture.
+
+// callerName is what a device's allowlist calls caller id.
+function callerName(deviceId, id) {
+  if (id === cfg.id) return cfg.name;
+  const d = devices.get(deviceId);
+  const who = d && d.callers.find((x) => x.id === id);
+  return (who && who.name) || id;
+}
+
+// onParticipants takes the caller ids of a state reply and says who came
+// and who left.
+function onParticipants(c, ids) {
+  const before = c.participants;
+  c.participants = ids;
+  for (const id of ids) {
+    if (id !== cfg.id && !before.includes(id) && before.length > 0) {
+      groupStatus(c, `${callerName(c.device, id)} joined the call.`);
+    }
+    c.asked.delete(id);
+  }
+  for (const id of before) {
+    if (id !== cfg.id && !ids.includes(id)) groupStatus(c, `${callerName(c.device, id)} left the call.`);
+  }
+  renderGroup(c);
+}
+
+function groupStatus(c, text) {
+  if (c === cur) $("group-status").textContent = text;
+}
+
+// renderGroup shows who is in the call and, for the host of an active
+// call, whom it may add.
+function renderGroup(c) {
+  if (c !== cur) return;
+  const names = c.participants.map((id) => (id === cfg.id ? `${cfg.name} (you)` : callerName(c.device, id)));
+  const p = $("participants");
+  p.textContent = `In the call: ${names.join(", ")}`;
+  p.hidden = names.length === 0;
+
+  const box = $("add");
+  const d = devices.get(c.device);
+  const others = d ? d.callers.filter((x) => x.id !== cfg.id) : [];
+  const show = !c.ended && !c.joined && c.state === "active" && others.length > 0;
+  box.hidden = !show;
+  if (!show) return;
+  const full = c.participants.length >= maxParticipants;
+  const hint = full ? `The call is full: up to ${maxParticipants} people can be in it with the screen.`
+    : `Up to ${maxParticipants} people can be in the call with the screen. They are asked on their own page.`;
+  const items = others.map((x) => {
+    const inCall = c.participants.includes(x.id);
+    const asked = c.asked.has(x.id);
+    return { id: x.id, name: x.name, inCall, asked, disabled: inCall || full };
+  });
+  // Rebuilt only when something changed, so a focused button keeps focus.
+  const sig = JSON.stringify([hint, items]);
+  if (box.dataset.sig === sig) return;
+  box.dataset.sig = sig;
+  $("add-hint").textContent = hint;
+  const list = $("add-list");
+  const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.dataset.caller : "";
+  list.replaceChildren(...items.map((x) => {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary";
+    b.dataset.caller = x.id;
+    b.textContent = x.inCall ? `${x.name} (in the call)` : x.asked ? `${x.name} (asked)` : x.name;
+    b.setAttribute("aria-label", x.inCall ? `${x.name} is in the call` : x.asked ? `Ask ${x.name} again to join` : `Ask ${x.name} to join`);
+    b.disabled = x.disabled;
+    b.addEventListener("click", () => add(x.id).catch((e) => groupStatus(cur, e.message)));
+    li.appendChild(b);
+    return li;
+  }));
+  if (focused) {
+    const b = list.querySelector(`[data-caller="${CSS.escape(focused)}"]`);
+    if (b && !b.disabled) b.focus();
+  }
+}
+
+// add asks the device to let caller id join the call this page started.
+async function add(id) {
+  const c = cur;
+  if (!c || !c.out || c.ended) throw new Error("not in a call");
+  if (c.joined) throw new Error("Only the person who started the call can add people.");
+  if (id === cfg.id) throw new Error("You are in the call already.");
+  const d = devices.get(c.device);
+  const who = d && d.callers.find((x) => x.id === id);
+  if (!who) throw new Error(`${id} may not call ${c.name}, so cannot join.`);
+  if (c.participants.includes(id)) throw new Error(`${who.name} is in the call already.`);
+  if (c.participants.length >= maxParticipants) throw new Error("The call is full.");
+  await send(c, "control", P.controlAdd + id);
+  c.asked.add(id);
+  groupStatus(c, `Asked ${who.name} to join`);
+  renderGroup(c);
+}
+
+// onJoin: a device says a caller in a call there added us.
+function onJoin(deviceId, r) {
+  if (r.device !== deviceId || typeof r.call !== "string" || !r.call) return;
+  if (cur && cur.device === deviceId && cur.joined === r.call) return; // in it already
+  const fresh = !pendingJoin;
+  pendingJoin = { device: deviceId, call: r.call, from: typeof r.from === "string" && r.from ? r.from : "Someone", at: Date.now() };
+  renderJoin();
+  if (fresh && !cur) $("join-yes").focus();
+}
+
+function dropJoin() {
+  pendingJoin = null;
+  renderJoin();
+}
+
+function joinView() {
+  const p = pendingJoin;
+  if (!p) return null;
+  return { device: p.device, deviceName: name(devices.get(p.device)) || p.device, call: p.call, from: p.from, text: joinText(p) };
+}
+
+function joinText(p) {
+  return `${p.from} asks you to join the call with ${name(devices.get(p.device)) || p.device}`;
+}
+
+function renderJoin() {
+  const box = $("join");
+  const p = pendingJoin;
+  if (p && Date.now() - p.at > joinPromptMs) pendingJoin = null;
+  if (!pendingJoin) {
+    box.hidden = true;
+    return;
+  }
+  $("join-text").textContent = joinText(p);
+  $("join-hint").textContent = cur ? "End your call first to join this one." : "Join to see and hear the screen with them.";
+  $("join-yes").disabled = !!cur;
+  $("join-yes").setAttribute("aria-label", `Join the call with ${name(devices.get(p.device)) || p.device}`);
+  box.hidden = false;
+}
+
+// acceptJoin places our own call into the call we were asked to join:
+// the same as call(), with join set.
+async function acceptJoin() {
+  await ready;
+  const p = pendingJoin;
+  if (!p) throw new Error("Nobody has asked you to join a call.");
+  if (cur) throw new Error("You are already in a call.");
+  dropJoin();
+  return placeCall(p.device, { join: p.call, from: p.from });
+}
+
+$("join-yes").addEventListener("click", () => acceptJoin().catch((err) => { if (!err.shown) notice(err.message); }));
+$("join-no").addEventListener("click", () => dropJoin());

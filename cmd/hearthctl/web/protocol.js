@@ -11,6 +11,10 @@ export const allowlistFilter = `${Root}/+/allowlist`;
 export const availabilityFilter = `${Root}/+/availability`;
 export const stateFilter = `${Root}/+/state`;
 
+// controlAdd + a caller id is the host's control letting that caller join
+// (proto.ControlAdd).
+export const controlAdd = "add:";
+
 // deviceOf returns the device id in a topic (its third level).
 export function deviceOf(topic) {
   return topic.split("/")[3];
