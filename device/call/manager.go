@@ -416,6 +416,10 @@ func (m *Manager) control(c *callState, p *peer, ctl string) {
 			return
 		}
 		id := strings.TrimPrefix(ctl, proto.ControlAdd)
+		if list, ok := m.opt.Auth.Allowlist(); !ok || !slices.ContainsFunc(list.Callers, func(a proto.AllowedCaller) bool { return a.ID == id }) {
+			m.log.Warn("call: cannot add a caller who is not on the allowlist", "call", c.id, "added", id)
+			return
+		}
 		c.added[id] = true
 		// Tell them, so their caller can join with this call's id.
 		m.opt.Out.Reply(id, m.reply(proto.SignalJoin, c.id, func(r *proto.Reply) { r.From = p.name }))

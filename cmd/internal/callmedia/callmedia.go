@@ -6,6 +6,8 @@ package callmedia
 import (
 	"image"
 	"log/slog"
+	gosync "sync"
+	"time"
 
 	"github.com/pion/rtp"
 
@@ -13,28 +15,25 @@ import (
 	"github.com/hearth-home/hearth/media"
 )
 
+// speakerIdle is how long the speaker stays open after its last sound: a
+// call's chime, ring and voices keep it open, and between calls the sound
+// device is free.
+const speakerIdle = 30 * time.Second
+
 // Media is call.Media over media/.
 type Media struct {
 	Capture media.CaptureOptions
 	Log     *slog.Logger
-	speaker call.Speaker
+	speaker *lazySpeaker
 }
 
-// New returns the media of the given kind ("test" or "real"). A missing
-// speaker is logged and calls go on without sound.
+// New returns the media of the given kind ("test" or "real").
 func New(kind media.Kind, log *slog.Logger) *Media {
 	if log == nil {
 		log = slog.Default()
 	}
-	m := &Media{Capture: media.CaptureOptions{Kind: kind, Logger: log}, Log: log}
-	sp, err := media.NewSpeaker(kind, log)
-	if err != nil {
-		log.Warn("no speaker: calls will be silent", "err", err)
-		m.speaker = silent{}
-	} else {
-		m.speaker = speaker{sp, log}
-	}
-	return m
+	return &Media{Capture: media.CaptureOptions{Kind: kind, Logger: log}, Log: log,
+		speaker: &lazySpeaker{kind: kind, log: log}}
 }
 
 // OpenCapture opens camera and microphone; a device with only one of them
@@ -50,8 +49,8 @@ func (m *Media) OpenCapture() (call.Capture, error) {
 	return capture{c}, nil
 }
 
-// NewVideoDecoder returns a VP8 decoder; when libvpx cannot start, frames
-// are counted as lost and the error is logged.
+// NewVideoDecoder returns a VP8 decoder; when libvpx cannot start, the
+// error is logged and the picture stays dark.
 func (m *Media) NewVideoDecoder(onFrame func(image.Image), needKeyframe func()) call.VideoDecoder {
 	d, err := media.NewVideoDecoder(media.VideoDecoderOptions{OnFrame: onFrame, OnNeedKeyframe: needKeyframe, Logger: m.Log})
 	if err != nil {
@@ -63,6 +62,12 @@ func (m *Media) NewVideoDecoder(onFrame func(image.Image), needKeyframe func()) 
 
 // Speaker plays the call's sound.
 func (m *Media) Speaker() call.Speaker { return m.speaker }
+
+// Stats are the speaker's counters while it is open.
+func (m *Media) Stats() (media.SpeakerStats, bool) { return m.speaker.stats() }
+
+// Close frees the speaker.
+func (m *Media) Close() { m.speaker.close() }
 
 type capture struct{ c *media.Capture }
 
@@ -92,29 +97,96 @@ func (noDecoder) Push(*rtp.Packet)   {}
 func (noDecoder) FramesDecoded() int { return 0 }
 func (noDecoder) Close()             {}
 
-type speaker struct {
-	s   *media.Speaker
-	log *slog.Logger
+// lazySpeaker opens the sound device on the first sound and closes it
+// after speakerIdle of silence. A missing speaker is logged once per
+// attempt and the call goes on silent.
+type lazySpeaker struct {
+	kind media.Kind
+	log  *slog.Logger
+
+	mu    gosync.Mutex
+	s     *media.Speaker
+	last  time.Time
+	timer *time.Timer
+	// failedAt stops a missing speaker from being retried on every packet.
+	failedAt time.Time
 }
 
-func (s speaker) Push(stream string, opus []byte) { _ = s.s.Push(stream, opus) }
-func (s speaker) RemoveStream(stream string)      { s.s.RemoveStream(stream) }
-func (s speaker) PlayChime() {
-	if err := s.s.PlayChime(); err != nil {
-		s.log.Warn("chime", "err", err)
+func (l *lazySpeaker) get() *media.Speaker {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last = time.Now()
+	if l.s != nil {
+		return l.s
+	}
+	if !l.failedAt.IsZero() && time.Since(l.failedAt) < speakerIdle {
+		return nil
+	}
+	s, err := media.NewSpeaker(l.kind, l.log)
+	if err != nil {
+		l.failedAt = time.Now()
+		l.log.Warn("no speaker: the call is silent", "err", err)
+		return nil
+	}
+	l.s, l.failedAt = s, time.Time{}
+	l.timer = time.AfterFunc(speakerIdle, l.idle)
+	return s
+}
+
+func (l *lazySpeaker) idle() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.s == nil {
+		return
+	}
+	if left := speakerIdle - time.Since(l.last); left > 0 {
+		l.timer.Reset(left)
+		return
+	}
+	_ = l.s.Close()
+	l.s = nil
+}
+
+func (l *lazySpeaker) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	if l.s != nil {
+		_ = l.s.Close()
+		l.s = nil
 	}
 }
 
-// Stats are the speaker's counters, when there is one.
-func (m *Media) Stats() (media.SpeakerStats, bool) {
-	if sp, ok := m.speaker.(speaker); ok {
-		return sp.s.Stats(), true
+func (l *lazySpeaker) stats() (media.SpeakerStats, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.s == nil {
+		return media.SpeakerStats{}, false
 	}
-	return media.SpeakerStats{}, false
+	return l.s.Stats(), true
 }
 
-type silent struct{}
+func (l *lazySpeaker) Push(stream string, opus []byte) {
+	if s := l.get(); s != nil {
+		_ = s.Push(stream, opus)
+	}
+}
 
-func (silent) Push(string, []byte) {}
-func (silent) PlayChime()          {}
-func (silent) RemoveStream(string) {}
+func (l *lazySpeaker) RemoveStream(stream string) {
+	l.mu.Lock()
+	s := l.s
+	l.mu.Unlock()
+	if s != nil {
+		s.RemoveStream(stream)
+	}
+}
+
+func (l *lazySpeaker) PlayChime() {
+	if s := l.get(); s != nil {
+		if err := s.PlayChime(); err != nil {
+			l.log.Warn("chime", "err", err)
+		}
+	}
+}

@@ -1,0 +1,33 @@
+package callmedia
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hearth-home/hearth/media"
+)
+
+func TestSpeakerOpensOnSoundAndClosesWhenIdle(t *testing.T) {
+	m := New(media.KindTest, nil)
+	defer m.Close()
+	if _, open := m.Stats(); open {
+		t.Fatal("speaker open before any sound")
+	}
+	m.Speaker().PlayChime()
+	st, open := m.Stats()
+	if !open || st.ChimesPlayed != 1 {
+		t.Fatalf("after a chime: open %v, %+v", open, st)
+	}
+	// Idle: pretend the last sound was long ago and let the timer run.
+	m.speaker.mu.Lock()
+	m.speaker.last = time.Now().Add(-2 * speakerIdle)
+	m.speaker.mu.Unlock()
+	m.speaker.idle()
+	if _, open := m.Stats(); open {
+		t.Fatal("speaker still open after being idle")
+	}
+	m.Speaker().PlayChime() // opens again
+	if _, open := m.Stats(); !open {
+		t.Fatal("speaker did not reopen")
+	}
+}
