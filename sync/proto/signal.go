@@ -272,33 +272,3 @@ func DecodeAvailability(payload []byte) (Availability, error) {
 	}
 	return a, nil
 }
-
-// Lifecycle is a device's state on StateTopic.
-type Lifecycle string
-
-// The lifecycle states.
-const (
-	LifeReady        Lifecycle = "ready"
-	LifeDisconnected Lifecycle = "disconnected" // a clean stop
-	LifeLost         Lifecycle = "lost"         // the broker's Will
-)
-
-// State is the device's lifecycle message.
-type State struct {
-	V      int       `json:"v"`
-	Device string    `json:"device"`
-	State  Lifecycle `json:"state"`
-	Time   time.Time `json:"time,omitzero"`
-}
-
-// DecodeState parses a lifecycle message.
-func DecodeState(payload []byte) (State, error) {
-	var s State
-	if err := decodeStrict("decode state", payload, &s); err != nil {
-		return State{}, err
-	}
-	if !ValidID(s.Device) {
-		return State{}, fmt.Errorf("decode state: %w: device %q", ErrInvalid, s.Device)
-	}
-	return s, nil
-}
