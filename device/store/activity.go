@@ -34,47 +34,64 @@ type Activity struct {
 // LogActivity appends a to the log, numbering it. When the log is full the
 // oldest entries go, and a "gap" entry says how many.
 func (s *Store) LogActivity(a Activity) error {
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketActivity)
-		put := func(a Activity) error {
-			seq, err := b.NextSequence()
-			if err != nil {
-				return err
-			}
-			a.Seq, a.ID = seq, fmt.Sprintf("a-%d", seq)
-			v, err := json.Marshal(a)
-			if err != nil {
-				return err
-			}
-			return b.Put(seqKey(seq), v)
-		}
-		if err := put(a); err != nil {
-			return err
-		}
-		// Sequence numbers have no holes but at the front, so the count
-		// is last - first + 1.
-		c := b.Cursor()
-		first, _ := c.First()
-		last, _ := c.Last()
-		if n := binary.BigEndian.Uint64(last) - binary.BigEndian.Uint64(first) + 1; n <= uint64(s.opt.MaxActivity) {
-			return nil
-		}
-		// Drop the oldest tenth at once, so a full log is not trimmed on
-		// every write.
-		drop := max(1, s.opt.MaxActivity/10)
-		var dropped uint64
-		for k, _ := c.First(); k != nil && dropped < uint64(drop); k, _ = c.First() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			dropped++
-		}
-		return put(Activity{Time: a.Time, Type: "gap", Dropped: dropped})
-	})
+	err := s.db.Batch(func(tx *bolt.Tx) error { return putActivity(tx, a, s.opt.MaxActivity) })
 	if err != nil {
 		return fmt.Errorf("log activity: %w", err)
 	}
+	s.notifyActivity()
 	return nil
+}
+
+// ActivityChanged returns a channel closed at the next logged event.
+func (s *Store) ActivityChanged() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.actChanged
+}
+
+func (s *Store) notifyActivity() {
+	s.mu.Lock()
+	close(s.actChanged)
+	s.actChanged = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func putActivity(tx *bolt.Tx, a Activity, bound int) error {
+	b := tx.Bucket(bucketActivity)
+	put := func(a Activity) error {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		a.Seq, a.ID = seq, fmt.Sprintf("a-%d", seq)
+		v, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		return b.Put(seqKey(seq), v)
+	}
+	if err := put(a); err != nil {
+		return err
+	}
+	// Sequence numbers have no holes but at the front, so the count is
+	// last - first + 1.
+	c := b.Cursor()
+	first, _ := c.First()
+	last, _ := c.Last()
+	if n := binary.BigEndian.Uint64(last) - binary.BigEndian.Uint64(first) + 1; n <= uint64(bound) {
+		return nil
+	}
+	// Drop the oldest tenth at once, so a full log is not trimmed on every
+	// write.
+	drop := max(1, bound/10)
+	var dropped uint64
+	for k, _ := c.First(); k != nil && dropped < uint64(drop); k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+		dropped++
+	}
+	return put(Activity{Time: a.Time, Type: "gap", Dropped: dropped})
 }
 
 // Activities returns up to max entries with a sequence number above after,

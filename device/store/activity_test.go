@@ -1,8 +1,11 @@
 package store
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearth-home/hearth/sync/proto"
 )
 
 func TestActivityLog(t *testing.T) {
@@ -65,5 +68,79 @@ func TestSpendCallID(t *testing.T) {
 	// the expiry check anyway).
 	if fresh, _ := s.SpendCallID("c-1", now.Add(10*time.Minute), now.Add(3*time.Minute)); !fresh {
 		t.Fatal("an expired id was kept")
+	}
+}
+
+func TestLifeAndSessions(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, Options{})
+	l, err := s.RecordStart("boot-a")
+	if err != nil || l.Boots != 1 || l.Restarts != 1 || l.LastExit != "" {
+		t.Fatalf("first start: %+v %v", l, err)
+	}
+	s1, _ := s.NextSession()
+	s2, _ := s.NextSession()
+	if s2 <= s1 {
+		t.Fatalf("sessions %d then %d", s1, s2)
+	}
+	s.Close() // no RecordStop: a crash
+	s = openT(t, dir, Options{})
+	if l, _ = s.RecordStart("boot-a"); l.LastExit != "crashed or lost power" || l.Restarts != 2 || l.Boots != 1 {
+		t.Fatalf("after a crash: %+v", l)
+	}
+	if s3, _ := s.NextSession(); s3 <= s2 {
+		t.Fatalf("session went back: %d after %d", s3, s2)
+	}
+	s.RecordStop("stopped")
+	s.Close()
+	s = openT(t, dir, Options{})
+	if l, _ = s.RecordStart("boot-b"); l.LastExit != "stopped" || l.Boots != 2 || l.Restarts != 3 {
+		t.Fatalf("after a clean stop and a reboot: %+v", l)
+	}
+	if changed, _ := s.ConfigChanged("h1"); changed {
+		t.Fatal("first config is not a change")
+	}
+	if changed, _ := s.ConfigChanged("h2"); !changed {
+		t.Fatal("config change not seen")
+	}
+	if err := s.SetActivityDelivered(5); err != nil {
+		t.Fatal(err)
+	}
+	s.SetActivityDelivered(3)
+	if n, _ := s.ActivityDelivered(); n != 5 {
+		t.Fatalf("delivered = %d, want 5 (never backwards)", n)
+	}
+}
+
+func TestShownExpiredRefusedAreLogged(t *testing.T) {
+	s := openT(t, t.TempDir(), Options{})
+	it := msg("m-1", 1)
+	if _, err := s.Apply(it, it.Start); err != nil {
+		t.Fatal(err)
+	}
+	now := it.Start.Add(time.Minute)
+	if first, err := s.MarkShown("m-1", 1, now); err != nil || !first {
+		t.Fatalf("MarkShown = %v, %v", first, err)
+	}
+	if first, _ := s.MarkShown("m-1", 1, now.Add(time.Minute)); first {
+		t.Fatal("shown twice")
+	}
+	if r, ok, _ := s.Get("m-1"); !ok || !r.Shown.Equal(now) {
+		t.Fatalf("record shown = %v", r.Shown)
+	}
+	if _, err := s.Expire(it.End.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRefusal(proto.Refusal{Time: now, Topic: "t", ID: "x", Reason: "too large"}); err != nil {
+		t.Fatal(err)
+	}
+	acts, _ := s.Activities(0, 10)
+	var got []string
+	for _, a := range acts {
+		got = append(got, a.Type+":"+a.Item)
+	}
+	want := "item_shown:m-1 item_expired:m-1 input_refused:x"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("activity %v, want %s", got, want)
 	}
 }

@@ -78,6 +78,10 @@ func (s *Store) Expire(before time.Time) (int, error) {
 				if err := tx.Bucket(bucketLive).Delete(k); err != nil {
 					return err
 				}
+				// Its display window is over: it leaves the screen.
+				if err := putActivity(tx, Activity{Time: before, Type: "item_expired", Item: string(k)}, s.opt.MaxActivity); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
@@ -85,6 +89,7 @@ func (s *Store) Expire(before time.Time) (int, error) {
 			return 0, fmt.Errorf("expire: %w", err)
 		}
 		s.notify()
+		s.notifyActivity()
 		s.log.Info("expired items", "count", n, "before", before)
 	}
 	if _, err := s.GC(); err != nil {
@@ -101,6 +106,9 @@ func (s *Store) AddRefusal(r proto.Refusal) error {
 		return fmt.Errorf("add refusal: %w", err)
 	}
 	err = s.db.Batch(func(tx *bolt.Tx) error {
+		if err := putActivity(tx, Activity{Time: r.Time, Type: "input_refused", Item: r.ID, Reason: r.Reason}, s.opt.MaxActivity); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketRefusals)
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -132,6 +140,7 @@ func (s *Store) AddRefusal(r proto.Refusal) error {
 		return fmt.Errorf("add refusal: %w", err)
 	}
 	s.notify()
+	s.notifyActivity()
 	return nil
 }
 

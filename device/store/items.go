@@ -27,6 +27,8 @@ type Record struct {
 	// Screen is the sha256 (hex) of the screen-sized JPEG of a ready photo.
 	Screen   string    `json:"screen,omitempty"`
 	Received time.Time `json:"received"`
+	// Shown is when the item was first on screen (the sender's receipt).
+	Shown time.Time `json:"shown,omitzero"`
 }
 
 // Outcome is what Apply did with an item.

@@ -92,8 +92,9 @@ type Store struct {
 	log   *slog.Logger
 	opt   Options
 
-	mu      sync.Mutex
-	changed chan struct{}
+	mu         sync.Mutex
+	changed    chan struct{}
+	actChanged chan struct{}
 
 	// blobMu guards fresh and writers, which keep GC away from blobs that
 	// are being written or were just written and are not yet referenced.
@@ -154,7 +155,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	s := &Store{
 		db: db, dir: dir, blobs: blobs, log: opt.Logger.With("component", "store"), opt: opt,
-		changed: make(chan struct{}),
+		changed: make(chan struct{}), actChanged: make(chan struct{}),
 		fresh:   map[string]time.Time{},
 		wallNow: time.Now,
 	}
