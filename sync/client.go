@@ -34,6 +34,8 @@ type Options struct {
 	InventoryDelay time.Duration
 	// Calls takes call signalling and allowlists; nil: the device takes no calls.
 	Calls CallSink
+	// Version is this build, carried by the lifecycle messages.
+	Version string
 }
 
 // CallSink is the device's call side as the link feeds it.
@@ -53,6 +55,8 @@ type Client struct {
 	mu           gosync.Mutex
 	cl           mqtt.Client // the connected client, nil between connections
 	availability []byte      // the latest, republished on every connect
+	session      uint64      // of the current or last connection
+	alert        string      // why the device needs a person; "" when it does not
 }
 
 // New checks the options and returns a Client.
@@ -151,6 +155,15 @@ func (c *Client) Run(ctx context.Context) error {
 func (c *Client) once(ctx context.Context) (connected bool, err error) {
 	lost := make(chan error, 1)
 	broker, _ := BrokerURL(c.opt.Broker)
+	// Every connection is a new session, numbered above all before it (on
+	// disk), and the Will says which session was lost.
+	session, err := c.opt.Store.NextSession()
+	if err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	c.session = session
+	c.mu.Unlock()
 	o := mqtt.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(c.opt.ClientID).
@@ -161,7 +174,7 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 		SetConnectTimeout(10*time.Second).
 		SetWriteTimeout(30*time.Second).
 		// The broker tells everyone the device is lost if it vanishes.
-		SetBinaryWill(proto.StateTopic(c.opt.DeviceID), c.stateBytes(proto.LifeLost), 1, true).
+		SetBinaryWill(proto.StateTopic(c.opt.DeviceID), c.stateBytes(proto.LifeLost, session, ""), 1, true).
 		// Acknowledge only after the store committed: a crash before the
 		// commit leaves the message with the broker, which sends it again.
 		SetAutoAckDisabled(true).
@@ -192,6 +205,15 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 			return true, fmt.Errorf("subscribe: %w", err)
 		}
 	}
+	stateTopic := proto.StateTopic(c.opt.DeviceID)
+	if err := waitToken(ctx, cl.Publish(stateTopic, 1, true, c.stateBytes(proto.LifeInit, session, ""))); err != nil {
+		return true, fmt.Errorf("publish state: %w", err)
+	}
+	// Watch our own state: a Will from an older session delivered late
+	// would otherwise stand as the retained state of a live device.
+	if err := waitToken(ctx, cl.Subscribe(stateTopic, 1, nil)); err != nil {
+		return true, fmt.Errorf("subscribe state: %w", err)
+	}
 	if c.opt.Calls != nil {
 		// Every connect, not only new sessions: a session from an older
 		// build may lack them, and the retained allowlist comes with it.
@@ -202,9 +224,6 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 		if err := waitToken(ctx, st); err != nil {
 			return true, fmt.Errorf("subscribe calls: %w", err)
 		}
-	}
-	if err := waitToken(ctx, cl.Publish(proto.StateTopic(c.opt.DeviceID), 1, true, c.stateBytes(proto.LifeReady))); err != nil {
-		return true, fmt.Errorf("publish state: %w", err)
 	}
 	c.mu.Lock()
 	c.cl = cl
@@ -218,7 +237,10 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 	if avail != nil {
 		cl.Publish(proto.AvailabilityTopic(c.opt.DeviceID), 1, true, avail)
 	}
-	log.Info("connected to broker")
+	if err := waitToken(ctx, c.publishState(cl)); err != nil {
+		return true, fmt.Errorf("publish state: %w", err)
+	}
+	log.Info("connected to broker", "session", session)
 
 	var wg gosync.WaitGroup
 	inner, cancel := context.WithCancel(ctx)
@@ -227,11 +249,16 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 		defer wg.Done()
 		c.reportInventory(inner, cl)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.deliverActivity(inner, cl)
+	}()
 	defer func() { cancel(); wg.Wait() }()
 	select {
 	case <-ctx.Done():
 		// A clean stop: say so, so nobody waits for the Will.
-		t := cl.Publish(proto.StateTopic(c.opt.DeviceID), 1, true, c.stateBytes(proto.LifeDisconnected))
+		t := cl.Publish(stateTopic, 1, true, c.stateBytes(proto.LifeDisconnected, session, ""))
 		t.WaitTimeout(2 * time.Second)
 		return true, nil
 	case err := <-lost:
@@ -248,9 +275,73 @@ func waitToken(ctx context.Context, t mqtt.Token) error {
 	}
 }
 
-func (c *Client) stateBytes(s proto.Lifecycle) []byte {
-	b, _ := json.Marshal(proto.State{V: proto.Version, Device: c.opt.DeviceID, State: s, Time: c.opt.Clock.Now().UTC()})
+func (c *Client) stateBytes(s proto.Lifecycle, session uint64, reason string) []byte {
+	b, _ := json.Marshal(proto.State{V: proto.Version, Device: c.opt.DeviceID, State: s, Session: session,
+		Time: c.opt.Clock.Now().UTC(), Reason: reason, Version: c.opt.Version})
 	return b
+}
+
+// publishState publishes ready, or alert with its reason.
+func (c *Client) publishState(cl mqtt.Client) mqtt.Token {
+	c.mu.Lock()
+	state, reason, session := proto.LifeReady, c.alert, c.session
+	c.mu.Unlock()
+	if reason != "" {
+		state = proto.LifeAlert
+	}
+	return cl.Publish(proto.StateTopic(c.opt.DeviceID), 1, true, c.stateBytes(state, session, reason))
+}
+
+// SetAlert marks the device as needing a person (reason), or clears it ("").
+func (c *Client) SetAlert(reason string) {
+	c.mu.Lock()
+	changed := c.alert != reason
+	c.alert = reason
+	cl := c.cl
+	c.mu.Unlock()
+	if changed && cl != nil {
+		c.publishState(cl)
+	}
+}
+
+// Session is the number of the current (or last) connection.
+func (c *Client) Session() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session
+}
+
+// PublishHeartbeat publishes h, retained, if connected.
+func (c *Client) PublishHeartbeat(h proto.Heartbeat) bool {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return false
+	}
+	c.mu.Lock()
+	cl := c.cl
+	c.mu.Unlock()
+	if cl == nil {
+		return false
+	}
+	cl.Publish(proto.HeartbeatTopic(c.opt.DeviceID), 1, true, b)
+	return true
+}
+
+// ownState answers a state message on our own topic that is not ours
+// (a late Will of an older session): the current state goes out again.
+func (c *Client) ownState(m mqtt.Message) {
+	st, err := proto.DecodeState(m.Payload())
+	c.mu.Lock()
+	session, cl := c.session, c.cl
+	c.mu.Unlock()
+	if err == nil && st.Session == session && st.State != proto.LifeLost {
+		return // our own
+	}
+	if cl == nil {
+		return // still connecting: ready follows
+	}
+	c.log.Warn("state topic overwritten; publishing ours again", "their_state", st.State, "their_session", st.Session, "session", session)
+	c.publishState(cl)
 }
 
 // Reply sends r to one caller, QoS 1, if connected; calls are live, so
@@ -328,6 +419,13 @@ func (c *Client) handleCall(m mqtt.Message) {
 // handle stores one message and then acknowledges it.
 func (c *Client) handle(_ mqtt.Client, m mqtt.Message) {
 	c.received.Add(1)
+	if m.Topic() == proto.StateTopic(c.opt.DeviceID) {
+		m.Ack()
+		if len(m.Payload()) > 0 {
+			c.ownState(m)
+		}
+		return
+	}
 	if c.opt.Calls != nil && (m.Topic() == proto.CallInTopic(c.opt.DeviceID) || m.Topic() == proto.AllowlistTopic(c.opt.DeviceID)) {
 		c.handleCall(m)
 		return

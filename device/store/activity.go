@@ -1,7 +1,9 @@
 package store
 
 import (
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -34,7 +36,7 @@ type Activity struct {
 // LogActivity appends a to the log, numbering it. When the log is full the
 // oldest entries go, and a "gap" entry says how many.
 func (s *Store) LogActivity(a Activity) error {
-	err := s.db.Batch(func(tx *bolt.Tx) error { return putActivity(tx, a, s.opt.MaxActivity) })
+	err := s.db.Batch(func(tx *bolt.Tx) error { return s.putActivity(tx, a) })
 	if err != nil {
 		return fmt.Errorf("log activity: %w", err)
 	}
@@ -56,14 +58,39 @@ func (s *Store) notifyActivity() {
 	s.mu.Unlock()
 }
 
-func putActivity(tx *bolt.Tx, a Activity, bound int) error {
+// ActivityID is the id of the event numbered seq.
+func (s *Store) ActivityID(seq uint64) string { return fmt.Sprintf("%s-%d", s.logID, seq) }
+
+func ensureLogID(db *bolt.DB) (string, error) {
+	var id string
+	err := db.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if v := m.Get(keyLogID); v != nil {
+			id = string(v)
+			return nil
+		}
+		var b [4]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		id = "a" + hex.EncodeToString(b[:])
+		return m.Put(keyLogID, []byte(id))
+	})
+	return id, err
+}
+
+func (s *Store) putActivity(tx *bolt.Tx, a Activity) error {
+	return putActivity(tx, a, s.opt.MaxActivity, s.logID)
+}
+
+func putActivity(tx *bolt.Tx, a Activity, bound int, logID string) error {
 	b := tx.Bucket(bucketActivity)
 	put := func(a Activity) error {
 		seq, err := b.NextSequence()
 		if err != nil {
 			return err
 		}
-		a.Seq, a.ID = seq, fmt.Sprintf("a-%d", seq)
+		a.Seq, a.ID = seq, fmt.Sprintf("%s-%d", logID, seq)
 		v, err := json.Marshal(a)
 		if err != nil {
 			return err

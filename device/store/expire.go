@@ -79,7 +79,7 @@ func (s *Store) Expire(before time.Time) (int, error) {
 					return err
 				}
 				// Its display window is over: it leaves the screen.
-				if err := putActivity(tx, Activity{Time: before, Type: "item_expired", Item: string(k)}, s.opt.MaxActivity); err != nil {
+				if err := s.putActivity(tx, Activity{Time: before, Type: "item_expired", Item: string(k)}); err != nil {
 					return err
 				}
 			}
@@ -106,7 +106,7 @@ func (s *Store) AddRefusal(r proto.Refusal) error {
 		return fmt.Errorf("add refusal: %w", err)
 	}
 	err = s.db.Batch(func(tx *bolt.Tx) error {
-		if err := putActivity(tx, Activity{Time: r.Time, Type: "input_refused", Item: r.ID, Reason: r.Reason}, s.opt.MaxActivity); err != nil {
+		if err := s.putActivity(tx, Activity{Time: r.Time, Type: "input_refused", Item: r.ID, Reason: r.Reason}); err != nil {
 			return err
 		}
 		b := tx.Bucket(bucketRefusals)

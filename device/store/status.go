@@ -22,6 +22,7 @@ var (
 	keyBootID    = []byte("boot_id")
 	keyDelivered = []byte("activity_delivered") // highest seq the broker acknowledged
 	keyConfig    = []byte("config_hash")
+	keyLogID     = []byte("log_id")
 )
 
 // NextSession returns a session number above every one handed out before,
@@ -152,7 +153,7 @@ func (s *Store) MarkShown(id string, rev uint64, now time.Time) (first bool, err
 			return err
 		}
 		first = true
-		return putActivity(tx, Activity{Time: now, Type: "item_shown", Item: id, Reason: "rev " + strconv.FormatUint(rev, 10)}, s.opt.MaxActivity)
+		return s.putActivity(tx, Activity{Time: now, Type: "item_shown", Item: id, Reason: "rev " + strconv.FormatUint(rev, 10)})
 	})
 	if err != nil {
 		return false, fmt.Errorf("mark shown %s: %w", id, err)

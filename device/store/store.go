@@ -92,6 +92,10 @@ type Store struct {
 	log   *slog.Logger
 	opt   Options
 
+	// logID names this database's activity log, so event ids stay unique
+	// after a factory reset starts the numbering again.
+	logID string
+
 	mu         sync.Mutex
 	changed    chan struct{}
 	actChanged chan struct{}
@@ -153,8 +157,14 @@ func Open(dir string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	logID, err := ensureLogID(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	s := &Store{
-		db: db, dir: dir, blobs: blobs, log: opt.Logger.With("component", "store"), opt: opt,
+		logID: logID,
+		db:    db, dir: dir, blobs: blobs, log: opt.Logger.With("component", "store"), opt: opt,
 		changed: make(chan struct{}), actChanged: make(chan struct{}),
 		fresh:   map[string]time.Time{},
 		wallNow: time.Now,
