@@ -16,23 +16,32 @@ import (
 
 // startBroker runs Mosquitto the way sync/mqtttest does: "user root" (so it
 // does not switch users and lose the parent-death signal), its own process
-// group, persistence on disk, a free loopback port. It returns the broker's
-// mqtt:// URL.
-func startBroker(ctx context.Context, ps *procs, dir string) (string, *proc, error) {
+// group, persistence on disk, free loopback ports. It returns the broker's
+// mqtt:// URL and the ws:// URL of a second listener that speaks MQTT over
+// WebSockets, for browsers (the web caller).
+func startBroker(ctx context.Context, ps *procs, dir string) (mqttURL, wsURL string, _ *proc, _ error) {
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		bin = "/usr/sbin/mosquitto"
 	}
 	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
+	}
+	wsPort, err := freePort()
+	if err != nil {
+		return "", "", nil, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	conf := filepath.Join(dir, "mosquitto.conf")
+	// The WebSockets listener comes last: "protocol" applies to the
+	// listener declared before it.
 	cfg := fmt.Sprintf(`user root
 listener %d 127.0.0.1
+listener %d 127.0.0.1
+protocol websockets
 allow_anonymous true
 persistence true
 persistence_location %s/
@@ -43,13 +52,13 @@ log_dest file %s/mosquitto.log
 log_type error
 log_type warning
 log_type notice
-`, port, dir, dir)
+`, port, wsPort, dir, dir)
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
-		return "", nil, fmt.Errorf("write mosquitto.conf: %w", err)
+		return "", "", nil, fmt.Errorf("write mosquitto.conf: %w", err)
 	}
 	p, err := ps.start("mosquitto", exec.Command(bin, "-c", conf), nil)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	err = waitUntil(ctx, 10*time.Second, 20*time.Millisecond, "mosquitto to listen on "+addr, func() (bool, error) {
@@ -64,9 +73,9 @@ log_type notice
 		return true, nil
 	})
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
-	return "mqtt://" + addr, p, nil
+	return "mqtt://" + addr, "ws://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(wsPort)), p, nil
 }
 
 func freePort() (int, error) {

@@ -2,13 +2,15 @@
 // set up, a Chromium kiosk page, on the same photos and the same virtual
 // screen: memory and CPU of the running carousel, launch to the first photo
 // with 1,000 cached items, the cost of turning a 24 MP photo into a screen
-// copy (beside djpeg | convert), and durable ingest throughput (beside
-// bbolt's single-put rate on the same disk).
+// copy (beside djpeg | convert), durable ingest throughput (beside
+// bbolt's single-put rate on the same disk), and call set-up time and CPU
+// (beside the same peers connecting with nothing in between, and ffmpeg
+// encoding the same picture).
 //
 // make bench runs it; it writes a JSON list of results and prints a table.
 // It asserts nothing: the goals are shown beside the numbers.
 //
-//	hearthbench -bin DIR -out bench/out/results.json [-quick]
+//	hearthbench -bin DIR -out bench/out/results.json [-quick] [-only calls,...]
 package main
 
 import (

@@ -24,6 +24,8 @@ type params struct {
 	prepareReps    int
 	ingestItems    int
 	boltFor        time.Duration
+	callReps       int           // calls per caller, and loopback runs per baseline
+	callCPUFor     time.Duration // CPU measured over this much of an active call
 }
 
 func defaultParams(quick bool) params {
@@ -32,11 +34,13 @@ func defaultParams(quick bool) params {
 		carouselSlides: 4, transitions: 2,
 		launchItems: 1000, launchPhotos: 40, launchReps: 3,
 		prepareReps: 3, ingestItems: 10000, boltFor: 2 * time.Second,
+		callReps: 10, callCPUFor: 20 * time.Second,
 	}
 	if quick {
 		p.carouselSlides = 2
 		p.launchItems, p.launchPhotos, p.launchReps = 200, 10, 1
 		p.prepareReps, p.ingestItems, p.boltFor = 1, 1000, time.Second
+		p.callReps, p.callCPUFor = 3, 8*time.Second
 	}
 	return p
 }
@@ -55,6 +59,8 @@ type bench struct {
 	hx, cx  *xserver // hearthd's and Chromium's screens
 	kiosk   *kioskServer
 	profile string // Chromium's user data dir, kept across its runs (as a kiosk's would be)
+
+	brokerWS string // the broker's MQTT-over-WebSockets URL, for the web caller
 }
 
 func run(ctx context.Context, args []string) error {
@@ -65,7 +71,7 @@ func run(ctx context.Context, args []string) error {
 	workFlag := fs.String("work", "", "make the scratch directory in `dir` (default: beside -out, on the same disk)")
 	keep := fs.Bool("keep", false, "keep the scratch directory")
 	verbose := fs.Bool("v", false, "log more")
-	only := fs.String("only", "", "run only these sections, comma separated: carousel,launch,prepare,ingest")
+	only := fs.String("only", "", "run only these sections, comma separated: carousel,launch,prepare,ingest,calls")
 	// The child mode of the prepare section; not for people.
 	child := fs.String(childPrepareFlag, "", "internal: run photo.Prepare on `file` once and print JSON")
 	childScreen := fs.String("screen", fmt.Sprintf("%dx%d", screenW, screenH), "internal: screen size for -"+childPrepareFlag)
@@ -113,6 +119,7 @@ func run(ctx context.Context, args []string) error {
 		{"launch", b.launch},
 		{"prepare", b.prepare},
 		{"ingest", b.ingest},
+		{"calls", b.calls},
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
@@ -122,7 +129,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	for name := range want {
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return fmt.Errorf("-only: no section %q (carousel, launch, prepare, ingest)", name)
+			return fmt.Errorf("-only: no section %q (carousel, launch, prepare, ingest, calls)", name)
 		}
 	}
 	if err := b.checkTools(want); err != nil {
@@ -181,7 +188,7 @@ func (b *bench) checkTools(want map[string]bool) error {
 	on := func(s string) bool { return len(want) == 0 || want[s] }
 	var missing []string
 	need := func(path string) {
-		if _, err := exec.LookPath(path); err != nil {
+		if _, err := exec.LookPath(path); err != nil && !slices.Contains(missing, path) {
 			missing = append(missing, path)
 		}
 	}
@@ -192,6 +199,15 @@ func (b *bench) checkTools(want map[string]bool) error {
 	if on("carousel") || on("launch") {
 		need("Xvfb")
 		if _, err := chromiumBinary(); err != nil {
+			missing = append(missing, "chromium")
+		}
+	}
+	if on("calls") {
+		need(filepath.Join(b.bin, "hearthd"))
+		need(filepath.Join(b.bin, "hearthctl"))
+		need("mosquitto")
+		need("ffmpeg")
+		if _, err := chromiumBinary(); err != nil && !slices.Contains(missing, "chromium") {
 			missing = append(missing, "chromium")
 		}
 	}
@@ -211,8 +227,8 @@ func (b *bench) checkTools(want map[string]bool) error {
 func (b *bench) setup(ctx context.Context, want map[string]bool) error {
 	on := func(s string) bool { return len(want) == 0 || want[s] }
 	var err error
-	if on("carousel") || on("launch") || on("ingest") {
-		if b.broker, _, err = startBroker(ctx, b.ps, filepath.Join(b.work, "broker")); err != nil {
+	if on("carousel") || on("launch") || on("ingest") || on("calls") {
+		if b.broker, b.brokerWS, _, err = startBroker(ctx, b.ps, filepath.Join(b.work, "broker")); err != nil {
 			return err
 		}
 	}
