@@ -26,6 +26,9 @@ Commands:
   call         ID --caller DIR [--forced --reason TEXT] [--for 30s] [--json]   (a test caller)
   allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
   web          --caller DIR [--ws URL] [--listen HOST:PORT] [--public]  (a web page to call devices)
+  fleet        [--watch] [--json] [--stale-after N|DURATION]   (every device's state, problems first)
+  activity     ID [--since TIME|DURATION] [--json] [--follow]  (a device's activity log)
+  simulate     --devices N [--prefix sim] [--heartbeat 60s]    (a fleet of simulated devices)
   version
 
 TIME is RFC 3339 (2026-11-24T14:00:00+01:00) or local "2026-11-24T14:00" or "2026-11-24".
@@ -93,6 +96,12 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust
 		return e.allow(ctx, rest[1:])
 	case cmd == "web":
 		return e.web(ctx, rest[1:])
+	case cmd == "fleet":
+		return e.fleet(ctx, rest[1:])
+	case cmd == "activity":
+		return e.activity(ctx, rest[1:])
+	case cmd == "simulate":
+		return e.simulate(ctx, rest[1:])
 	case cmd == "demo-photos":
 		return e.demoPhotos(rest[1:])
 	case cmd == "version":
