@@ -13,7 +13,7 @@ cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
   libgl1-mesa-dev:arm64 libx11-dev:arm64 libxcursor-dev:arm64 libxrandr-dev:arm64
   libxinerama-dev:arm64 libxi-dev:arm64 libxxf86vm-dev:arm64 libvpx-dev:arm64
   libturbojpeg0-dev:arm64 libopus-dev:arm64)
-bench=(libjpeg-turbo-progs time ffmpeg)
+bench=(libjpeg-turbo-progs time ffmpeg mosquitto-clients)
 
 pkgs=()
 case "$what" in

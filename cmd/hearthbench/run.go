@@ -26,6 +26,7 @@ type params struct {
 	boltFor        time.Duration
 	callReps       int           // calls per caller, and loopback runs per baseline
 	callCPUFor     time.Duration // CPU measured over this much of an active call
+	fleetDevices   int           // simulated devices on one broker
 }
 
 func defaultParams(quick bool) params {
@@ -35,12 +36,14 @@ func defaultParams(quick bool) params {
 		launchItems: 1000, launchPhotos: 40, launchReps: 3,
 		prepareReps: 3, ingestItems: 10000, boltFor: 2 * time.Second,
 		callReps: 10, callCPUFor: 20 * time.Second,
+		fleetDevices: 10000,
 	}
 	if quick {
 		p.carouselSlides = 2
 		p.launchItems, p.launchPhotos, p.launchReps = 200, 10, 1
 		p.prepareReps, p.ingestItems, p.boltFor = 1, 1000, time.Second
 		p.callReps, p.callCPUFor = 3, 8*time.Second
+		p.fleetDevices = 1000
 	}
 	return p
 }
@@ -71,7 +74,7 @@ func run(ctx context.Context, args []string) error {
 	workFlag := fs.String("work", "", "make the scratch directory in `dir` (default: beside -out, on the same disk)")
 	keep := fs.Bool("keep", false, "keep the scratch directory")
 	verbose := fs.Bool("v", false, "log more")
-	only := fs.String("only", "", "run only these sections, comma separated: carousel,launch,prepare,ingest,calls")
+	only := fs.String("only", "", "run only these sections, comma separated: carousel,launch,prepare,ingest,calls,fleet")
 	// The child mode of the prepare section; not for people.
 	child := fs.String(childPrepareFlag, "", "internal: run photo.Prepare on `file` once and print JSON")
 	childScreen := fs.String("screen", fmt.Sprintf("%dx%d", screenW, screenH), "internal: screen size for -"+childPrepareFlag)
@@ -120,6 +123,7 @@ func run(ctx context.Context, args []string) error {
 		{"prepare", b.prepare},
 		{"ingest", b.ingest},
 		{"calls", b.calls},
+		{"fleet", b.fleet},
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
@@ -129,7 +133,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	for name := range want {
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return fmt.Errorf("-only: no section %q (carousel, launch, prepare, ingest, calls)", name)
+			return fmt.Errorf("-only: no section %q (carousel, launch, prepare, ingest, calls, fleet)", name)
 		}
 	}
 	if err := b.checkTools(want); err != nil {
@@ -210,6 +214,11 @@ func (b *bench) checkTools(want map[string]bool) error {
 		if _, err := chromiumBinary(); err != nil && !slices.Contains(missing, "chromium") {
 			missing = append(missing, "chromium")
 		}
+	}
+	if on("fleet") {
+		need(filepath.Join(b.bin, "hearthctl"))
+		need("mosquitto")
+		need(timeBin)
 	}
 	if on("prepare") {
 		need("djpeg")
