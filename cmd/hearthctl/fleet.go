@@ -327,9 +327,10 @@ func (e *env) fleet(ctx context.Context, args []string) error {
 	}
 	defer conn.Close()
 	col := newFleetCollector()
-	// One subscription per filter, however many devices.
+	// One subscription per filter, however many devices, at QoS 0 (see
+	// SubscribeSnapshot: a broker drops QoS 1 beyond its queue limit).
 	for _, f := range []string{proto.StateFilter, proto.HeartbeatFilter, proto.AvailabilityFilter} {
-		if err := conn.Subscribe(ctx, f, col.ingest); err != nil {
+		if err := conn.SubscribeSnapshot(ctx, f, col.ingest); err != nil {
 			return fmt.Errorf("fleet: %w", err)
 		}
 	}
