@@ -119,6 +119,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			if first || !slices.Equal(keys, shown) {
 				log.Info("carousel", "slides", len(slides), "at", now)
 				s.Display.SetSlides(slides)
+				s.noteEnded(shown, slides, recs, now, log)
 				shown = keys
 			}
 			first = false
@@ -137,6 +138,28 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-changed:
 		case <-fire:
 			expire = true
+		}
+	}
+}
+
+// noteEnded logs an item_expired event for each item that left the
+// carousel because its display window ended (item_removed when its sender
+// deleted it).
+func (s *Scheduler) noteEnded(before []slideKey, now []Slide, recs []store.Record, at time.Time, log *slog.Logger) {
+	for _, k := range before {
+		if slices.ContainsFunc(now, func(sl Slide) bool { return sl.ID == k.id }) {
+			continue
+		}
+		typ := "item_expired"
+		i := slices.IndexFunc(recs, func(r store.Record) bool { return r.Item.ID == k.id })
+		switch {
+		case i < 0:
+			typ = "item_removed" // deleted by its sender
+		case at.Before(recs[i].Item.End):
+			continue // not ended: moved its start, say
+		}
+		if err := s.Store.LogActivity(store.Activity{Time: at, Type: typ, Item: k.id}); err != nil {
+			log.Warn("activity", "err", err)
 		}
 	}
 }

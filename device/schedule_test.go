@@ -229,6 +229,18 @@ func TestSchedulerWindows(t *testing.T) {
 		t.Error("c still stored a day after its end")
 	}
 	f.disp.none(t)
+	// a and b left the screen when their windows ended: the senders can
+	// see that in the activity log. (c never was on screen.)
+	acts, _ := f.st.Activities(0, 100)
+	var ended []string
+	for _, a := range acts {
+		if a.Type == "item_expired" {
+			ended = append(ended, a.Item+"@"+a.Time.Format("15:04"))
+		}
+	}
+	if got := strings.Join(ended, " "); got != "a@11:00 b@12:00" {
+		t.Errorf("item_expired events: %s", got)
+	}
 }
 
 func TestSchedulerEditAndDelete(t *testing.T) {
@@ -263,6 +275,10 @@ func TestSchedulerEditAndDelete(t *testing.T) {
 	f.disp.expect(t, "slides []")
 	settle(t, f.clk)
 	f.disp.none(t)
+	acts, _ := f.st.Activities(0, 100)
+	if n := len(acts); n == 0 || acts[n-1].Type != "item_removed" || acts[n-1].Item != "a" {
+		t.Errorf("last activity %+v, want item_removed a", acts)
+	}
 }
 
 func TestSchedulerMessageEndsAtMinute(t *testing.T) {

@@ -311,16 +311,18 @@ func (c *Client) Session() uint64 {
 	return c.session
 }
 
-// PublishHeartbeat publishes h, retained, if connected.
+// PublishHeartbeat publishes h, retained, if connected; its Session is
+// the connection's.
 func (c *Client) PublishHeartbeat(h proto.Heartbeat) bool {
-	b, err := json.Marshal(h)
-	if err != nil {
-		return false
-	}
 	c.mu.Lock()
 	cl := c.cl
+	h.Session = c.session
 	c.mu.Unlock()
 	if cl == nil {
+		return false
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
 		return false
 	}
 	cl.Publish(proto.HeartbeatTopic(c.opt.DeviceID), 1, true, b)

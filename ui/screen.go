@@ -32,6 +32,9 @@ type Options struct {
 	Fade time.Duration
 	// Logger gets skipped slides and mode changes (default: discard).
 	Logger *slog.Logger
+	// OnShown is told, on its own goroutine, each time a slide comes on
+	// screen (the device records the sender's "shown" receipt).
+	OnShown func(id string, rev uint64)
 }
 
 // Defaults for Options.
@@ -43,12 +46,13 @@ const (
 // Screen is the carousel screen. It implements device.Display and
 // device.CallDisplay: a call covers the carousel until it ends.
 type Screen struct {
-	clk   clock.Clock
-	loc   *time.Location
-	lc    *locale
-	dwell time.Duration
-	fade  time.Duration
-	log   *slog.Logger
+	clk       clock.Clock
+	loc       *time.Location
+	lc        *locale
+	dwell     time.Duration
+	fade      time.Duration
+	log       *slog.Logger
+	shownHook func(id string, rev uint64)
 
 	// step serialises the changes of slide (SetSlides, the dwell); photos
 	// are decoded under it, outside mu and off Fyne's goroutine.
@@ -115,7 +119,7 @@ func New(opts Options) (*Screen, error) {
 		return nil, err
 	}
 	s := &Screen{
-		clk: opts.Clock, loc: opts.Location, lc: lc, dwell: opts.Dwell, fade: opts.Fade, log: opts.Logger,
+		clk: opts.Clock, loc: opts.Location, lc: lc, dwell: opts.Dwell, fade: opts.Fade, log: opts.Logger, shownHook: opts.OnShown,
 		cur: -1, failed: map[string]failure{}, wake: make(chan struct{}, 1),
 		fyneDo: fyne.Do,
 	}
@@ -354,6 +358,9 @@ func (s *Screen) showFrom(list []device.Slide, start int) {
 	if changed {
 		s.log.Debug("screen: show", "slide", next.slide.ID, "empty", !next.ok)
 		s.do(s.sync)
+		if next.ok && s.shownHook != nil {
+			go s.shownHook(next.slide.ID, next.slide.Rev)
+		}
 	}
 	s.wakeRun()
 }

@@ -32,6 +32,8 @@ type calls struct {
 	media *callmedia.Media
 	devs  media.Devices
 	mgr   *call.Manager
+	// night says whether a time is in the night hours.
+	night func(time.Time) bool
 }
 
 // newCalls prepares calls, or returns nil when the device has no
@@ -78,7 +80,7 @@ func (c *calls) start(out call.Outbox, disp device.CallDisplay, st *store.Store)
 		Device: c.cfg.DeviceID, Name: name, Auth: c.auth, Clock: c.clk, Display: disp, Out: out,
 		Media: c.media, Logger: c.log, HasCamera: c.devs.Camera, HasMicrophone: c.devs.Microphone,
 		Announce: time.Duration(c.cfg.Announce), Ring: time.Duration(c.cfg.Ring), Limit: time.Duration(c.cfg.CallLimit),
-		ICEServers: ice, Loopback: c.cfg.ICELoopback,
+		ICEServers: ice, Loopback: c.cfg.ICELoopback, Night: c.night,
 		Activity: func(e call.Event) {
 			if err := st.LogActivity(activityOf(e, c.clk.Now())); err != nil {
 				c.log.Error("activity log", "err", err)

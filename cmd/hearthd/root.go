@@ -19,6 +19,7 @@ import (
 	"github.com/hearth-home/hearth/device"
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/config"
+	"github.com/hearth-home/hearth/device/sdnotify"
 	"github.com/hearth-home/hearth/device/store"
 	"github.com/hearth-home/hearth/media/photo"
 	hsync "github.com/hearth-home/hearth/sync"
@@ -66,13 +67,22 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 
+	life, err := st.RecordStart(bootID())
+	if err != nil {
+		return err
+	}
+	noteConfig(st, cfg, clk, log)
+
 	calls, err := newCalls(cfg, clk, log)
 	if err != nil {
 		return err
 	}
+	if calls != nil {
+		calls.night = func(t time.Time) bool { return night.ModeAt(t, loc) != device.ModeDay }
+	}
 	linkOpt := hsync.Options{
 		Broker: cfg.Broker, DeviceID: cfg.DeviceID, Store: st, Clock: clk, Logger: log,
-		KeepAlive: time.Duration(cfg.KeepAlive),
+		KeepAlive: time.Duration(cfg.KeepAlive), Version: Version,
 	}
 	if calls != nil {
 		linkOpt.Calls = calls
@@ -94,23 +104,41 @@ func run(ctx context.Context, args []string) error {
 		},
 	}
 	sched := &device.Scheduler{Store: st, Clock: clk, Night: night, Location: loc, Logger: log}
+	health := newHealth(cfg, st, link, life, clk, log, night, loc, calls)
+	defer health.close()
+	shown := func(id string, rev uint64) {
+		if _, err := st.MarkShown(id, rev, clk.Now()); err != nil {
+			log.Warn("record shown", "id", id, "err", err)
+		}
+	}
 
 	log.Info("hearthd starting", "version", Version, "device", cfg.DeviceID, "broker", cfg.Broker,
-		"data", cfg.Data, "headless", cfg.Headless, "locale", cfg.Locale)
+		"data", cfg.Data, "headless", cfg.Headless, "locale", cfg.Locale, "session_counter", "on disk",
+		"restarts", life.Restarts, "boots", life.Boots, "last_exit", life.LastExit)
+	wdInterval, _ := sdnotify.WatchdogInterval()
+	watchdog := &sdnotify.Watchdog{Interval: wdInterval, Clock: clk, Logger: log, Health: alive(st, !cfg.Headless)}
 	background := func(ctx context.Context) error {
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return link.Run(ctx) })
 		g.Go(func() error { return photos.Run(ctx) })
 		g.Go(func() error { return sched.Run(ctx) })
+		g.Go(func() error { return health.run(ctx) })
 		if calls != nil {
 			g.Go(func() error { return calls.Run(ctx) })
 		}
+		g.Go(func() error { return watchdog.Run(ctx) })
+		if err := sdnotify.Ready(); err != nil {
+			log.Warn("sd_notify READY=1", "err", err)
+		}
+		stop := context.AfterFunc(ctx, func() { _ = sdnotify.Stopping() })
+		defer stop()
 		return g.Wait()
 	}
 	if cfg.Headless {
-		sched.Display = device.LogDisplay{Logger: log}
+		disp := device.LogDisplay{Logger: log, OnShown: shown}
+		sched.Display = disp
 		if calls != nil {
-			if err := calls.start(link, device.LogDisplay{Logger: log}, st); err != nil {
+			if err := calls.start(health.outbox(link), disp, st); err != nil {
 				return err
 			}
 		}
@@ -121,18 +149,24 @@ func run(ctx context.Context, args []string) error {
 		}
 		var s *ui.Screen
 		s, err = ui.New(ui.Options{Clock: clk, Location: loc, Locale: cfg.Locale,
-			Dwell: time.Duration(cfg.Dwell), Logger: log})
+			Dwell: time.Duration(cfg.Dwell), Logger: log, OnShown: shown})
 		if err != nil {
 			return err
 		}
 		sched.Display = s
+		health.onScreen = func() string { id, _ := s.Current(); return id }
 		if calls != nil {
-			if err := calls.start(link, s, st); err != nil {
+			if err := calls.start(health.outbox(link), s, st); err != nil {
 				return err
 			}
 		}
 		err = kiosk.Run(ctx, s, kiosk.Options{Title: "Hearth", Fullscreen: !cfg.Windowed,
 			Size: fyne.NewSize(float32(sw), float32(sh))}, background)
+	}
+	if err == nil || errors.Is(err, context.Canceled) {
+		if serr := st.RecordStop("stopped"); serr != nil {
+			log.Warn("record stop", "err", serr)
+		}
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err

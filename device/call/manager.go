@@ -65,6 +65,9 @@ type Options struct {
 	Activity func(Event)
 	// HasCamera and HasMicrophone are what the device found at start.
 	HasCamera, HasMicrophone bool
+	// Night reports whether t is in the night hours (calls still wake the
+	// screen; availability says "night").
+	Night func(t time.Time) bool
 
 	Announce       time.Duration // forced: chime and notice before video, default 5s
 	Ring           time.Duration // signalled: ring before answering, default 10s
@@ -224,6 +227,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Refresh republishes availability (night hours began or ended).
+func (m *Manager) Refresh() { m.post(m.publishAvailability) }
 
 // SetAllowlist installs a new allowlist and republishes availability.
 func (m *Manager) SetAllowlist(a proto.Allowlist) error {
@@ -638,6 +644,12 @@ func (m *Manager) publishAvailability() {
 		a.State = "ringing"
 	case m.cur != nil:
 		a.State = "in_call"
+	case m.opt.Night != nil && m.opt.Night(m.opt.Clock.Now()):
+		a.State = "night"
+	case !m.opt.HasCamera:
+		a.State = "camera_missing"
+	case !m.opt.HasMicrophone:
+		a.State = "microphone_missing"
 	default:
 		a.State = "available"
 	}

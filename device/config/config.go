@@ -53,6 +53,11 @@ type Config struct {
 	ICELoopback bool `json:"ice_loopback"`
 	// ICEServers are STUN/TURN URLs, comma-separated on the command line.
 	ICEServers []string `json:"ice_servers"`
+	// Heartbeat is how often the device reports its health.
+	Heartbeat Duration `json:"heartbeat"`
+	// Simulate runs this many light simulated devices instead of one
+	// (scale tests); needs --headless.
+	Simulate int `json:"simulate"`
 }
 
 // Locales the screen speaks.
@@ -78,6 +83,7 @@ func Default() Config {
 		// Loopback candidates let a caller on the same machine (tests, a
 		// local web caller) connect; remote callers simply never reach them.
 		ICELoopback: true,
+		Heartbeat:   Duration(time.Minute),
 	}
 }
 
@@ -137,6 +143,8 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.Var((*durationFlag)(&f.Ring), "ring", "signalled calls: ring before answering")
 	fs.Var((*durationFlag)(&f.CallLimit), "call-limit", "a call's length unless its invite says")
 	fs.BoolVar(&f.ICELoopback, "ice-loopback", cfg.ICELoopback, "offer loopback ICE candidates too (a caller on this machine; harmless elsewhere)")
+	fs.Var((*durationFlag)(&f.Heartbeat), "heartbeat", "how often to report health upward")
+	fs.IntVar(&f.Simulate, "simulate", 0, "run `N` light simulated devices (ids DEVICE-ID-00001...) instead of this one; with --headless")
 	var ice string
 	fs.StringVar(&ice, "ice-servers", "", "STUN/TURN `urls`, comma-separated")
 	if err := fs.Parse(args); err != nil {
@@ -200,6 +208,10 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 			cfg.CallLimit = f.CallLimit
 		case "ice-loopback":
 			cfg.ICELoopback = f.ICELoopback
+		case "heartbeat":
+			cfg.Heartbeat = f.Heartbeat
+		case "simulate":
+			cfg.Simulate = f.Simulate
 		case "ice-servers":
 			cfg.ICEServers = strings.Split(ice, ",")
 		}
@@ -260,6 +272,12 @@ func (c Config) Validate() error {
 		if d.v <= 0 || time.Duration(d.v) > d.max {
 			return bad("%s %s: want more than 0 and at most %s", d.name, time.Duration(d.v), d.max)
 		}
+	}
+	if time.Duration(c.Heartbeat) < time.Second || time.Duration(c.Heartbeat) > time.Hour {
+		return bad("heartbeat %s: want 1s to 1h", time.Duration(c.Heartbeat))
+	}
+	if c.Simulate < 0 || c.Simulate > 100000 || (c.Simulate > 0 && !c.Headless) {
+		return bad("simulate %d: 0 to 100000 devices, and only with --headless", c.Simulate)
 	}
 	for _, u := range c.ICEServers {
 		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {

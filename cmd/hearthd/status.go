@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/hearth-home/hearth/device"
+	"github.com/hearth-home/hearth/device/call"
+	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/device/config"
+	"github.com/hearth-home/hearth/device/status"
+	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/media"
+	hsync "github.com/hearth-home/hearth/sync"
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// health is the status side of the composition root: the heartbeat, the
+// availability the call side publishes (remembered for the heartbeat),
+// and the night edges that change both.
+type health struct {
+	hb       *status.Heartbeat
+	link     *hsync.Client
+	calls    *calls
+	clk      clock.Clock
+	night    device.NightHours
+	loc      *time.Location
+	onScreen func() string
+	closers  []func()
+
+	mu    gosync.Mutex
+	avail string
+}
+
+func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life store.Life, clk clock.Clock,
+	log *slog.Logger, night device.NightHours, loc *time.Location, calls *calls) *health {
+	h := &health{link: link, calls: calls, clk: clk, night: night, loc: loc}
+	h.hb = &status.Heartbeat{
+		Device: cfg.DeviceID, Version: Version, Interval: time.Duration(cfg.Heartbeat), Clock: clk, Logger: log,
+		Link: link, Store: st, Life: life, Started: clk.Now(), DataDir: cfg.Data,
+		Stats: func() status.LinkStats {
+			s := link.Stats()
+			return status.LinkStats{Reconnects: s.Reconnects, LastSync: s.LastSync}
+		},
+		Devices: func() (bool, bool, bool) {
+			if calls != nil {
+				return calls.devs.Camera, calls.devs.Microphone, calls.devs.Speaker
+			}
+			d := media.Probe(media.Kind(cfg.Media))
+			return d.Camera, d.Microphone, d.Speaker
+		},
+		OnScreen: func() string {
+			if h.onScreen != nil {
+				return h.onScreen()
+			}
+			return ""
+		},
+		Display: func() string {
+			switch night.ModeAt(clk.Now(), loc) {
+			case device.ModeNightDim:
+				return "dimmed"
+			case device.ModeNightOff:
+				return "off"
+			}
+			return "on"
+		},
+		Availability: h.availability,
+	}
+	h.hb.Init()
+	h.connectSystem(log)
+	if calls == nil {
+		// No organisation key: nobody may call this device yet.
+		h.setAvailability(proto.Availability{V: proto.Version, Device: cfg.DeviceID, Name: cfg.Name, Time: clk.Now().UTC(),
+			State: "not_provisioned", Answer: map[proto.CallMode]string{proto.ModeForced: proto.AnswerNone, proto.ModeSignalled: proto.AnswerNone}})
+	}
+	return h
+}
+
+func (h *health) availability() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.avail
+}
+
+func (h *health) setAvailability(a proto.Availability) {
+	h.mu.Lock()
+	changed := h.avail != a.State
+	h.avail = a.State
+	h.mu.Unlock()
+	h.link.SetAvailability(a)
+	if changed {
+		h.hb.Poke()
+	}
+}
+
+// outbox is the call side's way up: replies straight to the link, and
+// availability through h so the heartbeat carries it.
+func (h *health) outbox(link *hsync.Client) call.Outbox { return healthOutbox{link, h} }
+
+type healthOutbox struct {
+	link *hsync.Client
+	h    *health
+}
+
+func (o healthOutbox) Reply(caller string, r proto.Reply)   { o.link.Reply(caller, r) }
+func (o healthOutbox) SetAvailability(a proto.Availability) { o.h.setAvailability(a) }
+
+// run sends heartbeats, and at every night edge tells the call side and
+// the heartbeat (the screen dims, availability says "night").
+func (h *health) run(ctx context.Context) error {
+	go func() {
+		var alarm clock.Alarm
+		alarm.Clock = h.clk
+		defer alarm.Stop()
+		for {
+			now := h.clk.Now()
+			next := h.night.NextEdge(now, h.loc)
+			if next.IsZero() {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-alarm.At(now, next):
+				if h.calls != nil && h.calls.mgr != nil {
+					h.calls.mgr.Refresh()
+				}
+				h.hb.Poke()
+			}
+		}
+	}()
+	return h.hb.Run(ctx)
+}
+
+func (h *health) close() {
+	for _, c := range h.closers {
+		c()
+	}
+}
+
+// bootID tells one boot from the next (Linux).
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// noteConfig logs a config_changed activity when the settings differ from
+// those of the previous start.
+func noteConfig(st *store.Store, cfg config.Config, clk clock.Clock, log *slog.Logger) {
+	b, _ := json.Marshal(cfg)
+	sum := sha256.Sum256(b)
+	changed, err := st.ConfigChanged(hex.EncodeToString(sum[:8]))
+	if err != nil {
+		log.Warn("config hash", "err", err)
+		return
+	}
+	if changed {
+		if err := st.LogActivity(store.Activity{Time: clk.Now(), Type: "config_changed"}); err != nil {
+			log.Warn("activity", "err", err)
+		}
+	}
+}

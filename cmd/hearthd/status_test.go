@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearth-home/hearth/device/sysbus/sysbustest"
+	hsync "github.com/hearth-home/hearth/sync"
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// stateNow reads the retained lifecycle state.
+func stateNow(t *testing.T, broker, device string) (proto.State, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := hsync.Dial(ctx, broker, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msgs, err := c.Retained(ctx, proto.StateTopic(device), 150*time.Millisecond)
+	if err != nil || msgs[proto.StateTopic(device)] == nil {
+		return proto.State{}, false
+	}
+	s, err := proto.DecodeState(msgs[proto.StateTopic(device)])
+	return s, err == nil
+}
+
+func waitState(t *testing.T, broker, device string, within time.Duration, ok func(proto.State) bool) proto.State {
+	t.Helper()
+	var s proto.State
+	waitFor(t, within, "state", func() bool {
+		var got bool
+		s, got = stateNow(t, broker, device)
+		return got && ok(s)
+	})
+	return s
+}
+
+func TestLifecycle(t *testing.T) {
+	b, _, args := headlessSetup(t)
+	args = append(args, "--keepalive", "2s", "--heartbeat", "2s")
+	d := startConnected(t, args)
+	s1 := waitState(t, b.URL(), "mum-kitchen", 10*time.Second, func(s proto.State) bool { return s.State == proto.LifeReady })
+	if s1.Session == 0 || s1.Version == "" {
+		t.Fatalf("ready without session or version: %+v", s1)
+	}
+	d.stop()
+	waitState(t, b.URL(), "mum-kitchen", 5*time.Second, func(s proto.State) bool {
+		return s.State == proto.LifeDisconnected && s.Session == s1.Session
+	})
+
+	d = startConnected(t, args)
+	s2 := waitState(t, b.URL(), "mum-kitchen", 10*time.Second, func(s proto.State) bool { return s.State == proto.LifeReady })
+	if s2.Session <= s1.Session {
+		t.Fatalf("session %d after %d", s2.Session, s1.Session)
+	}
+	killed := time.Now()
+	d.kill()
+	// The Will: within 1.5 x keepalive + 1 s (the kernel closes the socket,
+	// so it is usually at once).
+	waitState(t, b.URL(), "mum-kitchen", 4*time.Second, func(s proto.State) bool {
+		return s.State == proto.LifeLost && s.Session == s2.Session
+	})
+	t.Logf("lost %s after SIGKILL", time.Since(killed).Round(time.Millisecond))
+
+	d = startConnected(t, args)
+	s3 := waitState(t, b.URL(), "mum-kitchen", 10*time.Second, func(s proto.State) bool { return s.State == proto.LifeReady })
+	if s3.Session <= s2.Session {
+		t.Fatalf("session %d after %d", s3.Session, s2.Session)
+	}
+	// A late Will from the killed session lands on the retained state: the
+	// live device puts its own state back.
+	late, _ := json.Marshal(proto.State{V: 1, Device: "mum-kitchen", State: proto.LifeLost, Session: s2.Session})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := hsync.Dial(ctx, b.URL(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctx, proto.StateTopic("mum-kitchen"), late, true); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	waitState(t, b.URL(), "mum-kitchen", 5*time.Second, func(s proto.State) bool {
+		return s.State == proto.LifeReady && s.Session == s3.Session
+	})
+	d.waitLog("state topic overwritten", time.Second)
+	d.stop()
+}
+
+// activities reads the device's retained activity log from the broker.
+func activities(t *testing.T, broker, device string) []proto.Activity {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := hsync.Dial(ctx, broker, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msgs, err := c.Retained(ctx, proto.ActivityFilter(device), 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []proto.Activity
+	for _, m := range msgs {
+		if a, err := proto.DecodeActivity(m); err == nil {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b proto.Activity) int { return int(a.Seq) - int(b.Seq) })
+	return out
+}
+
+func TestActivityAcrossABrokerRestart(t *testing.T) {
+	b, _, args := headlessSetup(t)
+	args = append(args, "--keepalive", "2s")
+	d := startConnected(t, args)
+	until := time.Now().Add(6 * time.Second).Format(time.RFC3339)
+	ctl(t, b.URL(), "send", "message", "--to", "mum-kitchen", "--until", until, "--id", "m-brief", "Back in a minute")
+	ctl(t, b.URL(), "send", "message", "--to", "mum-kitchen", "--days", "1", "--id", "m-long", "Coffee on Tuesday")
+	waitFor(t, 10*time.Second, "both shown", func() bool {
+		n := 0
+		for _, a := range activities(t, b.URL(), "mum-kitchen") {
+			if a.Type == "item_shown" {
+				n++
+			}
+		}
+		return n == 2
+	})
+	b.Stop()
+	// While the broker is away the short message's window ends.
+	d.waitLog("broker link down", 10*time.Second)
+	time.Sleep(7 * time.Second)
+	b.Restart()
+	waitState(t, b.URL(), "mum-kitchen", 40*time.Second, func(s proto.State) bool { return s.State == proto.LifeReady })
+	var acts []proto.Activity
+	waitFor(t, 10*time.Second, "the expiry logged offline", func() bool {
+		acts = activities(t, b.URL(), "mum-kitchen")
+		return slices.ContainsFunc(acts, func(a proto.Activity) bool { return a.Type == "item_expired" && a.Item == "m-brief" })
+	})
+	seen := map[string]int{}
+	var kinds []string
+	for _, a := range acts {
+		seen[a.ID]++
+		kinds = append(kinds, a.Type+":"+a.Item)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("event %s %d times", id, n)
+		}
+	}
+	for _, want := range []string{"item_shown:m-brief", "item_shown:m-long", "item_expired:m-brief"} {
+		if !slices.Contains(kinds, want) {
+			t.Errorf("activity lacks %s: %v", want, kinds)
+		}
+	}
+	d.stop()
+}
+
+func TestHeartbeatWithAndWithoutSystemServices(t *testing.T) {
+	needBinaries(t)
+	bus := sysbustest.Start(t)
+	bus.TimeDated(true)
+	bus.NetworkManager(sysbustest.Wifi("Kitchen", 62, "192.168.1.23"))
+	b, data, args := headlessSetup(t)
+	_ = data
+	d := startDaemon(t, []string{bus.Env()}, append(args, "--heartbeat", "1s")...)
+	d.waitLog("connected to broker", 10*time.Second)
+	hb := retainedJSON[proto.Heartbeat](t, b.URL(), proto.HeartbeatTopic("mum-kitchen"))
+	if hb.TimeSynced == nil || !*hb.TimeSynced {
+		t.Errorf("time_synced = %v, want true", hb.TimeSynced)
+	}
+	if n := hb.Network; n == nil || n.SSID != "Kitchen" || n.Signal == nil || *n.Signal != 62 || n.IP != "192.168.1.23" || n.Interface == "" {
+		t.Errorf("network = %+v", hb.Network)
+	}
+	if hb.Session == 0 || hb.IntervalS != 1 || hb.Version == "" || hb.Storage.Free == 0 || hb.MemoryRSS == 0 || hb.Restarts == 0 || hb.Boots == 0 {
+		t.Errorf("heartbeat %+v", hb)
+	}
+	if hb.Availability != "not_provisioned" {
+		t.Errorf("availability %q, want not_provisioned (no organisation key)", hb.Availability)
+	}
+	d.stop()
+
+	// No system bus at all: unknown, and the daemon runs on.
+	d = startDaemon(t, []string{"DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/bus"}, append(args, "--heartbeat", "1s")...)
+	d.waitLog("connected to broker", 10*time.Second)
+	waitFor(t, 10*time.Second, "a heartbeat of the new session", func() bool {
+		h := retainedJSON[proto.Heartbeat](t, b.URL(), proto.HeartbeatTopic("mum-kitchen"))
+		if h.Session <= hb.Session {
+			return false
+		}
+		if h.TimeSynced != nil || h.Network != nil {
+			t.Fatalf("without D-Bus: time_synced %v network %+v, want null", h.TimeSynced, h.Network)
+		}
+		if !strings.Contains(h.LastExit, "stopped") {
+			t.Fatalf("last exit %q, want stopped", h.LastExit)
+		}
+		return true
+	})
+	if !d.running() {
+		t.Fatal("hearthd exited without D-Bus")
+	}
+	d.stop()
+}
