@@ -322,12 +322,14 @@ func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
 	if c.forced {
 		c.phase = device.CallAnnouncing
 		c.announceEnd = now.Add(m.opt.Announce)
-		// The camera opens during the announcement so the picture is ready;
-		// nothing is sent until it ends.
-		if err := m.openCapture(c); err != nil {
+		// The answer goes out at once and the camera opens during the
+		// announcement, so picture and connection are ready when it ends;
+		// nothing is sent until then.
+		if err := m.makeTracks(c); err != nil {
 			m.end(c, err.Error())
 			return
 		}
+		m.openCapture(c)
 		if err := m.answer(c, p); err != nil {
 			m.end(c, "could not answer: "+err.Error())
 			return
@@ -351,7 +353,7 @@ func (m *Manager) join(c *callState, in proto.Invite, caller proto.AllowedCaller
 	c.peers[in.Call] = p
 	c.order = append(c.order, in.Call)
 	m.log.Info("call: participant joins", "call", c.id, "participant", caller.ID, "as", in.Call)
-	if c.capture != nil {
+	if c.video != nil || c.audio != nil {
 		if err := m.answer(c, p); err != nil {
 			m.log.Warn("call: answer participant", "participant", caller.ID, "err", err)
 			m.dropPeer(c, p, "could not answer")
@@ -476,10 +478,11 @@ func (m *Manager) onDeadline() {
 		c.announced = true
 		c.phase = device.CallConnecting
 		c.connectBy = now.Add(m.opt.ConnectTimeout)
-		if err := m.openCapture(c); err != nil {
+		if err := m.makeTracks(c); err != nil {
 			m.end(c, err.Error())
 			return
 		}
+		m.openCapture(c)
 		for _, id := range c.order {
 			if err := m.answer(c, c.peers[id]); err != nil {
 				m.end(c, "could not answer: "+err.Error())
@@ -527,6 +530,11 @@ func (m *Manager) peerState(c *callState, p *peer, s webrtc.PeerConnectionState)
 	case webrtc.PeerConnectionStateConnected:
 		if p.connectedAt.IsZero() {
 			p.connectedAt = m.opt.Clock.Now()
+		}
+		// Frames written before the connection were dropped: start the
+		// picture with a keyframe rather than wait for the caller's PLI.
+		if c.capture != nil && c.sendVideo.Load() {
+			c.capture.RequestKeyframe()
 		}
 		if c.announced {
 			m.activate(c)
@@ -607,8 +615,10 @@ func (m *Manager) clear() {
 func (m *Manager) show(c *callState) {
 	v := device.CallView{
 		Phase: c.phase, Call: c.id, Forced: c.forced, Name: c.name, Reason: c.reason,
-		Ends: c.ends, Warning: c.warned, CameraOn: c.capture != nil && c.capture.HasVideo() && !c.cameraOff,
-		MicOn: c.capture != nil && c.capture.HasAudio() && !c.micOff, EndReason: c.endReason,
+		Ends: c.ends, Warning: c.warned, EndReason: c.endReason,
+		// Shown from the moment the camera starts opening.
+		CameraOn: !c.cameraOff && (c.capture != nil && c.capture.HasVideo() || c.opening && m.opt.HasCamera),
+		MicOn:    !c.micOff && (c.capture != nil && c.capture.HasAudio() || c.opening && m.opt.HasMicrophone),
 	}
 	for _, id := range c.order {
 		p := c.peers[id]

@@ -35,6 +35,7 @@ type callState struct {
 	added map[string]bool // callers the host let join
 
 	capture      Capture
+	opening      bool // the capture is being opened
 	video, audio *webrtc.TrackLocalStaticSample
 	sendVideo    atomic.Bool
 	sendAudio    atomic.Bool
@@ -157,21 +158,55 @@ func newAPI(loopback bool) (*webrtc.API, error) {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
-// openCapture opens camera and microphone and starts writing their
-// samples into the call's tracks, through the gates.
-func (m *Manager) openCapture(c *callState) error {
-	cp, err := m.opt.Media.OpenCapture()
-	if err != nil {
-		return fmt.Errorf("camera and microphone: %w", err)
-	}
-	c.capture = cp
-	c.stopMedia = make(chan struct{})
+// makeTracks makes the call's outgoing tracks, before the camera is open,
+// so the answer can go out at once.
+func (m *Manager) makeTracks(c *callState) error {
 	stream := "hearth-" + m.opt.Device
-	if cp.HasVideo() {
+	var err error
+	if m.opt.HasCamera && c.video == nil {
 		c.video, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", stream)
 		if err != nil {
 			return fmt.Errorf("video track: %w", err)
 		}
+	}
+	if m.opt.HasMicrophone && c.audio == nil {
+		c.audio, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", stream)
+		if err != nil {
+			return fmt.Errorf("audio track: %w", err)
+		}
+	}
+	return nil
+}
+
+// openCapture opens camera and microphone in the background (it takes
+// ~100 ms, while ICE connects); captureReady takes the result on the Run
+// goroutine.
+func (m *Manager) openCapture(c *callState) {
+	c.opening = true
+	go func() {
+		cp, err := m.opt.Media.OpenCapture()
+		m.post(func() { m.captureReady(c, cp, err) })
+	}()
+}
+
+// captureReady starts writing the capture's samples into the tracks,
+// through the gates. A capture that arrives after its call ended is closed.
+func (m *Manager) captureReady(c *callState, cp Capture, err error) {
+	c.opening = false
+	if err != nil {
+		if m.cur == c && c.phase != device.CallEnded {
+			m.end(c, "camera and microphone: "+err.Error())
+		}
+		return
+	}
+	if m.cur != c || c.phase == device.CallEnded {
+		_ = cp.Close()
+		m.log.Info("call: camera and microphone closed (the call ended while they opened)", "call", c.id)
+		return
+	}
+	c.capture = cp
+	c.stopMedia = make(chan struct{})
+	if cp.HasVideo() && c.video != nil {
 		c.media.Add(2)
 		go func() {
 			defer c.media.Done()
@@ -204,11 +239,7 @@ func (m *Manager) openCapture(c *callState) error {
 			}
 		}()
 	}
-	if cp.HasAudio() {
-		c.audio, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", stream)
-		if err != nil {
-			return fmt.Errorf("audio track: %w", err)
-		}
+	if cp.HasAudio() && c.audio != nil {
 		c.media.Add(1)
 		go func() {
 			defer c.media.Done()
@@ -224,7 +255,8 @@ func (m *Manager) openCapture(c *callState) error {
 		}()
 	}
 	m.log.Info("call: camera and microphone open", "call", c.id, "camera", cp.HasVideo(), "microphone", cp.HasAudio())
-	return nil
+	m.updateGates(c)
+	m.show(c)
 }
 
 // updateGates lets media out once the announcement is over, as the remote

@@ -269,8 +269,9 @@ func TestForcedCall(t *testing.T) {
 	if v := r.scr.last(); v.Reason != "Morning medicine check" || v.Name != "Nurse" || !v.CameraOn {
 		t.Fatalf("announcement view = %+v", v)
 	}
-	if r.media.open.Load() != 1 {
-		t.Fatal("the camera should open during a forced call's announcement")
+	waitFor(t, "the camera to open during the announcement", 2*time.Second, func() bool { return r.media.open.Load() == 1 })
+	if r.scr.last().Phase != device.CallAnnouncing {
+		t.Fatal("announcement over before the camera opened")
 	}
 	r.waitPhase(device.CallActive, 10*time.Second)
 	waitFor(t, "frames both ways", 10*time.Second, func() bool {
