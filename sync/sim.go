@@ -302,20 +302,3 @@ func (s *sim) heartbeat(d *simDevice) []byte {
 	})
 	return b
 }
-
-// SubscribeSnapshot is Subscribe at QoS 0, for readers of retained status
-// across a fleet (hearthctl fleet). Mosquitto queues at most
-// max_queued_messages (default 1000) QoS 1 messages for a subscriber beyond
-// its in-flight window and drops the rest: a reader of 3,000 devices'
-// retained state got 1,020 of them. At QoS 0 it got all 9,000 (state,
-// heartbeat, availability); the status topics are snapshots that a reader
-// can take again, so nothing needs acknowledging. fn runs on paho's
-// goroutine: it must not block.
-// (It belongs in conn.go; it is here while others edit that file.)
-func (c *Conn) SubscribeSnapshot(ctx context.Context, filter string, fn func(topic string, payload []byte)) error {
-	st := c.cl.Subscribe(filter, 0, func(_ mqtt.Client, m mqtt.Message) { fn(m.Topic(), m.Payload()) })
-	if err := waitToken(ctx, st); err != nil {
-		return fmt.Errorf("subscribe %s: %w", filter, err)
-	}
-	return nil
-}
