@@ -45,6 +45,13 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(cfg)
+	if cfg.Simulate > 0 {
+		// Scale tests: light simulated devices, the same code as
+		// hearthctl simulate; nothing of this device runs.
+		log.Info("simulating devices", "n", cfg.Simulate, "prefix", cfg.DeviceID, "broker", cfg.Broker)
+		return hsync.Simulate(ctx, hsync.SimOptions{Broker: cfg.Broker, Prefix: cfg.DeviceID, N: cfg.Simulate,
+			Heartbeat: time.Duration(cfg.Heartbeat), KeepAlive: time.Duration(cfg.KeepAlive), Version: Version, Logger: log})
+	}
 	loc, _ := cfg.Location()
 	night, err := device.ParseNightHours(cfg.Night)
 	if err != nil {
