@@ -72,6 +72,8 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life stor
 			return "on"
 		},
 		Availability: h.availability,
+		// A device that needs a person says so in its lifecycle state.
+		OnGather: func(hb proto.Heartbeat) { link.SetAlert(status.Alert(hb)) },
 	}
 	h.hb.Init()
 	h.connectSystem(log)

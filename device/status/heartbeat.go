@@ -56,6 +56,10 @@ type Heartbeat struct {
 	// ProcRoot and SysRoot are "/proc" and "/sys" (tests point them elsewhere).
 	ProcRoot, SysRoot string
 
+	// OnGather sees every heartbeat before it is sent (the composition
+	// root raises alerts from it).
+	OnGather func(proto.Heartbeat)
+
 	poke chan struct{}
 	seq  uint64
 }
@@ -126,6 +130,9 @@ func (h *Heartbeat) Run(ctx context.Context) error {
 
 func (h *Heartbeat) send(ctx context.Context) bool {
 	b := h.Gather(ctx)
+	if h.OnGather != nil {
+		h.OnGather(b)
+	}
 	ok := h.Link.PublishHeartbeat(b)
 	if ok {
 		h.Logger.Debug("heartbeat", "seq", b.Seq, "session", b.Session)

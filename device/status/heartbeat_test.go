@@ -95,3 +95,15 @@ func TestRunEveryIntervalAndOnPoke(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestAlert(t *testing.T) {
+	if a := Alert(proto.Heartbeat{Storage: proto.Usage{Used: 1 << 30, Free: 100 << 20}}); a != "storage nearly full: 100 MiB free" {
+		t.Fatalf("alert %q", a)
+	}
+	if a := Alert(proto.Heartbeat{Storage: proto.Usage{Used: 1 << 30, Free: 1 << 30}}); a != "" {
+		t.Fatalf("alert %q with room to spare", a)
+	}
+	if a := Alert(proto.Heartbeat{}); a != "" {
+		t.Fatalf("alert %q when storage is unknown", a)
+	}
+}
