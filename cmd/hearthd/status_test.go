@@ -68,6 +68,9 @@ func TestLifecycle(t *testing.T) {
 		return s.State == proto.LifeLost && s.Session == s2.Session
 	})
 	t.Logf("lost %s after SIGKILL", time.Since(killed).Round(time.Millisecond))
+	if r := fleet(t, b.URL(), "mum-kitchen"); r.State != "lost" || r.Session != s2.Session {
+		t.Fatalf("fleet after SIGKILL: %+v", r)
+	}
 
 	d = startConnected(t, args)
 	s3 := waitState(t, b.URL(), "mum-kitchen", 10*time.Second, func(s proto.State) bool { return s.State == proto.LifeReady })
@@ -91,31 +94,46 @@ func TestLifecycle(t *testing.T) {
 		return s.State == proto.LifeReady && s.Session == s3.Session
 	})
 	d.waitLog("state topic overwritten", time.Second)
+	waitFor(t, 10*time.Second, "the fleet view to show the live device", func() bool {
+		r := fleet(t, b.URL(), "mum-kitchen")
+		return r.State == "ready" && r.Session == s3.Session && !r.Stale && r.Version != ""
+	})
 	d.stop()
 }
 
-// activities reads the device's retained activity log from the broker.
+// activities reads the device's activity log with hearthctl activity.
 func activities(t *testing.T, broker, device string) []proto.Activity {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := hsync.Dial(ctx, broker, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	msgs, err := c.Retained(ctx, proto.ActivityFilter(device), 300*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []proto.Activity
-	for _, m := range msgs {
-		if a, err := proto.DecodeActivity(m); err == nil {
-			out = append(out, a)
+	if err := json.Unmarshal([]byte(ctl(t, broker, "activity", device, "--json")), &out); err != nil {
+		t.Fatalf("hearthctl activity --json: %v", err)
+	}
+	return out
+}
+
+// fleetRow is the part of hearthctl fleet --json the tests read.
+type fleetRow struct {
+	DeviceID string   `json:"device_id"`
+	State    string   `json:"state"`
+	Session  uint64   `json:"session"`
+	Age      *float64 `json:"heartbeat_age_s"`
+	Stale    bool     `json:"stale"`
+	Version  string   `json:"version"`
+}
+
+func fleet(t *testing.T, broker, device string) fleetRow {
+	t.Helper()
+	var rows []fleetRow
+	if err := json.Unmarshal([]byte(ctl(t, broker, "fleet", "--json")), &rows); err != nil {
+		t.Fatalf("hearthctl fleet --json: %v", err)
+	}
+	for _, r := range rows {
+		if r.DeviceID == device {
+			return r
 		}
 	}
-	slices.SortFunc(out, func(a, b proto.Activity) int { return int(a.Seq) - int(b.Seq) })
-	return out
+	t.Fatalf("%s not in the fleet: %+v", device, rows)
+	return fleetRow{}
 }
 
 func TestActivityAcrossABrokerRestart(t *testing.T) {
