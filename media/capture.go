@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,7 +109,8 @@ type CaptureStats struct {
 	VideoFrames     uint64
 	VideoBytes      uint64
 	Keyframes       uint64
-	KeyframeForced  uint64 // RequestKeyframe calls acted on
+	KeyframeForced  uint64 // keyframes encoded for RequestKeyframe
+	VideoStale      uint64 // inter frames not returned because a requested keyframe follows
 	AudioPackets    uint64
 	AudioBytes      uint64
 	VideoEncodeTime time.Duration // total time in the VP8 encoder, excluding waiting for the camera
@@ -128,17 +130,18 @@ type Capture struct {
 
 	videoTrack, audioTrack mediadevices.Track
 	videoEnc, audioEnc     mediadevices.EncodedReadCloser
-	video, audio           chan Sample
+	video                  chan videoSample
+	audio                  chan Sample
 	self                   chan image.Image
 	tap                    *videoTap
 	videoErr, audioErr     atomic.Pointer[error] // why a pump stopped
 
 	videoEnabled atomic.Bool
-	wantKeyframe atomic.Bool
+	keyframeReqs atomic.Uint64 // RequestKeyframe calls
 	encodeNanos  atomic.Int64
 
-	videoFrames, videoBytes, keyframes, forced atomic.Uint64
-	audioPackets, audioBytes                   atomic.Uint64
+	videoFrames, videoBytes, keyframes, forced, stale atomic.Uint64
+	audioPackets, audioBytes                          atomic.Uint64
 }
 
 // OpenCapture opens the camera and the microphone of kind o.Kind and starts
@@ -154,7 +157,7 @@ func OpenCapture(o CaptureOptions) (*Capture, error) {
 		log:   o.Logger.With("kind", o.Kind),
 		opts:  o,
 		done:  make(chan struct{}),
-		video: make(chan Sample, 2),
+		video: make(chan videoSample, 2),
 		audio: make(chan Sample, 4),
 		self:  make(chan image.Image, 1),
 	}
@@ -179,14 +182,22 @@ func OpenCapture(o CaptureOptions) (*Capture, error) {
 		mediadevices.WithAudioEncoders(&opusParams),
 	)
 
-	if err := c.openVideo(selector); err != nil {
-		c.log.Warn("no camera", "err", err)
-		c.missing = append(c.missing, err)
+	// mediadevices builds each encoder only once its source has delivered a
+	// first frame or buffer (it reads one to learn the format), so open both
+	// at once: OpenCapture then waits for the slower, not for the sum.
+	var videoErr error
+	var opened sync.WaitGroup
+	opened.Go(func() { videoErr = c.openVideo(selector) })
+	audioErr := c.openAudio(selector)
+	opened.Wait()
+	if videoErr != nil {
+		c.log.Warn("no camera", "err", videoErr)
+		c.missing = append(c.missing, videoErr)
 		close(c.self)
 	}
-	if err := c.openAudio(selector); err != nil {
-		c.log.Warn("no microphone", "err", err)
-		c.missing = append(c.missing, err)
+	if audioErr != nil {
+		c.log.Warn("no microphone", "err", audioErr)
+		c.missing = append(c.missing, audioErr)
 	}
 	if c.videoEnc == nil && c.audioEnc == nil {
 		return nil, fmt.Errorf("open capture: %w", errors.Join(c.missing...))
@@ -221,13 +232,18 @@ func (c *Capture) openVideo(selector *mediadevices.CodecSelector) error {
 		_ = track.Close()
 		return fmt.Errorf("%w: open camera: unexpected track type %T", ErrNoCamera, track)
 	}
-	tap := &videoTap{enabled: c.videoEnabled.Load, self: c.self, every: c.opts.SelfViewInterval}
+	tap := &videoTap{enabled: c.videoEnabled.Load, self: c.self, every: c.opts.SelfViewInterval, requests: &c.keyframeReqs}
 	vt.Transform(tap.transform)
 	c.tap = tap
 	enc, err := vt.NewEncodedReader("vp8")
 	if err != nil {
 		_ = track.Close()
 		return fmt.Errorf("%w: start vp8 encoder: %w", ErrNoCamera, err)
+	}
+	if force, err := vp8KeyframeFlag(enc.Controller()); err != nil {
+		c.log.Warn("keyframe requests will land one frame late", "err", err)
+	} else {
+		tap.force = force // read by the tap only inside the pump's reads, which start later
 	}
 	c.videoTrack, c.videoEnc = track, enc
 	return nil
@@ -290,14 +306,32 @@ func (c *Capture) openAudio(selector *mediadevices.CodecSelector) error {
 	return nil
 }
 
+// videoSample is a Sample with the RequestKeyframe count when its frame was
+// captured, so that ReadVideo can pass over inter frames that a requested
+// keyframe supersedes.
+type videoSample struct {
+	Sample
+	requested uint64
+}
+
 func (c *Capture) pumpVideo() {
 	defer c.pumps.Done()
 	defer close(c.self) // the tap runs only inside videoEnc.Read, and no Read follows
-	kfc, _ := c.videoEnc.Controller().(codec.KeyFrameController)
+	// Without the tap's way to force keyframes (see vp8KeyframeFlag), force
+	// them before each Read: a request made while Read waits for the camera
+	// then lands a frame late.
+	var kfc codec.KeyFrameController
+	if c.tap.force == nil {
+		kfc, _ = c.videoEnc.Controller().(codec.KeyFrameController)
+	}
+	var fallbackApplied uint64
 	for {
-		if c.wantKeyframe.Swap(false) && kfc != nil {
-			if err := kfc.ForceKeyFrame(); err == nil {
-				c.forced.Add(1)
+		if kfc != nil {
+			if n := c.keyframeReqs.Load(); n > fallbackApplied {
+				fallbackApplied = n
+				if err := kfc.ForceKeyFrame(); err == nil {
+					c.forced.Add(1)
+				}
 			}
 		}
 		buf, release, err := c.videoEnc.Read()
@@ -310,15 +344,28 @@ func (c *Capture) pumpVideo() {
 			close(c.video)
 			return
 		}
+		forced, requested := c.tap.forced, c.tap.requested
+		c.tap.forced = false
 		data := buf.Data
 		release()
+		key := len(data) > 0 && data[0]&1 == 0
+		if forced {
+			if key {
+				c.forced.Add(1)
+			} else {
+				c.tap.applied = 0 // not served (libvpx dropped the frame): force the next
+			}
+		}
 		if len(data) == 0 { // libvpx dropped the frame (rate control)
 			continue
 		}
-		s := Sample{
+		s := videoSample{Sample: Sample{
 			Data:     data,
 			Duration: time.Duration(buf.Samples) * time.Second / 90000,
-			Keyframe: data[0]&1 == 0,
+			Keyframe: key,
+		}, requested: requested}
+		if c.tap.force == nil {
+			s.requested = math.MaxUint64 // requests land late; never pass over frames
 		}
 		c.videoFrames.Add(1)
 		c.videoBytes.Add(uint64(len(data)))
@@ -380,13 +427,21 @@ func (c *Capture) HasAudio() bool { return c.audioEnc != nil }
 // ErrNoCamera or ErrNoMicrophone; nil if both capture.
 func (c *Capture) Missing() []error { return append([]error(nil), c.missing...) }
 
-// ReadVideo blocks for the next encoded VP8 frame. It returns ErrNoCamera
-// without a camera and ErrClosed after Close.
+// ReadVideo blocks for the next encoded VP8 frame. After RequestKeyframe
+// returns, the next frame ReadVideo returns is a keyframe: inter frames
+// captured before the request are passed over (the keyframe replaces them).
+// It returns ErrNoCamera without a camera and ErrClosed after Close.
 func (c *Capture) ReadVideo() (Sample, error) {
 	if c.videoEnc == nil {
 		return Sample{}, ErrNoCamera
 	}
-	return c.read(c.video, &c.videoErr)
+	for {
+		s, err := read(c, c.video, &c.videoErr)
+		if err != nil || s.Keyframe || s.requested >= c.keyframeReqs.Load() {
+			return s.Sample, err
+		}
+		c.stale.Add(1)
+	}
 }
 
 // ReadAudio blocks for the next Opus packet (20 ms, 48 kHz mono). It returns
@@ -395,13 +450,14 @@ func (c *Capture) ReadAudio() (Sample, error) {
 	if c.audioEnc == nil {
 		return Sample{}, ErrNoMicrophone
 	}
-	return c.read(c.audio, &c.audioErr)
+	return read(c, c.audio, &c.audioErr)
 }
 
-func (c *Capture) read(ch chan Sample, slot *atomic.Pointer[error]) (Sample, error) {
+func read[S any](c *Capture, ch chan S, slot *atomic.Pointer[error]) (S, error) {
+	var zero S
 	select {
 	case <-c.done: // checked first: after Close, queued samples are not returned
-		return Sample{}, ErrClosed
+		return zero, ErrClosed
 	default:
 	}
 	select {
@@ -410,17 +466,20 @@ func (c *Capture) read(ch chan Sample, slot *atomic.Pointer[error]) (Sample, err
 			return s, nil
 		}
 		if err := slot.Load(); err != nil {
-			return Sample{}, *err
+			return zero, *err
 		}
-		return Sample{}, ErrClosed
+		return zero, ErrClosed
 	case <-c.done:
-		return Sample{}, ErrClosed
+		return zero, ErrClosed
 	}
 }
 
-// RequestKeyframe makes the next encoded frame a keyframe, for an RTCP PLI or
-// FIR from the remote. It never blocks.
-func (c *Capture) RequestKeyframe() { c.wantKeyframe.Store(true) }
+// RequestKeyframe makes the next frame ReadVideo returns a keyframe, for an
+// RTCP PLI or FIR from the remote: the frame the camera delivers next is
+// encoded as one, even when the request comes while the encoder is already
+// waiting for it, and inter frames encoded before are not returned. It never
+// blocks.
+func (c *Capture) RequestKeyframe() { c.keyframeReqs.Add(1) }
 
 // SetVideoEnabled switches the picture on or off. While off, black frames are
 // encoded (a few bytes each), so the remote shows black, the stream stays
@@ -450,6 +509,7 @@ func (c *Capture) Stats() CaptureStats {
 		VideoBytes:      c.videoBytes.Load(),
 		Keyframes:       c.keyframes.Load(),
 		KeyframeForced:  c.forced.Load(),
+		VideoStale:      c.stale.Load(),
 		AudioPackets:    c.audioPackets.Load(),
 		AudioBytes:      c.audioBytes.Load(),
 		VideoEncodeTime: time.Duration(c.encodeNanos.Load()),

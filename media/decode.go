@@ -13,8 +13,6 @@ import (
 	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 )
 
 // VideoDecoderOptions configures NewVideoDecoder.
@@ -39,6 +37,7 @@ type VideoDecoderOptions struct {
 type DecoderStats struct {
 	PacketsReceived  uint64
 	PacketsDropped   uint64 // queue full
+	PacketsLate      uint64 // late, duplicate or malformed, dropped by the frame assembler
 	FramesDecoded    uint64
 	FramesSkipped    uint64 // waiting for a keyframe, lost packets or too large
 	FramesDropped    uint64 // decoded but replaced before OnFrame took them
@@ -49,8 +48,9 @@ type DecoderStats struct {
 }
 
 // VideoDecoder turns the RTP packets of a remote VP8 track into images.
-// WriteRTP queues; one goroutine reassembles frames and decodes them with
-// libvpx, another hands frames to OnFrame.
+// WriteRTP queues; one goroutine reassembles frames (vp8Assembler, released
+// as soon as their last packet arrives) and decodes them with libvpx, another
+// hands frames to OnFrame.
 type VideoDecoder struct {
 	log  *slog.Logger
 	opts VideoDecoderOptions
@@ -174,9 +174,9 @@ const maxFrameBytes = 1 << 20
 func (d *VideoDecoder) decodeLoop(dec codec.VideoDecoder, in *frameInput) {
 	defer d.wg.Done()
 	defer func() { _ = dec.Close() }()
-	// maxLate is in packets: at 500 kbit/s a frame is 3-10 packets.
-	sb := samplebuilder.New(128, &codecs.VP8Packet{}, 90000)
-	waiting := true // for a keyframe
+	asm := newVP8Assembler(assemblerWindow)
+	var late, skipped uint64 // asm's counters already in stats
+	waiting := true          // for a keyframe
 	var waitingSince, lastRequest time.Time
 	request := func(why string) {
 		if time.Since(lastRequest) < d.opts.KeyframeRetry {
@@ -197,14 +197,14 @@ func (d *VideoDecoder) decodeLoop(dec codec.VideoDecoder, in *frameInput) {
 		if waitingSince.IsZero() {
 			waitingSince = time.Now()
 		}
-		sb.Push(p)
-		for s := sb.Pop(); s != nil; s = sb.Pop() {
-			frame := s.Data
+		asm.Push(p)
+		for f, ok := asm.Pop(); ok; f, ok = asm.Pop() {
+			frame := f.Data
 			if len(frame) == 0 {
 				continue
 			}
 			key := frame[0]&1 == 0
-			if s.PrevDroppedPackets > 0 && !key && !waiting {
+			if f.AfterLoss && !key && !waiting {
 				waiting, waitingSince = true, time.Now()
 			}
 			if key {
@@ -248,6 +248,13 @@ func (d *VideoDecoder) decodeLoop(dec codec.VideoDecoder, in *frameInput) {
 				s.Width, s.Height = b.Dx(), b.Dy()
 			})
 			d.offer(img)
+		}
+		if l, sk := asm.Late+asm.Duplicate+asm.Malformed, asm.Skipped; l != late || sk != skipped {
+			d.count(func(s *DecoderStats) {
+				s.PacketsLate += l - late
+				s.FramesSkipped += sk - skipped
+			})
+			late, skipped = l, sk
 		}
 		// Keep asking while nothing decodes, e.g. when the PLI was lost, or
 		// when the first frames never completed.

@@ -3,6 +3,7 @@ package media
 import (
 	"image"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,7 +68,7 @@ func TestVideoRoundTrip(t *testing.T) {
 	defer d.Close()
 	pk := newVP8Packetizer()
 	const n = 15
-	for range n + 1 { // samplebuilder emits a frame when the next one starts
+	for range n { // each frame is released at its last packet
 		s, err := c.ReadVideo()
 		if err != nil {
 			t.Fatal(err)
@@ -192,7 +193,8 @@ func TestVP8KeyframeSize(t *testing.T) {
 }
 
 // FuzzVideoDecoder feeds arbitrary RTP payloads (and so arbitrary VP8 frames
-// to libvpx) through the decoder: it must not crash or hang.
+// to libvpx) through the decoder, in order or reordered, duplicated or lost:
+// it must not crash or hang.
 func FuzzVideoDecoder(f *testing.F) {
 	f.Add([]byte{0x90, 0x80, 0x01, 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00}, uint8(3))
 	f.Add([]byte{0x10, 0x11, 0x22, 0x33}, uint8(1))
@@ -211,19 +213,38 @@ func FuzzVideoDecoder(f *testing.F) {
 		}
 		defer d.Close()
 		rnd := rand.New(rand.NewPCG(uint64(len(payload)), uint64(split)))
-		// Cut the payload into up to split+1 packets of two frames, with
-		// marker bits, so the samplebuilder emits frames.
+		// Cut the payload into up to 8 packets per frame for three frames,
+		// with marker bits, so the assembler releases frames; split's high
+		// bits then reorder, duplicate or lose packets.
 		parts := int(split%8) + 1
 		seq := uint16(rnd.Uint32())
+		var pkts []*rtp.Packet
 		for frame := range uint32(3) {
 			for i := range parts {
 				lo, hi := len(payload)*i/parts, len(payload)*(i+1)/parts
 				seq++
-				_ = d.WriteRTP(&rtp.Packet{
+				pkts = append(pkts, &rtp.Packet{
 					Header:  rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: frame * 3000, Marker: i == parts-1},
 					Payload: payload[lo:hi],
 				})
 			}
+		}
+		switch split >> 3 % 4 {
+		case 1: // reorder
+			for range len(pkts) {
+				i := rnd.IntN(len(pkts))
+				j := min(len(pkts)-1, i+rnd.IntN(4))
+				pkts[i], pkts[j] = pkts[j], pkts[i]
+			}
+		case 2: // duplicate
+			i := rnd.IntN(len(pkts))
+			pkts = slices.Insert(pkts, rnd.IntN(len(pkts)+1), pkts[i])
+		case 3: // lose
+			i := rnd.IntN(len(pkts))
+			pkts = slices.Delete(pkts, i, i+1)
+		}
+		for _, p := range pkts {
+			_ = d.WriteRTP(p)
 		}
 		deadline := time.Now().Add(time.Second)
 		for len(d.packets) > 0 && time.Now().Before(deadline) {

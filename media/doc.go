@@ -36,11 +36,21 @@
 //
 // # Keyframes
 //
-// libvpx cannot decode inter frames before a keyframe. VideoDecoder
-// reassembles frames with Pion's samplebuilder, skips everything until a
+// libvpx cannot decode inter frames before a keyframe. VideoDecoder has its
+// own sample builder in front of libvpx (vp8Assembler): it reassembles each
+// frame from its RTP packets and releases it the moment the packet with the
+// marker bit completes it, where Pion's samplebuilder would hold it until a
+// packet of the next frame arrived (a whole frame time). Late and duplicate
+// packets are dropped, a frame with a lost packet is skipped, and memory is
+// bounded by a window of 512 packets. The decoder skips everything until a
 // keyframe (VP8: first byte's bit 0 clear) and calls OnNeedKeyframe (send an
 // RTCP PLI) when it has to skip, after loss or a decode error, and again every
-// KeyframeRetry while nothing decodes. On the sending side, a PLI from the
-// remote maps to Capture.RequestKeyframe. Keyframe sizes are checked before
+// KeyframeRetry while nothing decodes. Keyframe sizes are checked before
 // libvpx sees them, so a remote cannot make it allocate huge frames.
+//
+// On the sending side, a PLI from the remote maps to Capture.RequestKeyframe,
+// which the video tap applies to the frame the camera delivers next, even if
+// the encoder is already waiting for it (mediadevices' ForceKeyFrame would
+// wait for that frame to be encoded and land on the one after); inter frames
+// encoded before the keyframe are not returned by ReadVideo.
 package media

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/mediadevices/pkg/io/video"
@@ -136,17 +137,28 @@ func (s *testAudioSource) Close() error {
 }
 
 // videoTap sits between the camera and the encoder. It replaces frames with
-// black while video is disabled and copies a few frames a second to the self
-// view. It runs on the encoder's goroutine, so it must never block.
+// black while video is disabled, copies a few frames a second to the self
+// view and applies keyframe requests to the frame just captured. It runs on
+// the encoder's goroutine, inside the encoder's Read, so it must never block.
 type videoTap struct {
 	enabled func() bool
 	self    chan image.Image
 	every   time.Duration
 	last    time.Time
 	black   *image.YCbCr
-	// delivered is when the last frame left the tap for the encoder; the pump
-	// reads it after the encoder returns (same goroutine) to time encoding.
+	// requests counts Capture.RequestKeyframe calls. force, once set (see
+	// vp8KeyframeFlag), makes the encoder encode the frame being delivered
+	// as a keyframe; applied is the count of requests it has served.
+	requests *atomic.Uint64
+	force    func()
+	applied  uint64
+	// The pump reads these after the encoder returns (same goroutine):
+	// delivered is when the last frame left the tap for the encoder, to time
+	// encoding; requested is the request count when it was captured; forced
+	// says the tap forced it to be a keyframe.
 	delivered time.Time
+	requested uint64
+	forced    bool
 }
 
 func (t *videoTap) transform(r video.Reader) video.Reader {
@@ -157,6 +169,13 @@ func (t *videoTap) transform(r video.Reader) video.Reader {
 		}
 		if !t.enabled() {
 			img = t.blackLike(img)
+		}
+		// A keyframe request made while the encoder waited for this frame is
+		// applied to this frame, not the next.
+		t.requested = t.requests.Load()
+		if t.force != nil && t.requested > t.applied {
+			t.force()
+			t.applied, t.forced = t.requested, true
 		}
 		if now := time.Now(); now.Sub(t.last) >= t.every {
 			t.last = now

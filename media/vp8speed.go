@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"unsafe"
 
 	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/codec/vpx"
@@ -64,4 +65,27 @@ func setVP8CPUUsed(rc codec.ReadCloser, cpuUsed int) error {
 		return fmt.Errorf("set vp8 cpu-used %d: libvpx error %d", cpuUsed, int(rc))
 	}
 	return nil
+}
+
+// vp8KeyframeFlag returns a function that makes mediadevices' VP8 encoder
+// encode its current frame as a keyframe, from inside its Read: it sets the
+// encoder's unexported requireKeyFrame, which Read consults after it has
+// read the frame from the camera. ForceKeyFrame sets the same flag but takes
+// the encoder's lock, which Read holds while it waits for the camera, so a
+// request made then lands on the frame after; the returned function must be
+// called only from the video tap, on the goroutine inside Read that holds
+// that lock. Like setVP8CPUUsed it reaches the field by reflection; if a
+// later mediadevices renames it, it returns an error and Capture falls back
+// to ForceKeyFrame (TestVP8KeyframeFlagFound catches it).
+func vp8KeyframeFlag(enc any) (func(), error) {
+	v := reflect.ValueOf(enc)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("vp8 keyframe flag: unexpected encoder type %T", enc)
+	}
+	f := v.Elem().FieldByName("requireKeyFrame")
+	if !f.IsValid() || f.Kind() != reflect.Bool {
+		return nil, fmt.Errorf("vp8 keyframe flag: no requireKeyFrame in %T", enc)
+	}
+	p := (*bool)(unsafe.Pointer(f.UnsafeAddr()))
+	return func() { *p = true }, nil
 }

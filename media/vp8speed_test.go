@@ -91,3 +91,43 @@ func BenchmarkVP8Encode640x480(b *testing.B) {
 		enc()
 	}
 }
+
+// TestVP8KeyframeFlagFound checks that mediadevices' VP8 encoder still has
+// the flag the video tap sets, and that setting it makes a keyframe.
+func TestVP8KeyframeFlagFound(t *testing.T) {
+	p, err := vpx.NewVP8Params()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var force func()
+	r := video.ReaderFunc(func() (image.Image, func(), error) {
+		img := image.NewYCbCr(image.Rect(0, 0, 64, 48), image.YCbCrSubsampleRatio420)
+		if force != nil {
+			force() // as the tap does, inside the encoder's Read
+		}
+		return img, func() {}, nil
+	})
+	b := &vp8Builder{params: p, cpuUsed: -8, log: testLogger(t)}
+	enc, err := b.BuildVideoEncoder(r, prop.Media{Video: prop.Video{Width: 64, Height: 48}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	f, err := vp8KeyframeFlag(enc.Controller())
+	if err != nil {
+		t.Fatalf("vp8KeyframeFlag = %v; mediadevices' encoder changed?", err)
+	}
+	for i := range 4 {
+		if i == 2 {
+			force = f
+		}
+		data, _, err := enc.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key := len(data) > 0 && data[0]&1 == 0; key != (i == 0 || i == 2) {
+			t.Errorf("frame %d: keyframe %v", i, key)
+		}
+		force = nil
+	}
+}
