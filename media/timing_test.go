@@ -48,11 +48,10 @@ func TestVideoReleaseLatency(t *testing.T) {
 		}
 	}
 	slices.Sort(lat)
+	// Measured, not asserted (timings belong to make bench): Pion's
+	// samplebuilder held each frame for a frame time (67 ms); that a frame
+	// is released from its own packets is asserted in vp8frames_test.go.
 	t.Logf("release latency: median %v, max %v", lat[len(lat)/2], lat[len(lat)-1])
-	// Pion's samplebuilder held each frame for a frame time (67 ms).
-	if lat[len(lat)/2] > 30*time.Millisecond {
-		t.Errorf("median release latency %v, want well under a frame time", lat[len(lat)/2])
-	}
 }
 
 // TestOpenCaptureTime logs how long OpenCapture takes: mediadevices builds
