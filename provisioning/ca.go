@@ -1,0 +1,196 @@
+package provisioning
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// File names of a broker's server certificate (hearthctl provision
+// broker-cert), as Mosquitto's certfile and keyfile.
+const (
+	ServerCertFile = "server.crt"
+	ServerKeyFile  = "server.key"
+)
+
+// CA is the organisation's certificate authority: it issues the devices'
+// client certificates and the brokers' server certificates.
+type CA struct {
+	Cert *x509.Certificate
+	Key  crypto.Signer
+	PEM  []byte // Cert as PEM, as it goes into bundles
+}
+
+// LoadCA reads ca.crt and ca.key from an organisation's folder.
+func LoadCA(dir string) (CA, error) {
+	certPEM, err := os.ReadFile(filepath.Join(dir, CACertFile))
+	if err != nil {
+		return CA{}, fmt.Errorf("load ca: %w", err)
+	}
+	cert, err := parseCert(certPEM)
+	if err != nil {
+		return CA{}, fmt.Errorf("load ca %s: %w", CACertFile, err)
+	}
+	if !cert.IsCA {
+		return CA{}, fmt.Errorf("load ca %s: not a CA certificate", CACertFile)
+	}
+	keyPath := filepath.Join(dir, CAKeyFile)
+	fi, err := os.Stat(keyPath)
+	if err != nil {
+		return CA{}, fmt.Errorf("load ca: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return CA{}, fmt.Errorf("load ca: %s: readable by others (mode %v); chmod 600 it", keyPath, fi.Mode().Perm())
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return CA{}, fmt.Errorf("load ca: %w", err)
+	}
+	key, err := parseECKey(keyPEM)
+	if err != nil {
+		return CA{}, fmt.Errorf("load ca %s: %w", CAKeyFile, err)
+	}
+	if !key.PublicKey.Equal(cert.PublicKey) {
+		return CA{}, fmt.Errorf("load ca: %s does not belong to %s", CAKeyFile, CACertFile)
+	}
+	return CA{Cert: cert, Key: key, PEM: certPEM}, nil
+}
+
+// IssueClient makes a key and a client certificate for a device (or an
+// admin's hearthctl): CN is the id, which the broker takes as the user name
+// (Mosquitto use_identity_as_username) for its per-device ACL.
+func (ca CA) IssueClient(id string, valid time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: id, Organization: ca.Cert.Subject.Organization},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	certPEM, keyPEM, err = ca.issue(tmpl, valid, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("issue client certificate for %s: %w", id, err)
+	}
+	return certPEM, keyPEM, nil
+}
+
+// IssueServer makes a key and a server certificate for a broker reached as
+// hosts (names or IP addresses).
+func (ca CA) IssueServer(hosts []string, valid time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
+	if len(hosts) == 0 {
+		return nil, nil, errors.New("issue server certificate: no host")
+	}
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: hosts[0], Organization: ca.Cert.Subject.Organization},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	certPEM, keyPEM, err = ca.issue(tmpl, valid, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("issue server certificate for %v: %w", hosts, err)
+	}
+	return certPEM, keyPEM, nil
+}
+
+func (ca CA) issue(tmpl *x509.Certificate, valid time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
+	if valid <= 0 {
+		return nil, nil, errors.New("validity must be positive")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl.SerialNumber, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return nil, nil, err
+	}
+	// An hour's slack for clocks that are a little behind.
+	tmpl.NotBefore = now.Add(-time.Hour)
+	tmpl.NotAfter = now.Add(valid)
+	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
+		tmpl.NotAfter = ca.Cert.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	if err != nil {
+		return nil, nil, err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), nil
+}
+
+// WriteServerCert writes a broker's certificate and key into dir (key 0600)
+// and a copy of the CA beside them: Mosquitto's cafile, certfile, keyfile.
+func WriteServerCert(dir string, ca CA, certPEM, keyPEM []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("write server certificate: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ServerKeyFile)); err == nil {
+		return fmt.Errorf("write server certificate in %s: %w", dir, ErrExists)
+	}
+	if err := writeFile(filepath.Join(dir, CACertFile), ca.PEM, 0o644); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dir, ServerCertFile), certPEM, 0o644); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, ServerKeyFile), keyPEM, 0o600)
+}
+
+// parseCert reads exactly one PEM certificate.
+func parseCert(b []byte) (*x509.Certificate, error) {
+	blk, rest := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" {
+		return nil, errors.New("not a PEM certificate")
+	}
+	if len(trimSpace(rest)) != 0 {
+		return nil, errors.New("more than one PEM block")
+	}
+	return x509.ParseCertificate(blk.Bytes)
+}
+
+// parseECKey reads a PKCS #8 ECDSA private key.
+func parseECKey(b []byte) (*ecdsa.PrivateKey, error) {
+	blk, rest := pem.Decode(b)
+	if blk == nil || blk.Type != "PRIVATE KEY" {
+		return nil, errors.New("not a PEM private key (PKCS #8)")
+	}
+	if len(trimSpace(rest)) != 0 {
+		return nil, errors.New("more than one PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%T, want ECDSA", k)
+	}
+	return ek, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\n' || b[0] == '\r' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
+}
