@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,11 @@ type Options struct {
 	Calls CallSink
 	// Version is this build, carried by the lifecycle messages.
 	Version string
+	// TLS is used for mqtts:// brokers: the device's client certificate and
+	// the organisation's CA (provisioning.State.TLSConfig). ServerName, if
+	// empty, is the broker's host. Nil: the system's roots, no client
+	// certificate.
+	TLS *tls.Config
 }
 
 // CallSink is the device's call side as the link feeds it.
@@ -108,6 +114,18 @@ func BrokerURL(s string) (string, error) {
 		return "", fmt.Errorf("broker url %q: no port", s)
 	}
 	return u.String(), nil
+}
+
+// tlsFor is tc with ServerName set to broker's host when it is empty.
+func tlsFor(tc *tls.Config, broker string) *tls.Config {
+	if tc.ServerName != "" {
+		return tc
+	}
+	tc = tc.Clone()
+	if u, err := url.Parse(broker); err == nil {
+		tc.ServerName = u.Hostname()
+	}
+	return tc
 }
 
 // Stats are counters for status reports.
@@ -190,6 +208,9 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 			default:
 			}
 		})
+	if c.opt.TLS != nil {
+		o.SetTLSConfig(tlsFor(c.opt.TLS, c.opt.Broker))
+	}
 	cl := mqtt.NewClient(o)
 	tok := cl.Connect()
 	if err := waitToken(ctx, tok); err != nil {

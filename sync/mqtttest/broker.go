@@ -24,8 +24,11 @@ type Broker struct {
 	// WSPort is the MQTT-over-WebSockets listener, for browsers.
 	WSPort int
 	Dir    string
-	cmd    *exec.Cmd
-	t      testing.TB
+	// TLSPort is the mutual-TLS listener (StartTLS), 0 without one.
+	TLSPort int
+	tlsDir  string
+	cmd     *exec.Cmd
+	t       testing.TB
 }
 
 // URL is the broker's mqtt:// address.
@@ -50,6 +53,27 @@ func Start(t testing.TB) *Broker {
 	t.Cleanup(b.Stop)
 	return b
 }
+
+// StartTLS is Start with a third listener for mqtts:// that requires a
+// client certificate and takes its CN as the user name, as production
+// brokers do. certDir holds ca.crt, server.crt and server.key (hearthctl
+// provision broker-cert).
+func StartTLS(t testing.TB, certDir string) *Broker {
+	t.Helper()
+	if _, err := exec.LookPath(binary()); err != nil {
+		if os.Getenv("HEARTH_REQUIRE_BROKER") != "" {
+			t.Fatalf("mosquitto not found (%v); run .ci/deps.sh", err)
+		}
+		t.Skipf("mosquitto not found: %v", err)
+	}
+	b := &Broker{Dir: t.TempDir(), t: t, Port: freePort(t), WSPort: freePort(t), TLSPort: freePort(t), tlsDir: certDir}
+	b.start()
+	t.Cleanup(b.Stop)
+	return b
+}
+
+// TLSURL is the broker's mqtts:// address (StartTLS).
+func (b *Broker) TLSURL() string { return fmt.Sprintf("mqtts://127.0.0.1:%d", b.TLSPort) }
 
 func binary() string {
 	if p, err := exec.LookPath("mosquitto"); err == nil {
@@ -90,6 +114,16 @@ log_type error
 log_type warning
 log_type notice
 `, b.Port, b.WSPort, b.Dir, b.Dir)
+	if b.TLSPort != 0 {
+		// Last, so that its settings apply to this listener only.
+		cfg += fmt.Sprintf(`listener %d 127.0.0.1
+cafile %s/ca.crt
+certfile %s/server.crt
+keyfile %s/server.key
+require_certificate true
+use_identity_as_username true
+`, b.TLSPort, b.tlsDir, b.tlsDir, b.tlsDir)
+	}
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		b.t.Fatalf("write mosquitto.conf: %v", err)
 	}
@@ -105,7 +139,10 @@ log_type notice
 		b.t.Fatalf("start mosquitto: %v", err)
 	}
 	b.cmd = cmd
-	for _, port := range []int{b.Port, b.WSPort} {
+	for _, port := range []int{b.Port, b.WSPort, b.TLSPort} {
+		if port == 0 {
+			continue
+		}
 		if !listening(port, 10*time.Second) {
 			b.t.Fatalf("mosquitto did not listen on %d: %s", port, b.Log())
 		}
