@@ -29,8 +29,8 @@ const (
 	currentLink  = "current"
 	stateFile    = "state.json"
 	tlsDir       = "tls"
-	clientCert   = "client.crt"
-	clientKey    = "client.key"
+	clientCert   = ClientCertFile
+	clientKey    = ClientKeyFile
 	AppliedNote  = "hearth-bundle.applied.txt"
 	RefusedNote  = "hearth-bundle.refused.txt"
 	stampLayout  = "20060102T150405.000000000Z"

@@ -194,3 +194,28 @@ func trimSpace(b []byte) []byte {
 	}
 	return b
 }
+
+// File names of a client's TLS folder (hearthctl provision client-cert;
+// hearthctl --tls DIR), the same as a provisioned device's tls/ folder.
+const (
+	ClientCertFile = "client.crt"
+	ClientKeyFile  = "client.key"
+)
+
+// WriteClientCert writes a client's certificate and key into dir (key 0600)
+// with a copy of the CA: what hearthctl --tls DIR reads.
+func WriteClientCert(dir string, ca CA, certPEM, keyPEM []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("write client certificate: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ClientKeyFile)); err == nil {
+		return fmt.Errorf("write client certificate in %s: %w", dir, ErrExists)
+	}
+	if err := writeFile(filepath.Join(dir, CACertFile), ca.PEM, 0o644); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dir, ClientCertFile), certPEM, 0o644); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, ClientKeyFile), keyPEM, 0o600)
+}

@@ -159,7 +159,7 @@ func (e *env) activity(ctx context.Context, args []string) error {
 		}
 		from = t
 	}
-	conn, err := hsync.Dial(ctx, e.broker, "hearthctl")
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
 	if err != nil {
 		return err
 	}

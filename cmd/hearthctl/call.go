@@ -57,7 +57,7 @@ func (e *env) callCmd(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
 
-	conn, err := hsync.Dial(ctx, e.broker, "hearthctl-call")
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl-call", e.tls)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (e *env) contentList(ctx context.Context, args []string) error {
 		}
 		when = t
 	}
-	conn, err := hsync.Dial(ctx, e.broker, "hearthctl")
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func (e *env) contentRemove(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return errors.New("content rm: name the item ids to remove")
 	}
-	conn, err := hsync.Dial(ctx, e.broker, "hearthctl")
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
 	if err != nil {
 		return err
 	}

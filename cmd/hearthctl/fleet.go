@@ -321,7 +321,7 @@ func (e *env) fleet(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}
-	conn, err := hsync.Dial(ctx, e.broker, "hearthctl")
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
 	if err != nil {
 		return err
 	}

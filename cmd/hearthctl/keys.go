@@ -80,7 +80,7 @@ func (e *env) allow(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("allow: %w", err)
 	}
-	conn, err := hsync.Dial(ctx, e.broker, "hearthctl")
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
 	if err != nil {
 		return err
 	}

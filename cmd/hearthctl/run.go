@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,12 @@ Commands:
   content rm   --device ID ITEM-ID
   blobs serve  --dir DIR [--addr HOST:PORT]     (a photo store for photos sent by URL)
   provision ca init --out DIR [--name ORG]      (the organisation's signing key and CA)
+  provision new --ca DIR --device ID --broker URL[,URL] --out FILE [--name NAME] [--wifi SSID:PSK]...
+                [--timezone ZONE] [--locale L] [--night HH:MM-HH:MM] [--serial S] [--valid 5y]
+  provision inspect FILE [--json]               (show a bundle without its secrets; fails when invalid)
+  provision batch --ca DIR --csv FILE --out DIR  (one DEVICE.hearth-bundle.json per CSV row)
+  provision broker-cert --ca DIR --host NAME[,IP] --out DIR   (the broker's TLS certificate)
+  provision client-cert --ca DIR --id NAME --out DIR          (an admin's certificate, for --tls)
   caller new   --name NAME --out DIR [--id ID]  (a caller's signing key)
   call         ID --caller DIR [--forced --reason TEXT] [--for 30s] [--json]   (a test caller)
   allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
@@ -33,6 +40,7 @@ Commands:
 
 TIME is RFC 3339 (2026-11-24T14:00:00+01:00) or local "2026-11-24T14:00" or "2026-11-24".
 The broker comes from --broker or $HEARTH_BROKER (default mqtt://127.0.0.1:1883).
+For mqtts:// brokers, --tls DIR or $HEARTH_TLS_DIR holds ca.crt, client.crt and client.key.
 `
 
 type env struct {
@@ -43,6 +51,8 @@ type env struct {
 	loc    *time.Location
 	// progress shows progress bars when stderr is a terminal.
 	progress bool
+	// tls has the client certificate for mqtts:// brokers (--tls).
+	tls *tls.Config
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,6 +65,7 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	broker := fs.String("broker", envOr("HEARTH_BROKER", "mqtt://127.0.0.1:1883"), "MQTT broker `url`")
+	tlsDir := fs.String("tls", os.Getenv("HEARTH_TLS_DIR"), "`folder` with ca.crt, client.crt, client.key for mqtts:// (provision client-cert)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -63,6 +74,10 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust
 	}
 	e := &env{broker: *broker, stdout: stdout, stderr: stderr, now: time.Now, loc: time.Local,
 		progress: isTerminal(stderr)}
+	var err error
+	if e.tls, err = tlsConfig(*broker, *tlsDir); err != nil {
+		return err
+	}
 	if adjust != nil {
 		adjust(e)
 	}
@@ -86,8 +101,8 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust
 		return e.contentRemove(ctx, rest[2:])
 	case cmd == "blobs" && sub == "serve":
 		return e.blobsServe(ctx, rest[2:])
-	case cmd == "provision" && sub == "ca" && len(rest) > 2 && rest[2] == "init":
-		return e.caInit(rest[3:])
+	case cmd == "provision":
+		return e.provision(rest[1:])
 	case cmd == "caller" && sub == "new":
 		return e.callerNew(rest[2:])
 	case cmd == "call":

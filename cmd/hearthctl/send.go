@@ -227,7 +227,7 @@ func (e *env) publishItem(ctx context.Context, it proto.Item, devices []string, 
 			return fmt.Errorf("item for %s: %w", d, err)
 		}
 	}
-	conn, err := hsync.Dial(ctx, e.broker, "hearthctl")
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
 	if err != nil {
 		return err
 	}

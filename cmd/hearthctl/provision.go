@@ -1,0 +1,464 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/hearth-home/hearth/provisioning"
+	"github.com/hearth-home/hearth/sync/proto"
+)
+
+// provision dispatches hearthctl provision SUB ...
+func (e *env) provision(args []string) error {
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
+	}
+	switch sub {
+	case "ca":
+		if len(args) > 1 && args[1] == "init" {
+			return e.caInit(args[2:])
+		}
+	case "new":
+		return e.provisionNew(args[1:])
+	case "inspect":
+		return e.provisionInspect(args[1:])
+	case "batch":
+		return e.provisionBatch(args[1:])
+	case "broker-cert":
+		return e.provisionCert(args[1:], true)
+	case "client-cert":
+		return e.provisionCert(args[1:], false)
+	}
+	return fmt.Errorf("unknown command %q (provision: ca init, new, inspect, batch, broker-cert, client-cert)", strings.Join(append([]string{"provision"}, args[:min(len(args), 1)]...), " "))
+}
+
+// wifiFlags collects --wifi SSID:PSK (repeatable).
+type wifiFlags []provisioning.WiFi
+
+func (w *wifiFlags) String() string { return fmt.Sprint(len(*w), " networks") }
+func (w *wifiFlags) Set(s string) error {
+	ssid, psk, _ := strings.Cut(s, ":")
+	*w = append(*w, provisioning.WiFi{SSID: ssid, PSK: psk})
+	return nil
+}
+
+// parseValid reads a certificate's life: "5y", "90d" or a Go duration.
+func parseValid(s string) (time.Duration, error) {
+	for suffix, unit := range map[string]time.Duration{"y": 365 * 24 * time.Hour, "d": 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			v, err := strconv.Atoi(n)
+			if err != nil || v <= 0 || time.Duration(v) > 30*365*24*time.Hour/unit {
+				return 0, fmt.Errorf("--valid %q: want e.g. 5y, 90d or 2160h", s)
+			}
+			return time.Duration(v) * unit, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--valid %q: want e.g. 5y, 90d or 2160h", s)
+	}
+	return d, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
+		out = append(out, f)
+	}
+	return out
+}
+
+// provisionNew: hearthctl provision new --ca DIR --device ID --broker URL[,URL] --out FILE ...
+func (e *env) provisionNew(args []string) error {
+	fs := flag.NewFlagSet("provision new", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	orgDir := fs.String("ca", "", "the organisation's `folder` (provision ca init)")
+	device := fs.String("device", "", "device `id`")
+	brokers := fs.String("broker", "", "broker `urls`, comma-separated, in order of preference (mqtts://host:8883)")
+	out := fs.String("out", "", "bundle `file` to write (the device looks for "+provisioning.BundleFile+")")
+	name := fs.String("name", "", "the device's `name` as callers see it")
+	var wifi wifiFlags
+	fs.Var(&wifi, "wifi", "a Wi-Fi network `SSID:PSK` (PSK empty for an open network); repeat for more")
+	tz := fs.String("timezone", "", "IANA time `zone` (Europe/Stockholm); empty: the device's")
+	locale := fs.String("locale", "", "screen language: en, sv, fi, de; empty: the device's")
+	night := fs.String("night", "", "night hours `HH:MM-HH:MM` or off; empty: the device's")
+	serial := fs.String("serial", "", "bind the bundle to the unit with this hardware `serial`")
+	valid := fs.String("valid", "5y", "the device certificate's life (5y, 90d, 2160h)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *orgDir == "" || *device == "" || *brokers == "" || *out == "" {
+		return errors.New("provision new: --ca, --device, --broker and --out are required")
+	}
+	v, err := parseValid(*valid)
+	if err != nil {
+		return fmt.Errorf("provision new: %w", err)
+	}
+	spec := provisioning.Spec{Device: *device, Name: *name, Serial: *serial, Brokers: splitList(*brokers),
+		WiFi: wifi, Timezone: *tz, Locale: *locale, Night: *night, Valid: v}
+	b, err := provisioning.IssueFromDir(*orgDir, spec, e.now())
+	if err != nil {
+		return fmt.Errorf("provision new: %w", err)
+	}
+	if err := writeBundle(*out, b); err != nil {
+		return fmt.Errorf("provision new: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "bundle for %s in %s; copy it to the device's boot partition as %s\n", b.Device, *out, provisioning.BundleFile)
+	return nil
+}
+
+// writeBundle writes a new bundle file, 0600 (it holds a private key); an
+// existing file is never overwritten.
+func writeBundle(path string, b provisioning.Bundle) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b.Encode())
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// inspection is what provision inspect --json prints.
+type inspection struct {
+	File        string               `json:"file"`
+	Valid       bool                 `json:"valid"`
+	Error       string               `json:"error,omitempty"`
+	Bundle      *provisioning.Bundle `json:"bundle,omitempty"` // redacted
+	CertSubject string               `json:"cert_subject,omitempty"`
+	CertExpires *time.Time           `json:"cert_expires,omitempty"`
+	OrgKeySHA   string               `json:"org_key_sha256,omitempty"`
+}
+
+// provisionInspect: hearthctl provision inspect FILE [--json]. It exits
+// non-zero when the device would refuse the bundle.
+func (e *env) provisionInspect(args []string) error {
+	fs := flag.NewFlagSet("provision inspect", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	// The file may come before or after the flags.
+	var file string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		file, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	} else if file == "" || fs.NArg() > 0 {
+		return errors.New("provision inspect: want one bundle FILE")
+	}
+	in := inspection{File: file}
+	b, err := provisioning.ReadBundleFile(file)
+	if errors.Is(err, provisioning.ErrWorldReadable) {
+		// Show it anyway; the device would refuse it.
+		if raw, rerr := os.ReadFile(file); rerr == nil {
+			if b2, derr := provisioning.DecodeBundle(raw); derr == nil {
+				b = b2
+				in.Bundle = &b
+			}
+		}
+	} else if err == nil {
+		in.Bundle = &b
+		err = b.Check(e.now())
+	}
+	if err != nil {
+		in.Error = err.Error()
+	}
+	in.Valid = err == nil
+	if in.Bundle != nil {
+		r := b.Redacted()
+		in.Bundle = &r
+		if c, cerr := b.Certificate(); cerr == nil {
+			in.CertSubject = c.Subject.CommonName
+			exp := c.NotAfter.UTC()
+			in.CertExpires = &exp
+		}
+		if k, kerr := b.OrgPublic(); kerr == nil {
+			sum := sha256.Sum256(k)
+			in.OrgKeySHA = hex.EncodeToString(sum[:])
+		}
+	}
+	if *asJSON {
+		j, _ := json.MarshalIndent(in, "", "  ")
+		fmt.Fprintf(e.stdout, "%s\n", j)
+	} else {
+		printInspection(e.stdout, in)
+	}
+	if err != nil {
+		return fmt.Errorf("provision inspect: %w", err)
+	}
+	return nil
+}
+
+func printInspection(w io.Writer, in inspection) {
+	fmt.Fprintf(w, "file       %s\n", in.File)
+	if b := in.Bundle; b != nil {
+		fmt.Fprintf(w, "device     %s\n", b.Device)
+		if b.Name != "" {
+			fmt.Fprintf(w, "name       %s\n", b.Name)
+		}
+		if b.Serial != "" {
+			fmt.Fprintf(w, "serial     %s (only that unit takes it)\n", b.Serial)
+		}
+		fmt.Fprintf(w, "issued     %s\n", b.Issued.UTC().Format(time.RFC3339))
+		fmt.Fprintf(w, "brokers    %s\n", strings.Join(b.Brokers, ", "))
+		for _, n := range b.WiFi {
+			sec := "open"
+			if n.PSK != "" {
+				sec = "passphrase (redacted)"
+			}
+			fmt.Fprintf(w, "wifi       %q, %s\n", n.SSID, sec)
+		}
+		orDevice := func(s string) string {
+			if s == "" {
+				return "(the device's own)"
+			}
+			return s
+		}
+		fmt.Fprintf(w, "timezone   %s\nlocale     %s\nnight      %s\n", orDevice(b.Timezone), orDevice(b.Locale), orDevice(b.Night))
+		if in.CertExpires != nil {
+			fmt.Fprintf(w, "cert       CN=%s, expires %s\n", in.CertSubject, in.CertExpires.Format(time.DateOnly))
+		}
+		if in.OrgKeySHA != "" {
+			fmt.Fprintf(w, "org key    sha256 %s\n", in.OrgKeySHA[:16])
+		}
+	}
+	if in.Valid {
+		fmt.Fprintln(w, "valid      yes")
+	} else {
+		fmt.Fprintf(w, "valid      NO: %s\n", in.Error)
+	}
+}
+
+// provisionCert: hearthctl provision broker-cert --ca DIR --host NAME[,IP] --out DIR
+// and provision client-cert --ca DIR --id NAME --out DIR (an admin's
+// hearthctl --tls DIR).
+func (e *env) provisionCert(args []string, server bool) error {
+	name := "provision client-cert"
+	if server {
+		name = "provision broker-cert"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	orgDir := fs.String("ca", "", "the organisation's `folder` (provision ca init)")
+	hosts := fs.String("host", "", "the broker's host `names` and IP addresses, comma-separated (broker-cert)")
+	id := fs.String("id", "", "the client's `id`, its user name at the broker (client-cert)")
+	out := fs.String("out", "", "`folder` to write ca.crt and the certificate and key to")
+	valid := fs.String("valid", "5y", "the certificate's life (5y, 90d, 2160h)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *orgDir == "" || *out == "" || (server && *hosts == "") || (!server && *id == "") {
+		if server {
+			return fmt.Errorf("%s: --ca, --host and --out are required", name)
+		}
+		return fmt.Errorf("%s: --ca, --id and --out are required", name)
+	}
+	v, err := parseValid(*valid)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	ca, err := provisioning.LoadCA(*orgDir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if server {
+		crt, key, err := ca.IssueServer(splitList(*hosts), v, e.now())
+		if err == nil {
+			err = provisioning.WriteServerCert(*out, ca, crt, key)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintf(e.stdout, "broker certificate for %s in %s (mosquitto: cafile %s, certfile %s, keyfile %s)\n",
+			*hosts, *out, provisioning.CACertFile, provisioning.ServerCertFile, provisioning.ServerKeyFile)
+		return nil
+	}
+	if !proto.ValidID(*id) {
+		return fmt.Errorf("%s: --id %q: letters, digits, '.', '_' and '-'", name, *id)
+	}
+	crt, key, err := ca.IssueClient(*id, v, e.now())
+	if err == nil {
+		err = provisioning.WriteClientCert(*out, ca, crt, key)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	fmt.Fprintf(e.stdout, "client certificate for %s in %s (hearthctl --tls %s, or HEARTH_TLS_DIR)\n", *id, *out, *out)
+	return nil
+}
+
+// provisionBatch: hearthctl provision batch --ca DIR --csv FILE --out DIR.
+// Every row is checked before any bundle is written.
+func (e *env) provisionBatch(args []string) error {
+	fs := flag.NewFlagSet("provision batch", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	orgDir := fs.String("ca", "", "the organisation's `folder` (provision ca init)")
+	csvFile := fs.String("csv", "", "`file`: device,name,broker,timezone,locale,night,wifi_ssid,wifi_psk (a header row first)")
+	out := fs.String("out", "", "`folder` for the bundles, one DEVICE"+provisioning.BundleSuffix+" each")
+	valid := fs.String("valid", "5y", "the device certificates' life (5y, 90d, 2160h)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *orgDir == "" || *csvFile == "" || *out == "" {
+		return errors.New("provision batch: --ca, --csv and --out are required")
+	}
+	v, err := parseValid(*valid)
+	if err != nil {
+		return fmt.Errorf("provision batch: %w", err)
+	}
+	specs, err := readBatch(*csvFile, v)
+	if err != nil {
+		return fmt.Errorf("provision batch: %w", err)
+	}
+	org, err := provisioning.LoadOrg(*orgDir)
+	if err != nil {
+		return fmt.Errorf("provision batch: %w", err)
+	}
+	ca, err := provisioning.LoadCA(*orgDir)
+	if err != nil {
+		return fmt.Errorf("provision batch: %w", err)
+	}
+	if err := os.MkdirAll(*out, 0o700); err != nil {
+		return fmt.Errorf("provision batch: %w", err)
+	}
+	var bar *progressbar.ProgressBar
+	if e.progress {
+		bar = progressbar.NewOptions(len(specs), progressbar.OptionSetWriter(e.stderr),
+			progressbar.OptionSetDescription("bundles"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+	}
+	var errs []error
+	made := 0
+	for _, r := range specs {
+		b, err := provisioning.Issue(org, ca, r.spec, e.now())
+		if err == nil {
+			err = writeBundle(filepath.Join(*out, r.spec.Device+provisioning.BundleSuffix), b)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s line %d (%s): %w", *csvFile, r.line, r.spec.Device, err))
+		} else {
+			made++
+		}
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+	}
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	fmt.Fprintf(e.stdout, "%d bundles in %s; copy each to its device's boot partition as %s (or alone, under its own name)\n",
+		made, *out, provisioning.BundleFile)
+	if len(errs) > 0 {
+		return fmt.Errorf("provision batch: %d rows failed: %w", len(errs), errors.Join(errs...))
+	}
+	return nil
+}
+
+type batchRow struct {
+	line int
+	spec provisioning.Spec
+}
+
+// readBatch reads the installer's CSV by its header's column names; every
+// row is checked as far as can be without the keys.
+func readBatch(path string, valid time.Duration) ([]batchRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.TrimLeadingSpace = true
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(recs) < 2 {
+		return nil, fmt.Errorf("read %s: want a header row and at least one device", path)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	known := []string{"device", "name", "broker", "timezone", "locale", "night", "wifi_ssid", "wifi_psk", "serial"}
+	for h := range col {
+		if !contains(known, h) {
+			return nil, fmt.Errorf("read %s: unknown column %q (want %s)", path, h, strings.Join(known, ","))
+		}
+	}
+	for _, need := range []string{"device", "broker"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("read %s: no %q column", path, need)
+		}
+	}
+	get := func(rec []string, name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	var out []batchRow
+	var errs []error
+	seen := map[string]int{}
+	for i, rec := range recs[1:] {
+		line := i + 2
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		s := provisioning.Spec{Device: get(rec, "device"), Name: get(rec, "name"), Serial: get(rec, "serial"),
+			Brokers: splitList(get(rec, "broker")), Timezone: get(rec, "timezone"), Locale: get(rec, "locale"),
+			Night: get(rec, "night"), Valid: valid}
+		if ssid := get(rec, "wifi_ssid"); ssid != "" {
+			s.WiFi = []provisioning.WiFi{{SSID: ssid, PSK: get(rec, "wifi_psk")}}
+		}
+		switch {
+		case !proto.ValidID(s.Device):
+			errs = append(errs, fmt.Errorf("line %d: device %q is not a device id", line, s.Device))
+		case seen[s.Device] != 0:
+			errs = append(errs, fmt.Errorf("line %d: device %s is also on line %d", line, s.Device, seen[s.Device]))
+		case len(s.Brokers) == 0:
+			errs = append(errs, fmt.Errorf("line %d: no broker", line))
+		}
+		seen[s.Device] = line
+		out = append(out, batchRow{line: line, spec: s})
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s: %w", path, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
