@@ -16,7 +16,7 @@ NOCGO_PKGS := ./device/... ./sync/... ./ui ./provisioning/...
 ARM64_ENV := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
 	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
 
-.PHONY: all deps deps-cross build cross test test-nocgo check bench demo demo-stop fuzz clean
+.PHONY: all deps deps-cross build cross test test-nocgo check check-buildroot bench demo demo-stop fuzz clean
 
 all: build
 
@@ -48,6 +48,12 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# Offline checks of the Buildroot tree in buildroot/ (see buildroot/README.md);
+# the Buildroot ones need BUILDROOT_DIR=/path/to/a/buildroot/source/tree.
+check-buildroot:
+	@bash .ci/deps.sh buildroot
+	@BUILDROOT_DIR='$(BUILDROOT_DIR)' bash .ci/check-buildroot.sh
 
 fuzz:
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeItem -fuzztime 60s -fuzzminimizetime 5s

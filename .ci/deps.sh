@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs from Debian's packages what building, testing, the demo and the benchmarks need.
 # Idempotent: packages already present are skipped, so a second run costs a few seconds.
-# Usage: .ci/deps.sh [base|cross|bench|all]   (default: all)
+# Usage: .ci/deps.sh [base|cross|bench|buildroot|all]   (default: all)
 set -euo pipefail
 what=${1:-all}
 
@@ -14,14 +14,19 @@ cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
   libxinerama-dev:arm64 libxi-dev:arm64 libxxf86vm-dev:arm64 libvpx-dev:arm64
   libturbojpeg0-dev:arm64 libopus-dev:arm64)
 bench=(libjpeg-turbo-progs time ffmpeg mosquitto-clients)
+# make check-buildroot: Buildroot's kconfig and check-package (Debian's python3
+# with python3-magic and flake8, shellcheck), and the SD image on stub inputs.
+buildroot=(make gcc g++ libc6-dev patch perl rsync file cpio unzip bc python3 python3-magic python3-flake8 shellcheck
+  genimage mtools dosfstools e2fsprogs fdisk)
 
 pkgs=()
 case "$what" in
   base) pkgs=("${base[@]}") ;;
   cross) pkgs=("${cross[@]}") ;;
   bench) pkgs=("${bench[@]}") ;;
-  all) pkgs=("${base[@]}" "${cross[@]}" "${bench[@]}") ;;
-  *) echo "deps.sh: unknown set $what (base|cross|bench|all)" >&2; exit 2 ;;
+  buildroot) pkgs=("${buildroot[@]}") ;;
+  all) pkgs=("${base[@]}" "${cross[@]}" "${bench[@]}" "${buildroot[@]}") ;;
+  *) echo "deps.sh: unknown set $what (base|cross|bench|buildroot|all)" >&2; exit 2 ;;
 esac
 
 sudo=""
