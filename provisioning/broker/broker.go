@@ -47,12 +47,6 @@ const (
 // PeopleDir is the people CA's folder inside the organisation's folder.
 const PeopleDir = "people"
 
-// File names inside a person's folder (hearthctl person new).
-const (
-	PersonCrtFile = "person.crt"
-	PersonKeyFile = "person.key"
-)
-
 // PeopleCAFile is the people CA's certificate as the broker's people
 // listeners name it (cafile) inside ConfDir.
 const PeopleCAFile = "people-ca.crt"
@@ -119,14 +113,15 @@ func newCA(dir string, org []string) error {
 	return writeFile(filepath.Join(dir, provisioning.CACertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
-// IssuePerson writes a person's client certificate (CN = id, the caller id
-// the broker's ACL knows them by) into outDir: person.crt, person.key and
-// ca.crt, the organisation's CA that vouches for the broker.
+// IssuePerson writes a person's client certificate from the people CA (CN =
+// id, the caller id the broker's ACL knows them by) into outDir as
+// hearthctl --tls reads it: client.crt, client.key and ca.crt, the
+// organisation's CA that vouches for the broker.
 func IssuePerson(orgDir, id string, valid time.Duration, now time.Time, outDir string) error {
 	if !proto.ValidID(id) {
 		return fmt.Errorf("issue person: id %q is not valid (letters, digits, . _ -)", id)
 	}
-	if _, err := os.Stat(filepath.Join(outDir, PersonKeyFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(outDir, provisioning.ClientKeyFile)); err == nil {
 		return fmt.Errorf("issue person in %s: %w", outDir, provisioning.ErrExists)
 	}
 	ca, err := PeopleCA(orgDir)
@@ -147,10 +142,10 @@ func IssuePerson(orgDir, id string, valid time.Duration, now time.Time, outDir s
 	if err := writeFile(filepath.Join(outDir, provisioning.CACertFile), orgCA, 0o644); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(outDir, PersonCrtFile), crt, 0o644); err != nil {
+	if err := writeFile(filepath.Join(outDir, provisioning.ClientCertFile), crt, 0o644); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(outDir, PersonKeyFile), key, 0o600)
+	return writeFile(filepath.Join(outDir, provisioning.ClientKeyFile), key, 0o600)
 }
 
 // writeFile writes through a temporary file, fsync and rename.

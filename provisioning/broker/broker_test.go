@@ -127,14 +127,14 @@ func (w *world) deviceCert(t *testing.T, ca provisioning.CA, id string, valid ti
 	return c
 }
 
-// personCert is a person's certificate as hearthctl person new writes it.
+// personCert is a person's certificate as broker.IssuePerson writes it for hearthctl --tls.
 func (w *world) personCert(t *testing.T, id string) tls.Certificate {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), id)
 	if err := IssuePerson(w.org, id, 24*time.Hour, time.Now(), dir); err != nil {
 		t.Fatal(err)
 	}
-	c, err := tls.LoadX509KeyPair(filepath.Join(dir, PersonCrtFile), filepath.Join(dir, PersonKeyFile))
+	c, err := tls.LoadX509KeyPair(filepath.Join(dir, provisioning.ClientCertFile), filepath.Join(dir, provisioning.ClientKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
