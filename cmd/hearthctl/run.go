@@ -32,6 +32,7 @@ Commands:
   caller new   --name NAME --out DIR [--id ID]  (a caller's signing key)
   call         ID --caller DIR [--forced --reason TEXT] [--for 30s] [--json]   (a test caller)
   allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
+  admin        ID --org DIR reboot|factory-reset|night HH:MM-HH:MM|off|volume 0-100  (signed admin command)
   web          --caller DIR [--ws URL] [--listen HOST:PORT] [--public]  (a web page to call devices)
   fleet        [--watch] [--json] [--stale-after N|DURATION]   (every device's state, problems first)
   activity     ID [--since TIME|DURATION] [--json] [--follow]  (a device's activity log)
@@ -109,6 +110,8 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust
 		return e.callCmd(ctx, rest[1:])
 	case cmd == "allow":
 		return e.allow(ctx, rest[1:])
+	case cmd == "admin":
+		return e.adminCmd(ctx, rest[1:])
 	case cmd == "web":
 		return e.web(ctx, rest[1:])
 	case cmd == "fleet":
