@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/fyne/v2/widget"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hearth-home/hearth/ui"
@@ -58,7 +57,11 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 		return err
 	}
 	w.SetPadded(false)
-	w.SetContent(newNoCursor(s.Content()))
+	// The pointer is hidden by the display server (Xorg -nocursor, cage),
+	// not by Fyne: a Fyne cursor change that arrives while the window is
+	// closing dereferences the destroyed GLFW window (Fyne 2.7.1), which
+	// crashed a quick shutdown under Xvfb.
+	w.SetContent(s.Content())
 	size := opt.Size
 	if size.Width <= 0 || size.Height <= 0 {
 		size = fyne.NewSize(1280, 720)
@@ -124,27 +127,4 @@ func newWindow(title string) (a fyne.App, w fyne.Window, err error) {
 		w = a.NewWindow(title)
 	}
 	return a, w, nil
-}
-
-// noCursor hides the mouse pointer over the screen: nobody uses one, and
-// an arrow in the middle of a photo is the first thing an eye finds. GLFW
-// applies it on the first pointer motion; a kiosk X server should also be
-// started without a cursor (Xorg -nocursor).
-type noCursor struct {
-	widget.BaseWidget
-	content fyne.CanvasObject
-}
-
-func newNoCursor(content fyne.CanvasObject) *noCursor {
-	n := &noCursor{content: content}
-	n.ExtendBaseWidget(n)
-	return n
-}
-
-// Cursor implements desktop.Cursorable.
-func (n *noCursor) Cursor() desktop.Cursor { return desktop.HiddenCursor }
-
-// CreateRenderer implements fyne.Widget.
-func (n *noCursor) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(n.content)
 }
