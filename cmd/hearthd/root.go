@@ -52,6 +52,17 @@ func run(ctx context.Context, args []string) error {
 		return hsync.Simulate(ctx, hsync.SimOptions{Broker: cfg.Broker, Prefix: cfg.DeviceID, N: cfg.Simulate,
 			Heartbeat: time.Duration(cfg.Heartbeat), KeepAlive: time.Duration(cfg.KeepAlive), Version: Version, Logger: log})
 	}
+	// A provisioning bundle gives the device its identity, broker and
+	// credentials. Until one is applied, the unprovisioned screen (with
+	// its code) would run here as provision's waiting hook; headless, the
+	// daemon just waits and logs.
+	cfg, tlsConf, err := provision(ctx, cfg, log, nil)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("provisioning: %w", err)
+	}
 	loc, _ := cfg.Location()
 	night, err := device.ParseNightHours(cfg.Night)
 	if err != nil {
@@ -89,7 +100,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	linkOpt := hsync.Options{
 		Broker: cfg.Broker, DeviceID: cfg.DeviceID, Store: st, Clock: clk, Logger: log,
-		KeepAlive: time.Duration(cfg.KeepAlive), Version: Version,
+		KeepAlive: time.Duration(cfg.KeepAlive), Version: Version, TLS: tlsConf,
 	}
 	if calls != nil {
 		linkOpt.Calls = calls

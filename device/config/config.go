@@ -1,6 +1,7 @@
 // Package config is hearthd's one typed configuration: defaults, a JSON
 // file, then command-line flags, validated once at load. A provisioning
-// bundle will later replace the identity and broker parts.
+// bundle (hearthd --bundle-path) supplies the identity, broker and local
+// settings over the file's; flags given on the command line win.
 package config
 
 import (
@@ -58,6 +59,15 @@ type Config struct {
 	// Simulate runs this many light simulated devices instead of one
 	// (scale tests); needs --headless.
 	Simulate int `json:"simulate"`
+	// BundlePath are folders (the boot partition, a USB stick's mount
+	// point) where hearthd looks for a provisioning bundle at start;
+	// comma-separated on the command line. With it, the device id may
+	// come from the bundle.
+	BundlePath []string `json:"bundle_path"`
+
+	// Given names the flags set on the command line: they win over a
+	// provisioning bundle's values.
+	Given map[string]bool `json:"-"`
 }
 
 // Locales the screen speaks.
@@ -147,6 +157,8 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&f.Simulate, "simulate", 0, "run `N` light simulated devices (ids DEVICE-ID-00001...) instead of this one; with --headless")
 	var ice string
 	fs.StringVar(&ice, "ice-servers", "", "STUN/TURN `urls`, comma-separated")
+	var bundlePath string
+	fs.StringVar(&bundlePath, "bundle-path", "", "`folders` to look for a provisioning bundle in at start, comma-separated (e.g. /boot,/media/usb)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -164,7 +176,9 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 			return Config{}, fmt.Errorf("config %s: %w", *file, err)
 		}
 	}
+	cfg.Given = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) {
+		cfg.Given[fl.Name] = true
 		switch fl.Name {
 		case "device-id":
 			cfg.DeviceID = f.DeviceID
@@ -214,6 +228,13 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 			cfg.Simulate = f.Simulate
 		case "ice-servers":
 			cfg.ICEServers = strings.Split(ice, ",")
+		case "bundle-path":
+			cfg.BundlePath = nil
+			for _, p := range strings.Split(bundlePath, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					cfg.BundlePath = append(cfg.BundlePath, p)
+				}
+			}
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -230,10 +251,10 @@ func (c Config) Validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, a...)...)
 	}
-	if c.DeviceID == "" {
-		return bad("no device id (--device-id)")
+	if c.DeviceID == "" && (len(c.BundlePath) == 0 || c.Simulate > 0) {
+		return bad("no device id (--device-id, or --bundle-path to take it from a provisioning bundle)")
 	}
-	if !proto.ValidID(c.DeviceID) {
+	if c.DeviceID != "" && !proto.ValidID(c.DeviceID) {
 		return bad("device id %q: letters, digits, '.', '_' and '-' only, at most 64", c.DeviceID)
 	}
 	if c.Data == "" {
