@@ -75,11 +75,7 @@ func parseValid(s string) (time.Duration, error) {
 }
 
 func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
-		out = append(out, f)
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
 }
 
 // provisionNew: hearthctl provision new --ca DIR --device ID --broker URL[,URL] --out FILE ...
