@@ -18,6 +18,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/hearth-home/hearth/provisioning"
+	"github.com/hearth-home/hearth/provisioning/broker"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -279,11 +280,11 @@ func (e *env) provisionCert(args []string, server bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	ca, err := provisioning.LoadCA(*orgDir)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
 	if server {
+		ca, err := provisioning.LoadCA(*orgDir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 		crt, key, err := ca.IssueServer(splitList(*hosts), v, e.now())
 		if err == nil {
 			err = provisioning.WriteServerCert(*out, ca, crt, key)
@@ -298,11 +299,11 @@ func (e *env) provisionCert(args []string, server bool) error {
 	if !proto.ValidID(*id) {
 		return fmt.Errorf("%s: --id %q: letters, digits, '.', '_' and '-'", name, *id)
 	}
-	crt, key, err := ca.IssueClient(*id, v, e.now())
-	if err == nil {
-		err = provisioning.WriteClientCert(*out, ca, crt, key)
-	}
-	if err != nil {
+	// People (admins, senders, callers) get certificates from the
+	// organisation's people CA: the shipped broker trusts it on the people
+	// listener only, and the device CA on the device listener only
+	// (docs/broker.md).
+	if err := broker.IssuePerson(*orgDir, *id, v, e.now(), *out); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	fmt.Fprintf(e.stdout, "client certificate for %s in %s (hearthctl --tls %s, or HEARTH_TLS_DIR)\n", *id, *out, *out)

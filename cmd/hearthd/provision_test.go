@@ -114,6 +114,17 @@ func TestProvisionEndToEnd(t *testing.T) {
 	ctl(t, "mqtt://unused:1", "provision", "ca", "init", "--out", org, "--name", "Care Co")
 	ctl(t, "mqtt://unused:1", "provision", "broker-cert", "--ca", org, "--host", "127.0.0.1", "--out", brokerDir)
 	ctl(t, "mqtt://unused:1", "provision", "client-cert", "--ca", org, "--id", "carer-anna", "--out", admin)
+	// One TLS listener here: it trusts the device CA and the people CA
+	// (the carer's); the shipped config splits them over two listeners
+	// (provisioning/broker, tested there).
+	people, err := os.ReadFile(filepath.Join(org, "people", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgCA, _ := os.ReadFile(filepath.Join(brokerDir, "ca.crt"))
+	if err := os.WriteFile(filepath.Join(brokerDir, "ca.crt"), append(orgCA, people...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	b := mqtttest.StartTLS(t, brokerDir)
 	staged := filepath.Join(dir, "staged.json")
 	ctl(t, "mqtt://unused:1", "provision", "new", "--ca", org, "--device", "prov-e2e", "--broker", b.TLSURL(),
