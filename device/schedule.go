@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/hearth-home/hearth/device/clock"
@@ -39,6 +40,39 @@ type Scheduler struct {
 	// a Pi has no RTC) would otherwise go unnoticed until the next boundary,
 	// possibly days away. A wake-up that changes nothing calls nothing.
 	MaxWait time.Duration
+
+	mu       gosync.Mutex
+	override *NightHours   // set by SetNight (an admin's command)
+	wake     chan struct{} // SetNight wakes Run
+}
+
+// SetNight replaces the night hours while Run runs (an admin's command);
+// the screen follows at once.
+func (s *Scheduler) SetNight(n NightHours) {
+	s.mu.Lock()
+	s.override = &n
+	if s.wake == nil {
+		s.wake = make(chan struct{}, 1)
+	}
+	w := s.wake
+	s.mu.Unlock()
+	select {
+	case w <- struct{}{}:
+	default:
+	}
+}
+
+// night returns the night hours in force and the channel SetNight wakes.
+func (s *Scheduler) night() (NightHours, chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.wake == nil {
+		s.wake = make(chan struct{}, 1)
+	}
+	if s.override != nil {
+		return *s.override, s.wake
+	}
+	return s.Night, s.wake
 }
 
 // slideKey identifies what a slide shows.
@@ -95,6 +129,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			expire = false
 		}
 		changed := s.Store.Changed()
+		night, wake := s.night()
 		now := clk.Now()
 		recs, err := s.Store.Live()
 		var next time.Time
@@ -106,7 +141,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		} else {
 			errWait = time.Second
 			// The mode first: after a power cut at night, no bright flash.
-			if m := s.Night.ModeAt(now, loc); first || m != mode {
+			if m := night.ModeAt(now, loc); first || m != mode {
 				log.Info("screen mode", "mode", m, "at", now)
 				s.Display.SetMode(m)
 				mode = m
@@ -125,7 +160,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			first = false
 			next = nextBoundary(recs, now, keep)
 		}
-		if e := s.Night.NextEdge(now, loc); !e.IsZero() && (next.IsZero() || e.Before(next)) {
+		if e := night.NextEdge(now, loc); !e.IsZero() && (next.IsZero() || e.Before(next)) {
 			next = e
 		}
 		if maxWait > 0 && (next.IsZero() || next.Sub(now) > maxWait) {
@@ -136,6 +171,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-changed:
+		case <-wake:
 		case <-fire:
 			expire = true
 		}

@@ -432,3 +432,18 @@ func TestSchedulerDays(t *testing.T) {
 	f.clk.Set(end)
 	f.disp.expect(t, "slides []")
 }
+
+func TestSchedulerSetNight(t *testing.T) {
+	f := newFixture(t, 10, 0)
+	var sched *Scheduler
+	f.run(t, func(s *Scheduler) { sched = s })
+	f.disp.expect(t, "mode day")
+	f.disp.expect(t, "slides []")
+	n, err := ParseNightHours("09:00-11:00") // an admin's command: now is night
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Mode = ModeNightDim
+	sched.SetNight(n)
+	f.disp.expect(t, "mode night-dim")
+}

@@ -57,6 +57,7 @@ type Speaker struct {
 	chime   []int16 // still to play
 	stats   SpeakerStats
 	closed  bool
+	gain    int32 // volume in percent of full scale; 100 by default
 
 	ctx *malgo.AllocatedContext
 	dev *malgo.Device
@@ -81,7 +82,7 @@ func NewSpeaker(kind Kind, logger *slog.Logger) (*Speaker, error) {
 	if !kind.Valid() {
 		return nil, fmt.Errorf("new speaker: %w %q", ErrUnknownKind, kind)
 	}
-	s := &Speaker{log: logger.With("kind", kind), kind: kind, streams: map[string]*speakerStream{}}
+	s := &Speaker{log: logger.With("kind", kind), kind: kind, streams: map[string]*speakerStream{}, gain: 100}
 	if kind == KindReal {
 		if err := s.openDevice(); err != nil {
 			return nil, fmt.Errorf("new speaker: %w: %w", ErrNoSpeaker, err)
@@ -204,6 +205,7 @@ func (s *Speaker) onPlayback(out, _ []byte, frames uint32) {
 				sum += int32(st.pcm[i])
 			}
 		}
+		sum = sum * s.gain / 100
 		sum = max(math.MinInt16, min(math.MaxInt16, sum))
 		binary.LittleEndian.PutUint16(out[2*i:], uint16(int16(sum)))
 	}
@@ -220,6 +222,20 @@ func (s *Speaker) onPlayback(out, _ []byte, frames uint32) {
 			st.pcm = append(st.pcm[:0], st.pcm[n:]...)
 		}
 	}
+}
+
+// SetVolume sets the output level, 0 to 100 percent (an admin's setting).
+func (s *Speaker) SetVolume(percent int) {
+	s.mu.Lock()
+	s.gain = int32(max(0, min(100, percent)))
+	s.mu.Unlock()
+}
+
+// Volume is the output level in percent.
+func (s *Speaker) Volume() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int(s.gain)
 }
 
 // PlayChime plays a short, soft two-tone chime (660 Hz then 880 Hz) over

@@ -42,6 +42,10 @@ type Options struct {
 	// empty, is the broker's host. Nil: the system's roots, no client
 	// certificate.
 	TLS *tls.Config
+	// Admin takes signed admin commands (the payload, unchecked); nil:
+	// the device obeys none. It must not block for long: the message is
+	// acknowledged when it returns, so a reboot is not delivered again.
+	Admin func(payload []byte)
 }
 
 // CallSink is the device's call side as the link feeds it.
@@ -234,6 +238,11 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 	// would otherwise stand as the retained state of a live device.
 	if err := waitToken(ctx, cl.Subscribe(stateTopic, 1, nil)); err != nil {
 		return true, fmt.Errorf("subscribe state: %w", err)
+	}
+	if c.opt.Admin != nil {
+		if err := waitToken(ctx, cl.Subscribe(proto.AdminTopic(c.opt.DeviceID), 1, nil)); err != nil {
+			return true, fmt.Errorf("subscribe admin: %w", err)
+		}
 	}
 	if c.opt.Calls != nil {
 		// Every connect, not only new sessions: a session from an older
@@ -442,6 +451,13 @@ func (c *Client) handleCall(m mqtt.Message) {
 // handle stores one message and then acknowledges it.
 func (c *Client) handle(_ mqtt.Client, m mqtt.Message) {
 	c.received.Add(1)
+	if c.opt.Admin != nil && m.Topic() == proto.AdminTopic(c.opt.DeviceID) {
+		if len(m.Payload()) > 0 {
+			c.opt.Admin(m.Payload())
+		}
+		m.Ack()
+		return
+	}
 	if m.Topic() == proto.StateTopic(c.opt.DeviceID) {
 		m.Ack()
 		if len(m.Payload()) > 0 {

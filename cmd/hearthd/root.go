@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // a device image may lack /usr/share/zoneinfo
@@ -63,6 +64,9 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
 	}
+	// A factory reset (an admin's command) stops everything from here.
+	ctx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
 	loc, _ := cfg.Location()
 	night, err := device.ParseNightHours(cfg.Night)
 	if err != nil {
@@ -84,6 +88,13 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
+	// An admin's night hours win over the configuration.
+	if h, ok := st.Setting(store.SettingNight); ok {
+		if n, err := device.ParseNightHours(h); err == nil {
+			n.Mode = night.Mode
+			night = n
+		}
+	}
 
 	life, err := st.RecordStart(bootID())
 	if err != nil {
@@ -105,6 +116,10 @@ func run(ctx context.Context, args []string) error {
 	if calls != nil {
 		linkOpt.Calls = calls
 	}
+	adm := newAdmin(cfg, st, clk, log, stopAll)
+	if adm != nil {
+		linkOpt.Admin = adm.deliver
+	}
 	link, err := hsync.New(linkOpt)
 	if err != nil {
 		return err
@@ -122,6 +137,17 @@ func run(ctx context.Context, args []string) error {
 		},
 	}
 	sched := &device.Scheduler{Store: st, Clock: clk, Night: night, Location: loc, Logger: log}
+	if adm != nil {
+		adm.sched, adm.nightMode = sched, night.Mode
+		if calls != nil {
+			adm.setVolume = calls.media.SetVolume
+		}
+	}
+	if v, ok := st.Setting(store.SettingVolume); ok && calls != nil {
+		if n, err := strconv.Atoi(v); err == nil {
+			calls.media.SetVolume(n)
+		}
+	}
 	health := newHealth(cfg, st, link, life, clk, log, night, loc, calls)
 	defer health.close()
 	shown := func(id string, rev uint64) {
@@ -143,6 +169,9 @@ func run(ctx context.Context, args []string) error {
 		g.Go(func() error { return health.run(ctx) })
 		if calls != nil {
 			g.Go(func() error { return calls.Run(ctx) })
+		}
+		if adm != nil {
+			g.Go(func() error { return adm.run(ctx) })
 		}
 		g.Go(func() error { return watchdog.Run(ctx) })
 		if err := sdnotify.Ready(); err != nil {
@@ -180,6 +209,14 @@ func run(ctx context.Context, args []string) error {
 		}
 		err = kiosk.Run(ctx, s, kiosk.Options{Title: "Hearth", Fullscreen: !cfg.Windowed,
 			Size: fyne.NewSize(float32(sw), float32(sh))}, background)
+	}
+	if adm != nil && adm.reset.Load() {
+		st.Close()
+		if err := wipe(cfg.Data); err != nil {
+			return err
+		}
+		log.Warn("factory reset: data wiped")
+		return errFactoryReset
 	}
 	if err == nil || errors.Is(err, context.Canceled) {
 		if serr := st.RecordStop("stopped"); serr != nil {

@@ -144,3 +144,19 @@ func TestShownExpiredRefusedAreLogged(t *testing.T) {
 		t.Fatalf("activity %v, want %s", got, want)
 	}
 }
+
+func TestSettingsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, Options{})
+	if _, ok := s.Setting(SettingVolume); ok {
+		t.Fatal("a setting before any was made")
+	}
+	if err := s.SetSetting(SettingVolume, "40"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openT(t, dir, Options{})
+	if v, ok := s.Setting(SettingVolume); !ok || v != "40" {
+		t.Fatalf("volume = %q %v", v, ok)
+	}
+}

@@ -33,7 +33,7 @@ func New(kind media.Kind, log *slog.Logger) *Media {
 		log = slog.Default()
 	}
 	return &Media{Capture: media.CaptureOptions{Kind: kind, Logger: log}, Log: log,
-		speaker: &lazySpeaker{kind: kind, log: log}}
+		speaker: &lazySpeaker{kind: kind, log: log, volume: 100}}
 }
 
 // OpenCapture opens camera and microphone; a device with only one of them
@@ -65,6 +65,17 @@ func (m *Media) Speaker() call.Speaker { return m.speaker }
 
 // Stats are the speaker's counters while it is open.
 func (m *Media) Stats() (media.SpeakerStats, bool) { return m.speaker.stats() }
+
+// SetVolume sets the speaker's level in percent, now and for every call.
+func (m *Media) SetVolume(percent int) {
+	l := m.speaker
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.volume = max(0, min(100, percent))
+	if l.s != nil {
+		l.s.SetVolume(l.volume)
+	}
+}
 
 // Close frees the speaker.
 func (m *Media) Close() { m.speaker.close() }
@@ -104,10 +115,11 @@ type lazySpeaker struct {
 	kind media.Kind
 	log  *slog.Logger
 
-	mu    gosync.Mutex
-	s     *media.Speaker
-	last  time.Time
-	timer *time.Timer
+	mu     gosync.Mutex
+	s      *media.Speaker
+	volume int // percent, applied to every speaker opened
+	last   time.Time
+	timer  *time.Timer
 	// failedAt stops a missing speaker from being retried on every packet.
 	failedAt time.Time
 }
@@ -128,6 +140,7 @@ func (l *lazySpeaker) get() *media.Speaker {
 		l.log.Warn("no speaker: the call is silent", "err", err)
 		return nil
 	}
+	s.SetVolume(l.volume)
 	l.s, l.failedAt = s, time.Time{}
 	l.timer = time.AfterFunc(speakerIdle, l.idle)
 	return s

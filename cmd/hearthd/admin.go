@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/hearth-home/hearth/device"
+	"github.com/hearth-home/hearth/device/admin"
+	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/device/config"
+	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/device/sysbus"
+	"github.com/hearth-home/hearth/provisioning"
+)
+
+// errFactoryReset ends the process after a factory reset, non-zero, so
+// systemd starts it again: unprovisioned, with an empty data folder.
+var errFactoryReset = errors.New("factory reset done; starting again unprovisioned")
+
+// adminSide obeys the organisation's signed admin commands. The link hands
+// payloads over; one goroutine checks and carries them out in order.
+type adminSide struct {
+	h     *admin.Handler
+	log   *slog.Logger
+	in    chan []byte
+	reset atomic.Bool
+	stop  context.CancelFunc
+
+	st        *store.Store
+	sched     *device.Scheduler
+	nightMode device.Mode
+	setVolume func(int)
+}
+
+// newAdmin returns nil when the device has no organisation key: then it
+// obeys no admin command (and says so).
+func newAdmin(cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, stop context.CancelFunc) *adminSide {
+	if cfg.OrgKey == "" {
+		log.Warn("admin commands are off: no organisation key")
+		return nil
+	}
+	org, err := provisioning.ReadPublic(cfg.OrgKey)
+	if err != nil {
+		log.Error("admin commands are off", "err", err)
+		return nil
+	}
+	a := &adminSide{log: log.With("component", "admin"), in: make(chan []byte, 16), stop: stop, st: st}
+	a.h = &admin.Handler{
+		Device: cfg.DeviceID, Log: a.log, Actions: a,
+		Checker: &admin.Checker{OrgKey: org, Clock: clk,
+			Spent: func(id string, until, now time.Time) (bool, error) { return st.SpendCallID("admin:"+id, until, now) }},
+		Activity: func(typ, reason string) {
+			if err := st.LogActivity(store.Activity{Time: clk.Now(), Type: typ, Reason: reason}); err != nil {
+				a.log.Warn("activity", "err", err)
+			}
+		},
+	}
+	return a
+}
+
+// deliver is the link's Admin hook: it never blocks for long.
+func (a *adminSide) deliver(p []byte) {
+	select {
+	case a.in <- append([]byte(nil), p...):
+	case <-time.After(time.Second):
+		a.log.Warn("admin command dropped: queue full")
+	}
+}
+
+func (a *adminSide) run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case p := <-a.in:
+			_ = a.h.Handle(ctx, p) // logged and reported by Handle
+		}
+	}
+}
+
+// Reboot asks logind; without the system bus, systemctl.
+func (a *adminSide) Reboot(ctx context.Context) error {
+	if bus, err := sysbus.Connect(""); err == nil {
+		defer bus.Close()
+		err := bus.Reboot(ctx)
+		if err == nil {
+			return nil
+		}
+		a.log.Warn("reboot through logind failed; trying systemctl", "err", err)
+	}
+	if out, err := exec.CommandContext(ctx, "systemctl", "reboot").CombinedOutput(); err != nil {
+		return fmt.Errorf("systemctl reboot: %w: %s", err, out)
+	}
+	return nil
+}
+
+// FactoryReset stops the daemon; run wipes the data folder once the store
+// is closed, and exits so that systemd starts it again.
+func (a *adminSide) FactoryReset(context.Context) error {
+	a.reset.Store(true)
+	a.stop()
+	return nil
+}
+
+// SetNight keeps the admin's night hours and applies them at once.
+func (a *adminSide) SetNight(hours string) error {
+	n, err := device.ParseNightHours(hours)
+	if err != nil {
+		return err
+	}
+	n.Mode = a.nightMode
+	if err := a.st.SetSetting(store.SettingNight, hours); err != nil {
+		return err
+	}
+	if a.sched != nil {
+		a.sched.SetNight(n)
+	}
+	return nil
+}
+
+// SetVolume keeps the speaker's level and applies it.
+func (a *adminSide) SetVolume(percent int) error {
+	if percent < 0 || percent > 100 {
+		return fmt.Errorf("volume %d: want 0 to 100", percent)
+	}
+	if err := a.st.SetSetting(store.SettingVolume, strconv.Itoa(percent)); err != nil {
+		return err
+	}
+	if a.setVolume != nil {
+		a.setVolume(percent)
+	}
+	return nil
+}
+
+// wipe empties the data folder after a factory reset (the store is closed).
+func wipe(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("factory reset: %w", err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("factory reset: %w", err)
+		}
+	}
+	return nil
+}
