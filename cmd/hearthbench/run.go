@@ -27,6 +27,7 @@ type params struct {
 	callReps       int           // calls per caller, and loopback runs per baseline
 	callCPUFor     time.Duration // CPU measured over this much of an active call
 	fleetDevices   int           // simulated devices on one broker
+	statusRuns     int           // runs of each status measurement
 }
 
 func defaultParams(quick bool) params {
@@ -36,7 +37,7 @@ func defaultParams(quick bool) params {
 		launchItems: 1000, launchPhotos: 40, launchReps: 3,
 		prepareReps: 3, ingestItems: 10000, boltFor: 2 * time.Second,
 		callReps: 10, callCPUFor: 20 * time.Second,
-		fleetDevices: 10000,
+		fleetDevices: 10000, statusRuns: 20,
 	}
 	if quick {
 		p.carouselSlides = 2
@@ -44,6 +45,7 @@ func defaultParams(quick bool) params {
 		p.prepareReps, p.ingestItems, p.boltFor = 1, 1000, time.Second
 		p.callReps, p.callCPUFor = 3, 8*time.Second
 		p.fleetDevices = 1000
+		p.statusRuns = 5
 	}
 	return p
 }
@@ -74,7 +76,7 @@ func run(ctx context.Context, args []string) error {
 	workFlag := fs.String("work", "", "make the scratch directory in `dir` (default: beside -out, on the same disk)")
 	keep := fs.Bool("keep", false, "keep the scratch directory")
 	verbose := fs.Bool("v", false, "log more")
-	only := fs.String("only", "", "run only these sections, comma separated: carousel,launch,prepare,ingest,calls,fleet")
+	only := fs.String("only", "", "run only these sections, comma separated: carousel,launch,prepare,ingest,calls,fleet,status")
 	// The child mode of the prepare section; not for people.
 	child := fs.String(childPrepareFlag, "", "internal: run photo.Prepare on `file` once and print JSON")
 	childScreen := fs.String("screen", fmt.Sprintf("%dx%d", screenW, screenH), "internal: screen size for -"+childPrepareFlag)
@@ -124,6 +126,7 @@ func run(ctx context.Context, args []string) error {
 		{"ingest", b.ingest},
 		{"calls", b.calls},
 		{"fleet", b.fleet},
+		{"status", b.status},
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
@@ -133,7 +136,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	for name := range want {
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return fmt.Errorf("-only: no section %q (carousel, launch, prepare, ingest, calls, fleet)", name)
+			return fmt.Errorf("-only: no section %q (carousel, launch, prepare, ingest, calls, fleet, status)", name)
 		}
 	}
 	if err := b.checkTools(want); err != nil {
@@ -219,6 +222,11 @@ func (b *bench) checkTools(want map[string]bool) error {
 		need(filepath.Join(b.bin, "hearthctl"))
 		need("mosquitto")
 		need(timeBin)
+	}
+	if on("status") {
+		need(filepath.Join(b.bin, "hearthd"))
+		need("mosquitto")
+		need("mosquitto_sub")
 	}
 	if on("prepare") {
 		need("djpeg")
