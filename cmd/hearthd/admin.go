@@ -86,7 +86,9 @@ func (a *adminSide) run(ctx context.Context) error {
 	}
 }
 
-// Reboot asks logind; without the system bus, systemctl.
+// Reboot asks logind first; an unprivileged service may not, so next it
+// leaves a request for hearthd-reboot.path (root) in its runtime folder;
+// last, systemctl.
 func (a *adminSide) Reboot(ctx context.Context) error {
 	if bus, err := sysbus.Connect(""); err == nil {
 		defer bus.Close()
@@ -94,7 +96,12 @@ func (a *adminSide) Reboot(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		a.log.Warn("reboot through logind failed; trying systemctl", "err", err)
+		a.log.Info("reboot through logind not allowed; asking hearthd-reboot.path", "err", err)
+	}
+	if dir := os.Getenv("RUNTIME_DIRECTORY"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, "reboot"), []byte("admin command\n"), 0o600); err == nil {
+			return nil
+		}
 	}
 	if out, err := exec.CommandContext(ctx, "systemctl", "reboot").CombinedOutput(); err != nil {
 		return fmt.Errorf("systemctl reboot: %w: %s", err, out)

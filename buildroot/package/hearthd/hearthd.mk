@@ -78,6 +78,10 @@ HEARTHD_BUNDLE_DIRS = $(subst $(comma),$(space),$(HEARTHD_BUNDLE_PATH))
 define HEARTHD_INSTALL_INIT_SYSTEMD
 	$(INSTALL) -D -m 0644 $(@D)/cmd/hearthd/hearthd.service \
 		$(TARGET_DIR)/usr/lib/systemd/system/hearthd.service
+	$(INSTALL) -D -m 0644 $(@D)/cmd/hearthd/hearthd-reboot.path \
+		$(TARGET_DIR)/usr/lib/systemd/system/hearthd-reboot.path
+	$(INSTALL) -D -m 0644 $(@D)/cmd/hearthd/hearthd-reboot.service \
+		$(TARGET_DIR)/usr/lib/systemd/system/hearthd-reboot.service
 	mkdir -p $(TARGET_DIR)/usr/lib/systemd/system/hearthd.service.d
 	sed -e 's|@BUNDLE_PATH@|$(HEARTHD_BUNDLE_PATH)|g' \
 		-e 's|@BUNDLE_RW@|$(patsubst %,-%,$(HEARTHD_BUNDLE_DIRS))|g' \
