@@ -1,6 +1,7 @@
 // Package ui is the Fyne screen of a Hearth device: the photo and message
-// carousel with its large clock, the empty state and the night modes, and
-// video calls over it (call.go, callview.go).
+// carousel with its large clock, the empty state and the night modes, the
+// "not set up yet" screen of an unprovisioned device (setup.go,
+// setupview.go), and video calls over it (call.go, callview.go).
 //
 // The resident never touches the screen and reads it from across the room,
 // so every text size is derived from the canvas height (clock digits at

@@ -34,6 +34,15 @@ type locale struct {
 
 	// call is what the call screen says.
 	call callWords
+	// setup is what a device that is not provisioned yet says.
+	setup setupWords
+}
+
+// setupWords are the "not set up yet" screen's texts: a title, a line that
+// reassures the resident (a sentence a line), and the label before the
+// device's code.
+type setupWords struct {
+	title, line, code string
 }
 
 // callWords are the call screen's texts. Formats take the caller's name
@@ -71,6 +80,11 @@ func localeFor(tag string) (l *locale, ok bool) {
 				hangup: "End", cameraOn: "Camera on", cameraOff: "Camera off", micOff: "Microphone off",
 				oneMinute: "Call ends in 1 minute", minutesFmt: "Call ends in %d minutes", soon: "Call ends soon",
 			},
+			setup: setupWords{
+				title: "This screen is not set up yet",
+				line:  "Your installer will set it up.\nNothing needs to be done here.",
+				code:  "Code",
+			},
 		}, true
 	case "sv":
 		return &locale{
@@ -90,6 +104,11 @@ func localeFor(tag string) (l *locale, ok bool) {
 				hangup: "Avsluta", cameraOn: "Kameran är på", cameraOff: "Kameran är av", micOff: "Mikrofonen är av",
 				oneMinute: "Samtalet slutar om 1 minut", minutesFmt: "Samtalet slutar om %d minuter",
 				soon: "Samtalet slutar snart",
+			},
+			setup: setupWords{
+				title: "Skärmen är inte installerad än",
+				line:  "Din installatör ordnar det.\nDu behöver inte göra något.",
+				code:  "Kod",
 			},
 		}, true
 	case "fi":
@@ -114,6 +133,11 @@ func localeFor(tag string) (l *locale, ok bool) {
 				oneMinute: "Puhelua jäljellä 1 minuutti", minutesFmt: "Puhelua jäljellä %d minuuttia",
 				soon: "Puhelu päättyy pian",
 			},
+			setup: setupWords{
+				title: "Tätä näyttöä ei ole vielä otettu käyttöön",
+				line:  "Asentaja hoitaa sen.\nSinun ei tarvitse tehdä mitään.",
+				code:  "Koodi",
+			},
 		}, true
 	case "de":
 		return &locale{
@@ -132,6 +156,11 @@ func localeFor(tag string) (l *locale, ok bool) {
 				callingFmt: "%s ruft an", connectingFmt: "Verbinde mit %s…", ended: "Anruf beendet",
 				hangup: "Auflegen", cameraOn: "Kamera an", cameraOff: "Kamera aus", micOff: "Mikrofon aus",
 				oneMinute: "Anruf endet in 1 Minute", minutesFmt: "Anruf endet in %d Minuten", soon: "Anruf endet bald",
+			},
+			setup: setupWords{
+				title: "Dieser Bildschirm ist noch nicht eingerichtet",
+				line:  "Ihr Installateur richtet ihn ein.\nSie müssen nichts tun.",
+				code:  "Code",
 			},
 		}, true
 	}

@@ -86,6 +86,12 @@ type Screen struct {
 	// serialise it as the real event loop does).
 	fyneDo func(func())
 
+	// setupMu guards setupState: the "not set up yet" screen (setup.go).
+	setupMu    sync.Mutex
+	setupState setupState
+	// setupOn is set while it is shown: the carousel pauses under it.
+	setupOn atomic.Bool
+
 	ui *view // made by Content; touched only on Fyne's goroutine
 }
 
@@ -302,7 +308,7 @@ func (s *Screen) dwellWanted() (want, restart bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	restart, s.restart = s.restart, false
-	if s.mode != device.ModeDay || s.calling.Load() {
+	if s.mode != device.ModeDay || s.calling.Load() || s.setupOn.Load() {
 		return false, restart
 	}
 	n := 0
@@ -422,8 +428,8 @@ func (s *Screen) do(fn func()) {
 }
 
 // view is the Fyne side of the screen: a black ground, the slide views
-// (two during a crossfade), the night shade, the clock and, over all of
-// them, the call.
+// (two during a crossfade) or in their place the setup screen, the night
+// shade, the clock and, over all of them, the call.
 type view struct {
 	root    *fyne.Container
 	ground  *canvas.Rectangle
@@ -434,6 +440,10 @@ type view struct {
 	cv      *callView // the call shown, nil for none
 	inCall  bool
 
+	setupBox *fyne.Container
+	sv       *setupView // the setup screen shown, nil for none
+	setupGen uint64     // setupState.gen of sv
+
 	front *slideView // the newest slide view
 	gen   uint64     // wanted.gen of front
 	anim  *fyne.Animation
@@ -442,15 +452,17 @@ type view struct {
 
 func newView() *view {
 	v := &view{
-		ground:  canvas.NewRectangle(black),
-		slides:  container.NewStack(),
-		dim:     canvas.NewRectangle(nightShade),
-		clock:   newClockView(),
-		callBox: container.NewStack(),
+		ground:   canvas.NewRectangle(black),
+		slides:   container.NewStack(),
+		dim:      canvas.NewRectangle(nightShade),
+		clock:    newClockView(),
+		callBox:  container.NewStack(),
+		setupBox: container.NewStack(),
 	}
 	v.dim.Hide()
 	v.callBox.Hide()
-	v.root = container.NewStack(v.ground, v.slides, v.dim, v.clock, v.callBox)
+	v.setupBox.Hide()
+	v.root = container.NewStack(v.ground, v.slides, v.setupBox, v.dim, v.clock, v.callBox)
 	return v
 }
 
@@ -476,12 +488,17 @@ func (s *Screen) sync() {
 		// The first carousel after start appears at once: a fade from the
 		// bare start-up screen only delays the first photo.
 		// Under a call nothing fades: nobody sees it, and it costs.
-		fade := s.fade > 0 && v.front != nil && !v.front.quiet && mode != device.ModeNightOff && !s.calling.Load()
+		// Nor under the setup screen.
+		fade := s.fade > 0 && v.front != nil && !v.front.quiet && mode != device.ModeNightOff && !s.calling.Load() && v.sv == nil
 		v.show(nv, fade, s.fade)
 	} else {
 		v.front.setSent(sentLabel(s.lc, v.front.slide, now))
 	}
 	v.setMode(mode)
+	s.syncSetup()
+	if v.sv != nil {
+		v.clock.setPanel(0) // the setup screen is a card: no shade
+	}
 	s.syncCall()
 }
 
@@ -572,17 +589,34 @@ func (v *view) apply() {
 	case v.inCall, v.mode == device.ModeNightOff:
 		v.stopFade()
 		v.slides.Hide()
+		v.setupBox.Hide()
 		v.dim.Hide()
 		v.clock.Hide()
 	case v.mode == device.ModeNightDim:
-		v.slides.Show()
+		v.showBase()
 		v.dim.Show()
 		v.clock.setNight(true)
 		v.clock.Show()
 	default:
-		v.slides.Show()
+		v.showBase()
 		v.dim.Hide()
 		v.clock.setNight(false)
 		v.clock.Show()
 	}
+}
+
+// showBase shows the carousel, or the setup screen in its place.
+func (v *view) showBase() {
+	if v.sv != nil {
+		v.stopFade()
+		v.slides.Hide()
+		v.setupBox.Show()
+		v.clock.setPanel(0)
+		return
+	}
+	v.setupBox.Hide()
+	if v.front != nil && v.anim == nil {
+		v.clock.setPanel(v.front.panelAlpha())
+	}
+	v.slides.Show()
 }
