@@ -8,9 +8,11 @@
 // "unknown": no call returns an error to the caller, panics, or waits for
 // longer than CallTimeout.
 //
-// The package only reads properties through org.freedesktop.DBus.Properties;
-// it never calls a method that changes the system. Tests run against
-// stand-in services on a private bus (package sysbustest).
+// The package reads properties through org.freedesktop.DBus.Properties; the
+// one call that changes the system is AddWifi (wifi.go), which saves the
+// provisioning bundle's Wi-Fi network in NetworkManager and fails with
+// ErrNoNetworkManager, not a panic or a hang, when there is none. Tests run
+// against stand-in services on a private bus (package sysbustest).
 package sysbus
 
 import (

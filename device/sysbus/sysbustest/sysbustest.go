@@ -1,9 +1,10 @@
 // Package sysbustest runs a private D-Bus "system" bus for tests, with
-// stand-ins for the services hearthd reads: systemd-timedated and
-// NetworkManager. The stand-ins only hold properties; they have no methods,
-// so nothing a test does can change the machine's clock, time zone or
-// network (FIELD-NOTES: never talk to the real timedated or NetworkManager
-// from a test).
+// stand-ins for the services hearthd uses: systemd-timedated and
+// NetworkManager. The stand-ins hold properties, and NetworkManager's
+// settings service keeps the connection profiles it is given in memory
+// (settings.go); nothing a test does can change the machine's clock, time
+// zone or network (FIELD-NOTES: never talk to the real timedated or
+// NetworkManager from a test).
 //
 // A test of a separate process (hearthd end to end) passes Bus.Env() in the
 // child's environment; the child's sysbus.Connect("") then finds this bus.
@@ -249,7 +250,8 @@ const (
 // State and PrimaryConnection, and for the primary connection an active
 // connection, a device (with an access point for Wi-Fi) and an IPv4
 // configuration, each with the properties NetworkManager's D-Bus API gives
-// them. It has no methods.
+// them; and the settings service with its saved connection profiles
+// (settings.go), which only records what it is given.
 type NetworkManager struct {
 	t     testing.TB
 	conn  *dbus.Conn
@@ -257,6 +259,8 @@ type NetworkManager struct {
 	mu    sync.Mutex
 	gen   int
 	paths []dbus.ObjectPath
+	// saved are the connection profiles of the settings service.
+	saved []*savedConn
 }
 
 const (
@@ -280,6 +284,7 @@ func (b *Bus) NetworkManager(primary *Link) *NetworkManager {
 	}
 	m.root = root
 	m.SetPrimary(primary)
+	m.exportSettings()
 	b.own(m.conn, nm)
 	return m
 }
