@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -51,4 +52,14 @@ func fyneSees(k, v string) bool {
 		return v != "" && v != "C" && v != "POSIX" && !strings.HasPrefix(v, "C.")
 	}
 	return v != ""
+}
+
+// reexec starts this program again in the same process (same PID), with
+// the same arguments and environment.
+func reexec() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("start again: %w", err)
+	}
+	return fmt.Errorf("start again: %w", syscall.Exec(exe, os.Args, os.Environ()))
 }

@@ -3,15 +3,23 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
 
+	"fyne.io/fyne/v2"
+
+	"github.com/hearth-home/hearth/device"
+	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/config"
 	"github.com/hearth-home/hearth/device/sdnotify"
+	"github.com/hearth-home/hearth/device/sysbus"
 	"github.com/hearth-home/hearth/provisioning"
+	"github.com/hearth-home/hearth/ui"
+	"github.com/hearth-home/hearth/ui/kiosk"
 )
 
 // bundleRecheck is how often an unprovisioned device looks for a bundle.
@@ -145,6 +153,9 @@ func (b *bundles) check() bool {
 		}
 		delete(b.refused, p)
 		applied = true
+		if !res.Already {
+			applyWifi(b.log, res.State.WiFi)
+		}
 		if res.RemoveErr != nil {
 			b.log.Error("provisioning bundle applied but NOT REMOVED: delete it, it holds the device's key", "bundle", p, "err", res.RemoveErr)
 		}
@@ -173,4 +184,77 @@ func (b *bundles) wait(ctx context.Context, every time.Duration) (provisioning.S
 			_ = sdnotify.Ping()
 		}
 	}
+}
+
+// applyWifi saves the bundle's Wi-Fi networks in NetworkManager, over the
+// system bus. Without NetworkManager (a wired device, a test machine) that
+// is reported and provisioning goes on.
+func applyWifi(log *slog.Logger, nets []provisioning.WiFi) {
+	if len(nets) == 0 {
+		return
+	}
+	var w sysbus.WifiSetup = sysbus.Unknown{}
+	if bus, err := sysbus.Connect(""); err == nil {
+		defer bus.Close()
+		w = bus
+	}
+	for _, n := range nets {
+		err := w.AddWifi(context.Background(), n.SSID, n.PSK)
+		switch {
+		case errors.Is(err, sysbus.ErrNoNetworkManager):
+			log.Warn("wifi from the bundle not applied: no NetworkManager", "ssid", n.SSID, "err", err)
+			return
+		case err != nil:
+			log.Error("wifi from the bundle", "ssid", n.SSID, "err", err)
+		default:
+			log.Info("wifi from the bundle saved", "ssid", n.SSID)
+		}
+	}
+}
+
+// errProvisioned ends the unprovisioned screen once a bundle is applied.
+var errProvisioned = errors.New("provisioned")
+
+// unprovisioned reports whether the device must wait for a bundle.
+func unprovisioned(cfg config.Config) bool {
+	if cfg.DeviceID != "" || len(cfg.BundlePath) == 0 {
+		return false
+	}
+	_, ok, _ := provisioning.Load(cfg.Data)
+	return !ok
+}
+
+// showUnprovisioned runs the screen with its set-up code (and a QR code of
+// it) until a bundle is applied; then the daemon starts again, provisioned.
+func showUnprovisioned(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if err := checkDisplay(); err != nil {
+		return err
+	}
+	loc, _ := cfg.Location()
+	s, err := ui.New(ui.Options{Clock: clock.Real(), Location: loc, Locale: cfg.Locale, Logger: log})
+	if err != nil {
+		return err
+	}
+	serial, err := provisioning.ReadSerial()
+	if err != nil {
+		log.Warn("no hardware serial for the set-up code", "err", err)
+	}
+	code := device.SetupCode(serial)
+	log.Info("not set up yet: showing the set-up code", "code", code)
+	s.ShowUnprovisioned(code, "")
+	sw, sh, _ := cfg.ScreenSize()
+	err = kiosk.Run(ctx, s, kiosk.Options{Title: "Hearth", Fullscreen: !cfg.Windowed,
+		Size: fyne.NewSize(float32(sw), float32(sh))}, func(ctx context.Context) error {
+		if _, _, err := provision(ctx, cfg, log, nil); err != nil {
+			return err
+		}
+		return errProvisioned
+	})
+	if errors.Is(err, errProvisioned) {
+		// A fresh start reads the new identity; exec keeps the PID, which
+		// systemd's Type=notify expects.
+		log.Info("provisioned: starting again")
+		return reexec()
+	}
+	return err
 }

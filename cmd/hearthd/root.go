@@ -57,6 +57,9 @@ func run(ctx context.Context, args []string) error {
 	// credentials. Until one is applied, the unprovisioned screen (with
 	// its code) would run here as provision's waiting hook; headless, the
 	// daemon just waits and logs.
+	if !cfg.Headless && unprovisioned(cfg) {
+		return showUnprovisioned(ctx, cfg, log)
+	}
 	cfg, tlsConf, err := provision(ctx, cfg, log, nil)
 	if errors.Is(err, context.Canceled) {
 		return nil
