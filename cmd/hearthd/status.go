@@ -18,6 +18,7 @@ import (
 	"github.com/hearth-home/hearth/device/status"
 	"github.com/hearth-home/hearth/device/store"
 	"github.com/hearth-home/hearth/media"
+	"github.com/hearth-home/hearth/provisioning"
 	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/proto"
 )
@@ -169,6 +170,18 @@ func noteConfig(st *store.Store, cfg config.Config, clk clock.Clock, log *slog.L
 	if changed {
 		if err := st.LogActivity(store.Activity{Time: clk.Now(), Type: "config_changed"}); err != nil {
 			log.Warn("activity", "err", err)
+		}
+	}
+	// A new provisioning bundle since the last start: say which.
+	if prov, ok, err := provisioning.Load(cfg.Data); err == nil && ok {
+		issued := prov.Issued.UTC().Format(time.RFC3339)
+		if old, _ := st.Setting("provisioned_issued"); old != issued {
+			if err := st.SetSetting("provisioned_issued", issued); err != nil {
+				log.Warn("provisioning record", "err", err)
+			}
+			if err := st.LogActivity(store.Activity{Time: clk.Now(), Type: "provisioned", Reason: "bundle issued " + issued}); err != nil {
+				log.Warn("activity", "err", err)
+			}
 		}
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/hearth-home/hearth/sync/mqtttest"
+	"github.com/hearth-home/hearth/sync/proto"
 )
 
 // A device with no identity shows its set-up code and QR code on the real
@@ -48,6 +50,9 @@ func TestUnprovisionedScreenUnderXvfb(t *testing.T) {
 	}
 	waitFor(t, 15*time.Second, "the set-up screen gone", func() bool {
 		return share(screenshot(t, display), light, 30) < 0.01
+	})
+	waitFor(t, 10*time.Second, "a 'provisioned' activity event", func() bool {
+		return slices.ContainsFunc(activities(t, b.URL(), "new-kitchen"), func(a proto.Activity) bool { return a.Type == "provisioned" })
 	})
 	d.stop()
 }
