@@ -99,7 +99,7 @@ func TestSpeakerStreamsLimit(t *testing.T) {
 }
 
 func TestSpeakerMix(t *testing.T) {
-	sp := &Speaker{kind: KindReal, streams: map[string]*speakerStream{}}
+	sp := &Speaker{kind: KindReal, streams: map[string]*speakerStream{}, gain: 100}
 	a := &speakerStream{playing: true, pcm: []int16{1000, 30000, -30000}}
 	b := &speakerStream{playing: true, pcm: []int16{2000, 30000, -30000}}
 	sp.streams["a"], sp.streams["b"] = a, b
@@ -108,6 +108,15 @@ func TestSpeakerMix(t *testing.T) {
 	got := []int16{int16(uint16(out[0]) | uint16(out[1])<<8), int16(uint16(out[2]) | uint16(out[3])<<8), int16(uint16(out[4]) | uint16(out[5])<<8)}
 	if want := []int16{3000, math.MaxInt16, math.MinInt16}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("mixed = %v, want %v (sum, clipped)", got, want)
+	}
+	// At 50 % (an admin's volume) the same mix is halved before clipping.
+	half := &Speaker{kind: KindReal, streams: map[string]*speakerStream{
+		"a": {playing: true, pcm: []int16{1000, 30000}}, "b": {playing: true, pcm: []int16{2000, 30000}}}, gain: 100}
+	half.SetVolume(50)
+	out2 := make([]byte, 4)
+	half.onPlayback(out2, nil, 2)
+	if g := []int16{int16(uint16(out2[0]) | uint16(out2[1])<<8), int16(uint16(out2[2]) | uint16(out2[3])<<8)}; fmt.Sprint(g) != "[1500 30000]" {
+		t.Errorf("mixed at 50%% = %v, want [1500 30000]", g)
 	}
 	if len(a.pcm) != 0 || len(b.pcm) != 0 {
 		t.Errorf("queues not consumed: %d, %d", len(a.pcm), len(b.pcm))
