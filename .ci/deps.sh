@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs from Debian's packages what building, testing, the demo and the benchmarks need.
 # Idempotent: packages already present are skipped, so a second run costs a few seconds.
-# Usage: .ci/deps.sh [base|cross|bench|buildroot|all]   (default: all)
+# Usage: .ci/deps.sh [base|cross|bench|buildroot|image|all]   (default: all; image is not in all)
 set -euo pipefail
 what=${1:-all}
 
@@ -18,6 +18,12 @@ bench=(libjpeg-turbo-progs time ffmpeg mosquitto-clients)
 # with python3-magic and flake8, shellcheck), and the SD image on stub inputs.
 buildroot=(make gcc g++ libc6-dev patch perl rsync file cpio unzip bc python3 python3-magic python3-flake8 shellcheck
   genimage mtools dosfstools e2fsprogs fdisk)
+# make image-smoke (optional, not in all): a Debian arm64 root filesystem
+# (mmdebstrap, arm64 maintainer scripts through binfmt_misc), an SD image
+# (genimage), booted in qemu-system-aarch64 with the host's broker reached
+# through QEMU's guestfwd (socat).
+image=(mmdebstrap qemu-system-arm qemu-user-static binfmt-support genimage e2fsprogs dosfstools
+  mtools fdisk socat mosquitto mosquitto-clients)
 
 pkgs=()
 case "$what" in
@@ -25,8 +31,9 @@ case "$what" in
   cross) pkgs=("${cross[@]}") ;;
   bench) pkgs=("${bench[@]}") ;;
   buildroot) pkgs=("${buildroot[@]}") ;;
+  image) pkgs=("${image[@]}") ;;
   all) pkgs=("${base[@]}" "${cross[@]}" "${bench[@]}" "${buildroot[@]}") ;;
-  *) echo "deps.sh: unknown set $what (base|cross|bench|buildroot|all)" >&2; exit 2 ;;
+  *) echo "deps.sh: unknown set $what (base|cross|bench|buildroot|image|all)" >&2; exit 2 ;;
 esac
 
 sudo=""
