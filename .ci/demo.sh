@@ -77,7 +77,7 @@ if [ -n "${DISPLAY:-}" ]; then
 else
   # -displayfd: Xvfb picks a free display and says which once it listens.
   rm -f "$demo/display"
-  setsid Xvfb -displayfd 3 -screen 0 1280x720x24 -nolisten tcp 3>"$demo/display" >/dev/null 2>&1 &
+  setsid Xvfb -displayfd 3 -screen 0 1280x720x24 -nolisten tcp -noreset 3>"$demo/display" >/dev/null 2>&1 &
   echo $! >"$demo/xvfb.pid"
   for _ in $(seq 100); do grep -q '[0-9]' "$demo/display" 2>/dev/null && break; sleep 0.1; done
   n=$(tr -dc 0-9 <"$demo/display")

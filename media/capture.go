@@ -527,7 +527,11 @@ func (c *Capture) Close() error {
 		start := time.Now()
 		close(c.done)
 		finished := make(chan error, 1)
-		go func() { finished <- c.teardown() }()
+		go func() {
+			err := c.teardown()
+			trim()
+			finished <- err
+		}()
 		select {
 		case err := <-finished:
 			c.closeErr = err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -165,6 +166,12 @@ func run(ctx context.Context, args []string) error {
 	wdInterval, _ := sdnotify.WatchdogInterval()
 	watchdog := &sdnotify.Watchdog{Interval: wdInterval, Clock: clk, Logger: log, Health: alive(st, !cfg.Headless)}
 	background := func(ctx context.Context) error {
+		if !cfg.Headless {
+			// kiosk.Run calls this once its app exists; fyne.Do runs when
+			// its loop does, with our window open: the X connection held
+			// across a fresh start (see reexec) can go.
+			go fyne.Do(releaseXHold)
+		}
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return link.Run(ctx) })
 		g.Go(func() error { return photos.Run(ctx) })
@@ -244,7 +251,10 @@ func newLogger(cfg config.Config) *slog.Logger {
 }
 
 // checkDisplay fails clearly when there is no display to open: GLFW would
-// panic instead.
+// panic instead. An X server that is resetting (it does when its last
+// client leaves, as when hearthd starts itself again after set-up) accepts
+// the socket but drops the handshake, so the check waits up to 5 s for a
+// real answer to the X11 connection setup.
 func checkDisplay() error {
 	if os.Getenv("WAYLAND_DISPLAY") != "" {
 		return nil
@@ -259,10 +269,31 @@ func checkDisplay() error {
 		return nil // a remote display: let GLFW try
 	}
 	num, _, _ = strings.Cut(num, ".")
-	c, err := net.DialTimeout("unix", "/tmp/.X11-unix/X"+num, 2*time.Second)
-	if err != nil {
-		return fmt.Errorf("display %s does not answer: %w (use --headless to run without a screen)", d, err)
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err = xHandshake("/tmp/.X11-unix/X" + num); err == nil {
+			return nil
+		}
 	}
-	c.Close()
+	return fmt.Errorf("display %s does not answer: %w (use --headless to run without a screen)", d, err)
+}
+
+// xHandshake sends an X11 connection setup and waits for any reply: a
+// server that answers at all (even "authorization required") is up.
+func xHandshake(path string) error {
+	c, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	// 'l' (little endian), unused, protocol 11.0, no authorization.
+	if _, err := c.Write([]byte{'l', 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0}); err != nil {
+		return err
+	}
+	var reply [1]byte
+	if _, err := io.ReadFull(c, reply[:]); err != nil {
+		return fmt.Errorf("no answer to the X11 handshake: %w", err)
+	}
 	return nil
 }

@@ -23,6 +23,13 @@ import (
 // xvfb starts a virtual X server for the test and returns its DISPLAY.
 func xvfb(t *testing.T, w, h int) string {
 	t.Helper()
+	return startXvfb(t, w, h, "-noreset")
+}
+
+// startXvfb is xvfb with extra server arguments. Without -noreset the
+// server resets when its last client leaves, as a plain Xorg does.
+func startXvfb(t *testing.T, w, h int, extra ...string) string {
+	t.Helper()
 	bin, err := exec.LookPath("Xvfb")
 	if err != nil {
 		if os.Getenv("HEARTH_REQUIRE_XVFB") != "" {
@@ -35,7 +42,7 @@ func xvfb(t *testing.T, w, h int) string {
 		t.Fatal(err)
 	}
 	// -displayfd: Xvfb picks a free display and tells us which.
-	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", strconv.Itoa(w)+"x"+strconv.Itoa(h)+"x24", "-nolisten", "tcp")
+	cmd := exec.Command(bin, append([]string{"-displayfd", "3", "-screen", "0", strconv.Itoa(w) + "x" + strconv.Itoa(h) + "x24", "-nolisten", "tcp"}, extra...)...)
 	cmd.ExtraFiles = []*os.File{wr}
 	xlog, err := os.Create(filepath.Join(t.TempDir(), "xvfb.log"))
 	if err != nil {
