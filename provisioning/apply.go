@@ -400,7 +400,7 @@ func install(b Bundle, opt ApplyOptions) (State, error) {
 		{stateFile, pub.Encode(), 0o600},
 	}
 	for _, f := range files {
-		if err := writeFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+		if err := WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
 			return State{}, err
 		}
 		if err := opt.step(filepath.Base(f.name)); err != nil {

@@ -147,13 +147,13 @@ func WriteServerCert(dir string, ca CA, certPEM, keyPEM []byte) error {
 	if _, err := os.Stat(filepath.Join(dir, ServerKeyFile)); err == nil {
 		return fmt.Errorf("write server certificate in %s: %w", dir, ErrExists)
 	}
-	if err := writeFile(filepath.Join(dir, CACertFile), ca.PEM, 0o644); err != nil {
+	if err := WriteFile(filepath.Join(dir, CACertFile), ca.PEM, 0o644); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(dir, ServerCertFile), certPEM, 0o644); err != nil {
+	if err := WriteFile(filepath.Join(dir, ServerCertFile), certPEM, 0o644); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, ServerKeyFile), keyPEM, 0o600)
+	return WriteFile(filepath.Join(dir, ServerKeyFile), keyPEM, 0o600)
 }
 
 // parseCert reads exactly one PEM certificate.
@@ -211,11 +211,11 @@ func WriteClientCert(dir string, ca CA, certPEM, keyPEM []byte) error {
 	if _, err := os.Stat(filepath.Join(dir, ClientKeyFile)); err == nil {
 		return fmt.Errorf("write client certificate in %s: %w", dir, ErrExists)
 	}
-	if err := writeFile(filepath.Join(dir, CACertFile), ca.PEM, 0o644); err != nil {
+	if err := WriteFile(filepath.Join(dir, CACertFile), ca.PEM, 0o644); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(dir, ClientCertFile), certPEM, 0o644); err != nil {
+	if err := WriteFile(filepath.Join(dir, ClientCertFile), certPEM, 0o644); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, ClientKeyFile), keyPEM, 0o600)
+	return WriteFile(filepath.Join(dir, ClientKeyFile), keyPEM, 0o600)
 }

@@ -88,7 +88,7 @@ func NewOrg(dir, name string) (Org, error) {
 	if err := writePrivate(filepath.Join(dir, CAKeyFile), caKey); err != nil {
 		return Org{}, err
 	}
-	if err := writeFile(filepath.Join(dir, CACertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := WriteFile(filepath.Join(dir, CACertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return Org{}, err
 	}
 	if err := writePublic(filepath.Join(dir, OrgPubFile), key.Public()); err != nil {
@@ -142,7 +142,7 @@ func NewCaller(dir, id, name string) (Caller, error) {
 	}
 	c := Caller{ID: id, Name: name, Key: key}
 	b, _ := json.MarshalIndent(c, "", "  ")
-	if err := writeFile(filepath.Join(dir, CallerFile), append(b, '\n'), 0o644); err != nil {
+	if err := WriteFile(filepath.Join(dir, CallerFile), append(b, '\n'), 0o644); err != nil {
 		return Caller{}, err
 	}
 	if err := writePublic(filepath.Join(dir, CallerPubFile), key.Public()); err != nil {
@@ -249,7 +249,7 @@ func writePrivate(path string, k crypto.PrivateKey) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return writeFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	return WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
 func writePublic(path string, k crypto.PublicKey) error {
@@ -257,12 +257,12 @@ func writePublic(path string, k crypto.PublicKey) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return writeFile(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+	return WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
 }
 
-// writeFile writes through a temporary file, fsync and rename, so a power
+// WriteFile writes through a temporary file, fsync and rename, so a power
 // cut leaves the old file or the new one.
-func writeFile(path string, b []byte, mode os.FileMode) error {
+func WriteFile(path string, b []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
@@ -36,24 +34,8 @@ type pairRun struct {
 	offer, connected, firstPacket, firstFrame time.Duration
 }
 
-// pairAPI sets Pion up as device/call and the caller package do: default
-// codecs and interceptors, no mDNS, loopback candidates, UDP only.
-func pairAPI() (*webrtc.API, error) {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		return nil, err
-	}
-	se := webrtc.SettingEngine{}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
-}
+// pairAPI sets Pion up as device/call and the caller package do.
+func pairAPI() (*webrtc.API, error) { return call.NewAPI(true) }
 
 // pairPeer is one side of the pair.
 type pairPeer struct {

@@ -127,7 +127,7 @@ func New(opt Options) (*Manager, error) {
 	def(&opt.Limit, 30*time.Minute)
 	def(&opt.Warn, 5*time.Minute)
 	def(&opt.EndedShow, 3*time.Second)
-	api, err := newAPI(opt.Loopback)
+	api, err := NewAPI(opt.Loopback)
 	if err != nil {
 		return nil, err
 	}

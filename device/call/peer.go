@@ -136,9 +136,10 @@ func (p *peer) firstFrame() time.Time {
 	return p.first
 }
 
-// newAPI builds Pion with VP8 and Opus, NACK and RTCP reports, and ICE
-// settings for a device on a home network.
-func newAPI(loopback bool) (*webrtc.API, error) {
+// NewAPI builds Pion as both ends of a Hearth call use it: VP8 and Opus,
+// NACK and RTCP reports, no mDNS, UDP, and ICE timeouts of seconds. The
+// device, hearthctl's caller and the bench's baseline pair share it.
+func NewAPI(loopback bool) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("call: codecs: %w", err)

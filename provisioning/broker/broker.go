@@ -107,10 +107,10 @@ func newCA(dir string, org []string) error {
 	}
 	// The certificate last: PeopleCA takes a folder with a key but no
 	// certificate for a broken one instead of making a second CA.
-	if err := writeFile(filepath.Join(dir, provisioning.CAKeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if err := provisioning.WriteFile(filepath.Join(dir, provisioning.CAKeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, provisioning.CACertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	return provisioning.WriteFile(filepath.Join(dir, provisioning.CACertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
 // IssuePerson writes a person's client certificate from the people CA (CN =
@@ -139,37 +139,11 @@ func IssuePerson(orgDir, id string, valid time.Duration, now time.Time, outDir s
 	if err := os.MkdirAll(outDir, 0o700); err != nil {
 		return fmt.Errorf("issue person: %w", err)
 	}
-	if err := writeFile(filepath.Join(outDir, provisioning.CACertFile), orgCA, 0o644); err != nil {
+	if err := provisioning.WriteFile(filepath.Join(outDir, provisioning.CACertFile), orgCA, 0o644); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(outDir, provisioning.ClientCertFile), crt, 0o644); err != nil {
+	if err := provisioning.WriteFile(filepath.Join(outDir, provisioning.ClientCertFile), crt, 0o644); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(outDir, provisioning.ClientKeyFile), key, 0o600)
-}
-
-// writeFile writes through a temporary file, fsync and rename.
-func writeFile(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Chmod(mode)
-	if err == nil {
-		_, err = tmp.Write(b)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return provisioning.WriteFile(filepath.Join(outDir, provisioning.ClientKeyFile), key, 0o600)
 }

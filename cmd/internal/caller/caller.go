@@ -17,8 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -123,22 +121,13 @@ func New(opt Options) (*Caller, error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	id := "c-" + hex.EncodeToString(b[:])
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	api, err := call.NewAPI(opt.Loopback)
+	if err != nil {
 		return nil, err
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		return nil, err
-	}
-	se := webrtc.SettingEngine{}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(opt.Loopback)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
 	c := &Caller{
 		opt: opt, id: id, log: opt.Logger.With("component", "caller", "call", id),
-		api:   webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
+		api:   api,
 		inbox: make(chan proto.Reply, 256), done: make(chan struct{}), stopMedia: make(chan struct{}),
 	}
 	c.res = Result{Device: opt.Device, Call: id, Mode: string(opt.Mode)}
