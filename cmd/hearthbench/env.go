@@ -20,10 +20,6 @@ import (
 // mqtt:// URL and the ws:// URL of a second listener that speaks MQTT over
 // WebSockets, for browsers (the web caller).
 func startBroker(ctx context.Context, ps *procs, dir string) (mqttURL, wsURL string, _ *proc, _ error) {
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		bin = "/usr/sbin/mosquitto"
-	}
 	port, err := freePort()
 	if err != nil {
 		return "", "", nil, err
@@ -56,12 +52,28 @@ log_type notice
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		return "", "", nil, fmt.Errorf("write mosquitto.conf: %w", err)
 	}
-	p, err := ps.start("mosquitto", exec.Command(bin, "-c", conf), nil)
+	p, _, err := runMosquitto(ctx, ps, "mosquitto", conf, port, 20*time.Millisecond)
 	if err != nil {
 		return "", "", nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	err = waitUntil(ctx, 10*time.Second, 20*time.Millisecond, "mosquitto to listen on "+addr, func() (bool, error) {
+	return "mqtt://" + addr, "ws://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(wsPort)), p, nil
+}
+
+// runMosquitto starts Mosquitto on conf and returns once it accepts a TCP
+// connection on port (checked every poll), with the time it first did.
+func runMosquitto(ctx context.Context, ps *procs, name, conf string, port int, poll time.Duration) (*proc, time.Time, error) {
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin = "/usr/sbin/mosquitto"
+	}
+	p, err := ps.start(name, exec.Command(bin, "-c", conf), nil)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var up time.Time
+	err = waitUntil(ctx, 10*time.Second, poll, "mosquitto to listen on "+addr, func() (bool, error) {
 		if !p.running() {
 			return false, fmt.Errorf("mosquitto exited: %v\n%s", p.err, p.tail)
 		}
@@ -69,13 +81,11 @@ log_type notice
 		if err != nil {
 			return false, nil
 		}
+		up = time.Now()
 		c.Close()
 		return true, nil
 	})
-	if err != nil {
-		return "", "", nil, err
-	}
-	return "mqtt://" + addr, "ws://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(wsPort)), p, nil
+	return p, up, err
 }
 
 func freePort() (int, error) {

@@ -225,29 +225,11 @@ log_type warning
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		return "", nil, fmt.Errorf("write mosquitto.conf: %w", err)
 	}
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		bin = "/usr/sbin/mosquitto"
-	}
-	p, err := ps.start("mosquitto (fleet)", exec.Command(bin, "-c", conf), nil)
+	p, _, err := runMosquitto(ctx, ps, "mosquitto (fleet)", conf, port, 20*time.Millisecond)
 	if err != nil {
 		return "", nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	err = waitUntil(ctx, 10*time.Second, 20*time.Millisecond, "mosquitto to listen on "+addr, func() (bool, error) {
-		if !p.running() {
-			return false, fmt.Errorf("mosquitto exited: %v\n%s", p.err, p.tail)
-		}
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err != nil {
-			return false, nil
-		}
-		c.Close()
-		return true, nil
-	})
-	if err != nil {
-		return "", nil, err
-	}
 	return "mqtt://" + addr, p, nil
 }
 

@@ -657,30 +657,12 @@ log_type notice
 // start runs the broker and returns when it first accepted a connection
 // (polled every 2 ms).
 func (sb *statusBroker) start(ctx context.Context) (time.Time, error) {
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		bin = "/usr/sbin/mosquitto"
-	}
-	p, err := sb.ps.start("mosquitto (status)", exec.Command(bin, "-c", filepath.Join(sb.dir, "mosquitto.conf")), nil)
-	if err != nil {
-		return time.Time{}, err
-	}
+	p, up, err := runMosquitto(ctx, sb.ps, "mosquitto (status)", filepath.Join(sb.dir, "mosquitto.conf"), sb.port, 2*time.Millisecond)
 	sb.p = p
-	u, _ := url.Parse(sb.url)
-	var up time.Time
-	err = waitUntil(ctx, 10*time.Second, 2*time.Millisecond, "mosquitto to listen on "+u.Host, func() (bool, error) {
-		if !p.running() {
-			return false, fmt.Errorf("mosquitto exited: %v\n%s\n%s", p.err, p.tail, sb.log())
-		}
-		c, err := net.DialTimeout("tcp", u.Host, 100*time.Millisecond)
-		if err != nil {
-			return false, nil
-		}
-		up = time.Now()
-		c.Close()
-		return true, nil
-	})
-	return up, err
+	if err != nil {
+		return up, fmt.Errorf("%w\n%s", err, sb.log())
+	}
+	return up, nil
 }
 
 // stop sends SIGTERM (Mosquitto saves its persistence file) and waits.
