@@ -12,8 +12,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
-	pmedia "github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/hearth-home/hearth/cmd/internal/caller"
 	"github.com/hearth-home/hearth/cmd/internal/callmedia"
 	"github.com/hearth-home/hearth/device/call"
 	"github.com/hearth-home/hearth/media"
@@ -99,71 +99,7 @@ func newPairPeer(api *webrtc.API, m call.Media, name string) (*pairPeer, error) 
 func (p *pairPeer) since() int64 { return max(1, time.Now().UnixNano()-p.t0.Load()) }
 
 func (p *pairPeer) addTracks() error {
-	stream := "bench-" + p.name
-	if p.capt.HasVideo() {
-		tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", stream)
-		if err != nil {
-			return err
-		}
-		s, err := p.pc.AddTrack(tr)
-		if err != nil {
-			return err
-		}
-		p.pump(p.capt.ReadVideo, tr)
-		p.wg.Add(2)
-		go func() { // keyframe requests
-			defer p.wg.Done()
-			for {
-				pk, _, err := s.ReadRTCP()
-				if err != nil {
-					return
-				}
-				for _, x := range pk {
-					if _, ok := x.(*rtcp.PictureLossIndication); ok {
-						p.capt.RequestKeyframe()
-					}
-				}
-			}
-		}()
-		go func() { // nobody looks at the self view
-			defer p.wg.Done()
-			for {
-				select {
-				case <-p.stop:
-					return
-				case _, ok := <-p.capt.SelfFrames():
-					if !ok {
-						return
-					}
-				}
-			}
-		}()
-	}
-	if p.capt.HasAudio() {
-		tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", stream)
-		if err != nil {
-			return err
-		}
-		if _, err := p.pc.AddTrack(tr); err != nil {
-			return err
-		}
-		p.pump(p.capt.ReadAudio, tr)
-	}
-	return nil
-}
-
-func (p *pairPeer) pump(read func() (call.Sample, error), tr *webrtc.TrackLocalStaticSample) {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			s, err := read()
-			if err != nil {
-				return
-			}
-			_ = tr.WriteSample(pmedia.Sample{Data: s.Data, Duration: s.Duration})
-		}
-	}()
+	return caller.SendCapture(p.pc, p.capt, "bench-"+p.name, &p.wg, p.stop)
 }
 
 func (p *pairPeer) readTrack(tr *webrtc.TrackRemote) {

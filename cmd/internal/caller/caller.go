@@ -227,20 +227,41 @@ func (c *Caller) Start(ctx context.Context) error {
 }
 
 func (c *Caller) addTracks(capt call.Capture) error {
-	stream := "caller-" + c.opt.Caller.ID
+	return SendCapture(c.pc, capt, "caller-"+c.opt.Caller.ID, &c.media, c.stopMedia)
+}
+
+// SendCapture adds capt's video and audio to pc as tracks of stream and
+// writes its samples into them until the capture closes. It serves the
+// far side's keyframe requests and drains the self view nobody looks at;
+// its goroutines are counted in wg and the self-view one ends with stop.
+// The caller and the bench's baseline pair send test media this way.
+func SendCapture(pc *webrtc.PeerConnection, capt call.Capture, stream string, wg *gosync.WaitGroup, stop <-chan struct{}) error {
+	pump := func(read func() (call.Sample, error), tr *webrtc.TrackLocalStaticSample) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				s, err := read()
+				if err != nil {
+					return
+				}
+				_ = tr.WriteSample(media.Sample{Data: s.Data, Duration: s.Duration})
+			}
+		}()
+	}
 	if capt.HasVideo() {
 		tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", stream)
 		if err != nil {
 			return err
 		}
-		s, err := c.pc.AddTrack(tr)
+		s, err := pc.AddTrack(tr)
 		if err != nil {
 			return err
 		}
-		c.pump(capt.ReadVideo, tr)
-		c.media.Add(1)
-		go func() {
-			defer c.media.Done()
+		pump(capt.ReadVideo, tr)
+		wg.Add(2)
+		go func() { // keyframe requests
+			defer wg.Done()
 			for {
 				pk, _, err := s.ReadRTCP()
 				if err != nil {
@@ -253,12 +274,11 @@ func (c *Caller) addTracks(capt call.Capture) error {
 				}
 			}
 		}()
-		c.media.Add(1)
-		go func() { // nobody looks at the caller's own picture
-			defer c.media.Done()
+		go func() { // nobody looks at the sender's own picture
+			defer wg.Done()
 			for {
 				select {
-				case <-c.stopMedia:
+				case <-stop:
 					return
 				case _, ok := <-capt.SelfFrames():
 					if !ok {
@@ -273,26 +293,12 @@ func (c *Caller) addTracks(capt call.Capture) error {
 		if err != nil {
 			return err
 		}
-		if _, err := c.pc.AddTrack(tr); err != nil {
+		if _, err := pc.AddTrack(tr); err != nil {
 			return err
 		}
-		c.pump(capt.ReadAudio, tr)
+		pump(capt.ReadAudio, tr)
 	}
 	return nil
-}
-
-func (c *Caller) pump(read func() (call.Sample, error), tr *webrtc.TrackLocalStaticSample) {
-	c.media.Add(1)
-	go func() {
-		defer c.media.Done()
-		for {
-			s, err := read()
-			if err != nil {
-				return
-			}
-			_ = tr.WriteSample(media.Sample{Data: s.Data, Duration: s.Duration})
-		}
-	}()
 }
 
 func (c *Caller) since() int64 {
