@@ -43,6 +43,14 @@ type health struct {
 func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life store.Life, clk clock.Clock,
 	log *slog.Logger, night device.NightHours, loc *time.Location, calls *calls) *health {
 	h := &health{link: link, calls: calls, clk: clk, night: night, loc: loc}
+	// What the device has is found once at start (the call side probed
+	// already); a probe lists audio devices, not work for every heartbeat.
+	devs := media.Devices{}
+	if calls != nil {
+		devs = calls.devs
+	} else {
+		devs = media.Probe(media.Kind(cfg.Media))
+	}
 	h.hb = &status.Heartbeat{
 		Device: cfg.DeviceID, Version: Version, Interval: time.Duration(cfg.Heartbeat), Clock: clk, Logger: log,
 		Link: link, Store: st, Life: life, Started: clk.Now(), DataDir: cfg.Data,
@@ -50,13 +58,7 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life stor
 			s := link.Stats()
 			return status.LinkStats{Reconnects: s.Reconnects, LastSync: s.LastSync}
 		},
-		Devices: func() (bool, bool, bool) {
-			if calls != nil {
-				return calls.devs.Camera, calls.devs.Microphone, calls.devs.Speaker
-			}
-			d := media.Probe(media.Kind(cfg.Media))
-			return d.Camera, d.Microphone, d.Speaker
-		},
+		Devices: func() (bool, bool, bool) { return devs.Camera, devs.Microphone, devs.Speaker },
 		OnScreen: func() string {
 			if h.onScreen != nil {
 				return h.onScreen()
