@@ -45,7 +45,7 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life stor
 	h := &health{link: link, calls: calls, clk: clk, night: night, loc: loc}
 	// What the device has is found once at start (the call side probed
 	// already); a probe lists audio devices, not work for every heartbeat.
-	devs := media.Devices{}
+	var devs media.Devices
 	if calls != nil {
 		devs = calls.devs
 	} else {
