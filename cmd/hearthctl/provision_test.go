@@ -172,18 +172,9 @@ func TestProvisionTLS(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(adminDir, provisioning.ClientKeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("client.key: %v %v", fi.Mode(), err)
 	}
-	// The test broker has one TLS listener: let it trust the people CA
-	// (the admin's) beside the organisation's, as the shipped config's two
-	// listeners do between them.
-	people, err := os.ReadFile(filepath.Join(org, "people", provisioning.CACertFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	orgCA, _ := os.ReadFile(filepath.Join(brokerDir, provisioning.CACertFile))
-	if err := os.WriteFile(filepath.Join(brokerDir, provisioning.CACertFile), append(orgCA, people...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b := mqtttest.StartTLS(t, brokerDir)
+	// One TLS listener that also trusts the people CA (the admin's), as
+	// the shipped config's two listeners do between them.
+	b := mqtttest.StartTLS(t, brokerDir, filepath.Join(org, "people", provisioning.CACertFile))
 	mustCtl(t, "--broker", b.TLSURL(), "--tls", adminDir, "send", "message", "--to", "mum-kitchen", "--from", "Anna", "hello over TLS")
 	if out, err := provCtl(t, "--broker", b.TLSURL(), "send", "message", "--to", "mum-kitchen", "--from", "Anna", "no cert"); err == nil {
 		t.Fatalf("send without a client certificate succeeded:\n%s", out)

@@ -117,15 +117,7 @@ func TestProvisionEndToEnd(t *testing.T) {
 	// One TLS listener here: it trusts the device CA and the people CA
 	// (the carer's); the shipped config splits them over two listeners
 	// (provisioning/broker, tested there).
-	people, err := os.ReadFile(filepath.Join(org, "people", "ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	orgCA, _ := os.ReadFile(filepath.Join(brokerDir, "ca.crt"))
-	if err := os.WriteFile(filepath.Join(brokerDir, "ca.crt"), append(orgCA, people...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b := mqtttest.StartTLS(t, brokerDir)
+	b := mqtttest.StartTLS(t, brokerDir, filepath.Join(org, "people", "ca.crt"))
 	staged := filepath.Join(dir, "staged.json")
 	ctl(t, "mqtt://unused:1", "provision", "new", "--ca", org, "--device", "prov-e2e", "--broker", b.TLSURL(),
 		"--name", "Mum's kitchen", "--locale", "sv", "--wifi", "Home:correct horse", "--out", staged)

@@ -27,6 +27,7 @@ type Broker struct {
 	// TLSPort is the mutual-TLS listener (StartTLS), 0 without one.
 	TLSPort int
 	tlsDir  string
+	cafile  string // the CAs TLS clients may come from
 	cmd     *exec.Cmd
 	t       testing.TB
 }
@@ -57,8 +58,10 @@ func Start(t testing.TB) *Broker {
 // StartTLS is Start with a third listener for mqtts:// that requires a
 // client certificate and takes its CN as the user name, as production
 // brokers do. certDir holds ca.crt, server.crt and server.key (hearthctl
-// provision broker-cert).
-func StartTLS(t testing.TB, certDir string) *Broker {
+// provision broker-cert). Clients with certificates from the extra CAs
+// (PEM files, e.g. the people CA) are accepted too, as the shipped config's
+// second listener would.
+func StartTLS(t testing.TB, certDir string, extraCAs ...string) *Broker {
 	t.Helper()
 	if _, err := exec.LookPath(binary()); err != nil {
 		if os.Getenv("HEARTH_REQUIRE_BROKER") != "" {
@@ -67,6 +70,22 @@ func StartTLS(t testing.TB, certDir string) *Broker {
 		t.Skipf("mosquitto not found: %v", err)
 	}
 	b := &Broker{Dir: t.TempDir(), t: t, Port: freePort(t), WSPort: freePort(t), TLSPort: freePort(t), tlsDir: certDir}
+	// One cafile: the broker's own CA and the extras, in the broker's dir.
+	cas, err := os.ReadFile(filepath.Join(certDir, "ca.crt"))
+	if err != nil {
+		t.Fatalf("broker ca: %v", err)
+	}
+	for _, f := range extraCAs {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatalf("extra ca: %v", err)
+		}
+		cas = append(cas, pem...)
+	}
+	b.cafile = filepath.Join(b.Dir, "clients-ca.crt")
+	if err := os.WriteFile(b.cafile, cas, 0o644); err != nil {
+		t.Fatalf("write cafile: %v", err)
+	}
 	b.start()
 	t.Cleanup(b.Stop)
 	return b
@@ -117,12 +136,12 @@ log_type notice
 	if b.TLSPort != 0 {
 		// Last, so that its settings apply to this listener only.
 		cfg += fmt.Sprintf(`listener %d 127.0.0.1
-cafile %s/ca.crt
+cafile %s
 certfile %s/server.crt
 keyfile %s/server.key
 require_certificate true
 use_identity_as_username true
-`, b.TLSPort, b.tlsDir, b.tlsDir, b.tlsDir)
+`, b.TLSPort, b.cafile, b.tlsDir, b.tlsDir)
 	}
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		b.t.Fatalf("write mosquitto.conf: %v", err)
