@@ -20,14 +20,11 @@ import (
 // mqtt:// URL and the ws:// URL of a second listener that speaks MQTT over
 // WebSockets, for browsers (the web caller).
 func startBroker(ctx context.Context, ps *procs, dir string) (mqttURL, wsURL string, _ *proc, _ error) {
-	port, err := freePort()
+	ports, err := freePorts(2)
 	if err != nil {
 		return "", "", nil, err
 	}
-	wsPort, err := freePort()
-	if err != nil {
-		return "", "", nil, err
-	}
+	port, wsPort := ports[0], ports[1]
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", nil, err
 	}
@@ -89,12 +86,26 @@ func runMosquitto(ctx context.Context, ps *procs, name, conf string, port int, p
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := freePorts(1)
 	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
+		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
+}
+
+// freePorts returns n distinct loopback ports that were free a moment ago;
+// the listeners are held until all are chosen, so none is handed out twice.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports, nil
 }
 
 // xserver is a virtual screen. Its framebuffer is a file that Xvfb maps

@@ -88,21 +88,23 @@ func newWorld(t *testing.T) *world {
 	}
 	must(t, os.Chmod(pw, 0o600))
 
-	w.dev, w.people, w.ws = mqtttest.FreePort(t), mqtttest.FreePort(t), mqtttest.FreePort(t)
 	conf, err := Files.ReadFile("hearth.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Only the paths and the ports change; every other line is as shipped.
-	s := strings.ReplaceAll(string(conf), ConfDir+"/", w.conf+"/")
-	for from, to := range map[int]int{DevicePort: w.dev, PeoplePort: w.people, PeopleWSPort: w.ws} {
-		old := fmt.Sprintf("listener %d\n", from)
-		if !strings.Contains(s, old) {
-			t.Fatalf("hearth.conf has no %q", old)
+	w.b = mqtttest.StartConf(t, 3, func(ports []int) string {
+		w.dev, w.people, w.ws = ports[0], ports[1], ports[2]
+		// Only the paths and the ports change; every other line is as shipped.
+		s := strings.ReplaceAll(string(conf), ConfDir+"/", w.conf+"/")
+		for from, to := range map[int]int{DevicePort: w.dev, PeoplePort: w.people, PeopleWSPort: w.ws} {
+			old := fmt.Sprintf("listener %d\n", from)
+			if !strings.Contains(s, old) {
+				t.Fatalf("hearth.conf has no %q", old)
+			}
+			s = strings.Replace(s, old, fmt.Sprintf("listener %d 127.0.0.1\n", to), 1)
 		}
-		s = strings.Replace(s, old, fmt.Sprintf("listener %d 127.0.0.1\n", to), 1)
-	}
-	w.b = mqtttest.StartConf(t, s, w.dev, w.people, w.ws)
+		return s
+	})
 	return w
 }
 

@@ -29,6 +29,7 @@ type Broker struct {
 	tlsDir  string
 	cafile  string // the CAs TLS clients may come from
 	cmd     *exec.Cmd
+	exited  chan struct{} // closed when cmd has exited
 	t       testing.TB
 }
 
@@ -49,8 +50,8 @@ func Start(t testing.TB) *Broker {
 		}
 		t.Skipf("mosquitto not found: %v", err)
 	}
-	b := &Broker{Dir: t.TempDir(), t: t, Port: freePort(t), WSPort: freePort(t)}
-	b.start()
+	b := &Broker{Dir: t.TempDir(), t: t}
+	b.startFresh(2)
 	t.Cleanup(b.Stop)
 	return b
 }
@@ -69,7 +70,7 @@ func StartTLS(t testing.TB, certDir string, extraCAs ...string) *Broker {
 		}
 		t.Skipf("mosquitto not found: %v", err)
 	}
-	b := &Broker{Dir: t.TempDir(), t: t, Port: freePort(t), WSPort: freePort(t), TLSPort: freePort(t), tlsDir: certDir}
+	b := &Broker{Dir: t.TempDir(), t: t, tlsDir: certDir}
 	// One cafile: the broker's own CA and the extras, in the broker's dir.
 	cas, err := os.ReadFile(filepath.Join(certDir, "ca.crt"))
 	if err != nil {
@@ -86,7 +87,7 @@ func StartTLS(t testing.TB, certDir string, extraCAs ...string) *Broker {
 	if err := os.WriteFile(b.cafile, cas, 0o644); err != nil {
 		t.Fatalf("write cafile: %v", err)
 	}
-	b.start()
+	b.startFresh(3)
 	t.Cleanup(b.Stop)
 	return b
 }
@@ -101,16 +102,49 @@ func binary() string {
 	return "/usr/sbin/mosquitto"
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+// startFresh starts the broker on n new ports (plain, WebSockets and, with
+// 3, TLS). A port that was free a moment ago can be taken before Mosquitto
+// binds it (by another test's outgoing connection, say), so a broker that
+// cannot listen is tried again on other ports.
+func (b *Broker) startFresh(n int) {
+	b.t.Helper()
+	var err error
+	for attempt := 0; attempt < bindAttempts; attempt++ {
+		ports := FreePorts(b.t, n)
+		b.Port, b.WSPort = ports[0], ports[1]
+		if n > 2 {
+			b.TLSPort = ports[2]
+		}
+		if err = b.start(); err == nil {
+			return
+		}
+		b.Stop()
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	b.t.Fatal(err)
 }
 
-func (b *Broker) start() {
+// bindAttempts is how often a broker is started on fresh ports before a
+// test gives up.
+const bindAttempts = 3
+
+// FreePorts returns n distinct loopback ports that were free a moment ago.
+// The listeners are held until all n are chosen, so the kernel cannot hand
+// out one port twice.
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports
+}
+
+func (b *Broker) start() error {
 	b.t.Helper()
 	conf := filepath.Join(b.Dir, "mosquitto.conf")
 	// "user root": started as root Mosquitto would switch to the mosquitto
@@ -146,6 +180,15 @@ use_identity_as_username true
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		b.t.Fatalf("write mosquitto.conf: %v", err)
 	}
+	return b.run(conf, b.Port, b.WSPort, b.TLSPort)
+}
+
+// run starts Mosquitto with the configuration file conf and waits until it
+// listens on every non-zero port. A broker that exits or does not listen is
+// an error with its log; the caller stops it.
+func (b *Broker) run(conf string, ports ...int) error {
+	b.t.Helper()
+	before := b.logSizes()
 	cmd := exec.Command(binary(), "-c", conf)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := os.OpenFile(filepath.Join(b.Dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -158,19 +201,62 @@ use_identity_as_username true
 		b.t.Fatalf("start mosquitto: %v", err)
 	}
 	b.cmd = cmd
-	for _, port := range []int{b.Port, b.WSPort, b.TLSPort} {
+	b.exited = make(chan struct{})
+	go func(exited chan struct{}) { _ = cmd.Wait(); close(exited) }(b.exited)
+	for _, port := range ports {
 		if port == 0 {
 			continue
 		}
-		if !listening(port, 10*time.Second) {
-			b.t.Fatalf("mosquitto did not listen on %d: %s", port, b.Log())
+		if !b.listening(port, 10*time.Second) {
+			return fmt.Errorf("mosquitto did not listen on %d: %s", port, b.logSince(before))
 		}
 	}
+	// Mosquitto 2.0 goes on after a listener it could not open (the
+	// WebSockets one, at least), so a port that answers may be someone
+	// else's: its log says.
+	if fresh := b.logSince(before); strings.Contains(fresh, "Unable to create") || strings.Contains(fresh, "Address already in use") {
+		return fmt.Errorf("mosquitto could not open a listener: %s", fresh)
+	}
+	return nil
 }
 
-func listening(port int, within time.Duration) bool {
+var logNames = []string{"mosquitto.log", "stdout.log"}
+
+// logSizes is how far each log file has grown, so that a restarted
+// broker's new lines can be told from its earlier runs'.
+func (b *Broker) logSizes() map[string]int64 {
+	sizes := map[string]int64{}
+	for _, name := range logNames {
+		if fi, err := os.Stat(filepath.Join(b.Dir, name)); err == nil {
+			sizes[name] = fi.Size()
+		}
+	}
+	return sizes
+}
+
+// logSince is what the logs gained after logSizes returned sizes.
+func (b *Broker) logSince(sizes map[string]int64) string {
+	var sb strings.Builder
+	for _, name := range logNames {
+		data, err := os.ReadFile(filepath.Join(b.Dir, name))
+		if err != nil || int64(len(data)) < sizes[name] {
+			continue
+		}
+		sb.Write(data[sizes[name]:])
+	}
+	return sb.String()
+}
+
+// listening waits until port accepts connections, the broker exits or
+// within has passed.
+func (b *Broker) listening(port int, within time.Duration) bool {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
+		select {
+		case <-b.exited:
+			return false
+		default:
+		}
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 100*time.Millisecond)
 		if err == nil {
 			c.Close()
@@ -188,13 +274,11 @@ func (b *Broker) Stop() {
 		return
 	}
 	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = b.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-b.exited:
 	case <-time.After(5 * time.Second):
 		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		<-b.exited
 	}
 	b.cmd = nil
 }
@@ -202,14 +286,17 @@ func (b *Broker) Stop() {
 // Restart stops the broker and starts it again on the same port with the
 // same persistence.
 func (b *Broker) Restart() {
+	b.t.Helper()
 	b.Stop()
-	b.start()
+	if err := b.start(); err != nil {
+		b.t.Fatal(err)
+	}
 }
 
 // Log returns the broker's log, for failure messages.
 func (b *Broker) Log() string {
 	var sb strings.Builder
-	for _, name := range []string{"mosquitto.log", "stdout.log"} {
+	for _, name := range logNames {
 		f, err := os.Open(filepath.Join(b.Dir, name))
 		if err != nil {
 			continue
