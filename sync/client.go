@@ -22,8 +22,13 @@ import (
 
 // Options configures a device's sync Client.
 type Options struct {
-	Broker   string // mqtt://host:port (tcp://, ws:// also accepted)
-	DeviceID string
+	Broker string // mqtt://host:port (tcp://, ws:// also accepted)
+	// Fallbacks are further brokers in order of preference (the bundle's
+	// list after the first). A connection that fails moves on to the next
+	// broker, round the list; a link that was up tries its own broker
+	// first again.
+	Fallbacks []string
+	DeviceID  string
 	// ClientID must stay the same across restarts so the broker keeps the
 	// session; default "hearthd-" + DeviceID.
 	ClientID  string
@@ -77,8 +82,10 @@ func New(opt Options) (*Client, error) {
 	if opt.Store == nil {
 		return nil, errors.New("sync: no store")
 	}
-	if _, err := BrokerURL(opt.Broker); err != nil {
-		return nil, fmt.Errorf("sync: %w", err)
+	for _, b := range append([]string{opt.Broker}, opt.Fallbacks...) {
+		if _, err := BrokerURL(b); err != nil {
+			return nil, fmt.Errorf("sync: %w", err)
+		}
 	}
 	if opt.ClientID == "" {
 		opt.ClientID = "hearthd-" + opt.DeviceID
@@ -151,32 +158,41 @@ func (c *Client) Stats() Stats {
 // Run keeps a connection to the broker until ctx ends, reconnecting with
 // backoff. Cancellation is not an error.
 func (c *Client) Run(ctx context.Context) error {
+	brokers := append([]string{c.opt.Broker}, c.opt.Fallbacks...)
+	next := 0 // index into brokers
 	backoff := time.Second
 	for ctx.Err() == nil {
-		connected, err := c.once(ctx)
+		broker := brokers[next]
+		connected, err := c.once(ctx, broker)
 		if ctx.Err() != nil {
 			break
 		}
 		if connected {
 			backoff = time.Second
+		} else {
+			// Unreachable or refused: the next broker, round the list.
+			next = (next + 1) % len(brokers)
 		}
-		c.log.Warn("broker link down", "broker", c.opt.Broker, "err", err, "retry_in", backoff)
+		c.log.Warn("broker link down", "broker", broker, "err", err, "retry_in", backoff, "next", brokers[next])
 		t := c.opt.Clock.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 		case <-t.C():
 		}
-		backoff = min(backoff*2, 30*time.Second)
+		if next == 0 || connected {
+			// Back off once per round of the list, not per broker.
+			backoff = min(backoff*2, 30*time.Second)
+		}
 		c.reconnects.Add(1)
 	}
 	return nil
 }
 
 // once runs one connection until it is lost or ctx ends.
-func (c *Client) once(ctx context.Context) (connected bool, err error) {
+func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, err error) {
 	lost := make(chan error, 1)
-	broker, _ := BrokerURL(c.opt.Broker)
+	broker, _ := BrokerURL(brokerURL)
 	// Every connection is a new session, numbered above all before it (on
 	// disk), and the Will says which session was lost.
 	session, err := c.opt.Store.NextSession()
@@ -213,7 +229,7 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 			}
 		})
 	if c.opt.TLS != nil {
-		o.SetTLSConfig(tlsFor(c.opt.TLS, c.opt.Broker))
+		o.SetTLSConfig(tlsFor(c.opt.TLS, brokerURL))
 	}
 	cl := mqtt.NewClient(o)
 	tok := cl.Connect()
@@ -222,7 +238,7 @@ func (c *Client) once(ctx context.Context) (connected bool, err error) {
 	}
 	defer cl.Disconnect(250)
 	ct := tok.(*mqtt.ConnectToken)
-	log := c.log.With("broker", c.opt.Broker, "session_present", ct.SessionPresent())
+	log := c.log.With("broker", brokerURL, "session_present", ct.SessionPresent())
 	if !ct.SessionPresent() {
 		// A new session: subscribe, which also brings the retained items.
 		st := cl.Subscribe(proto.ContentFilter(c.opt.DeviceID), 1, nil)

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -27,19 +28,30 @@ type rig struct {
 
 func newRig(t *testing.T, b *mqtttest.Broker) *rig {
 	t.Helper()
+	r := newStoppedRig(t, b)
+	r.start()
+	return r
+}
+
+// newStoppedRig is newRig without starting the device's link.
+func newStoppedRig(t *testing.T, b *mqtttest.Broker) *rig {
+	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	r := &rig{t: t, broker: b, store: st}
-	r.start()
 	t.Cleanup(r.stop)
 	return r
 }
 
-func (r *rig) start() {
-	c, err := New(Options{Broker: r.broker.URL(), DeviceID: dev, Store: r.store, KeepAlive: 2 * time.Second,
+func (r *rig) start() { r.startWith(r.broker.URL()) }
+
+// startWith runs the device's link to broker, then fallbacks, and waits
+// until it reports on r.broker.
+func (r *rig) startWith(broker string, fallbacks ...string) {
+	c, err := New(Options{Broker: broker, Fallbacks: fallbacks, DeviceID: dev, Store: r.store, KeepAlive: 2 * time.Second,
 		InventoryDelay: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		r.t.Fatal(err)
@@ -227,4 +239,26 @@ func TestNewRefuses(t *testing.T) {
 			t.Errorf("New with bad %s = nil error", name)
 		}
 	}
+}
+
+// The first broker goes away: the device moves to the next in its list (a
+// bundle's fallbacks), and content sent there arrives.
+func TestFailoverToNextBroker(t *testing.T) {
+	b1, b2 := mqtttest.Start(t), mqtttest.Start(t)
+	r := newStoppedRig(t, b1)
+	r.startWith(b1.URL(), b2.URL()) // on b1, the first in the list
+
+	b1.Stop()
+	r.broker = b2
+	r.waitConnected()
+	r.publish(proto.ContentTopic(dev, "m-2"), msg("m-2", 1, "through the fallback"), false)
+	waitFor(t, 30*time.Second, "m-2 through the second broker", func() bool { return r.live()["m-2"] == 1 })
+}
+
+// A first broker that was never there: the device starts on the next.
+func TestFallbackWhenFirstUnreachable(t *testing.T) {
+	b := mqtttest.Start(t)
+	dead := mqtttest.FreePorts(t, 1)[0]
+	r := newStoppedRig(t, b)
+	r.startWith(fmt.Sprintf("mqtt://127.0.0.1:%d", dead), b.URL())
 }

@@ -77,7 +77,9 @@ func provision(ctx context.Context, cfg config.Config, log *slog.Logger, waiting
 	}
 	var tc *tls.Config
 	if strings.HasPrefix(cfg.Broker, "mqtts://") {
-		if tc, err = st.TLSConfig(cfg.Broker); err != nil {
+		// No server name: the link verifies each broker it dials (the
+		// first or a fallback) by that broker's own host name.
+		if tc, err = st.TLSConfig(""); err != nil {
 			return cfg, nil, err
 		}
 	}
@@ -103,9 +105,13 @@ func withState(cfg config.Config, st provisioning.State) config.Config {
 	}
 	set("device-id", &cfg.DeviceID, st.Device)
 	set("name", &cfg.Name, st.Name)
-	if len(st.Brokers) > 0 {
-		// The others are kept for failover (not yet used).
-		set("broker", &cfg.Broker, st.Brokers[0])
+	if len(st.Brokers) > 0 && !cfg.Given["broker"] {
+		// The rest of the bundle's list are tried in turn when the first
+		// cannot be reached.
+		cfg.Broker = st.Brokers[0]
+		if !cfg.Given["fallback-brokers"] {
+			cfg.FallbackBrokers = st.Brokers[1:]
+		}
 	}
 	set("org-key", &cfg.OrgKey, st.OrgKeyFile)
 	set("timezone", &cfg.Timezone, st.Timezone)

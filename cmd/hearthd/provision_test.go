@@ -16,14 +16,14 @@ import (
 	"github.com/hearth-home/hearth/sync/mqtttest"
 )
 
-func testBundle(t *testing.T, device, broker string, issued time.Time) (provisioning.Bundle, string) {
+func testBundle(t *testing.T, device, broker string, issued time.Time, fallbacks ...string) (provisioning.Bundle, string) {
 	t.Helper()
 	orgDir := filepath.Join(t.TempDir(), "org")
 	if _, err := provisioning.NewOrg(orgDir, "Care Co"); err != nil {
 		t.Fatal(err)
 	}
 	b, err := provisioning.IssueFromDir(orgDir, provisioning.Spec{Device: device, Name: "Mum's kitchen",
-		Brokers: []string{broker}, Timezone: "Europe/Helsinki", Locale: "fi", Night: "22:00-07:00"}, issued)
+		Brokers: append([]string{broker}, fallbacks...), Timezone: "Europe/Helsinki", Locale: "fi", Night: "22:00-07:00"}, issued)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func testBundle(t *testing.T, device, broker string, issued time.Time) (provisio
 // flags given on the command line win.
 func TestProvisionLaysStateOverConfig(t *testing.T) {
 	boot, data := t.TempDir(), t.TempDir()
-	b, _ := testBundle(t, "mum-kitchen", "mqtts://broker.example:8883", time.Now())
+	b, _ := testBundle(t, "mum-kitchen", "mqtts://broker.example:8883", time.Now(), "mqtts://broker2.example:8883")
 	if err := os.WriteFile(filepath.Join(boot, provisioning.BundleFile), b.Encode(), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +51,14 @@ func TestProvisionLaysStateOverConfig(t *testing.T) {
 		got.Timezone != "Europe/Helsinki" || got.Night != "22:00-07:00" || !strings.HasPrefix(got.OrgKey, data) {
 		t.Fatalf("config after provisioning = %+v", got)
 	}
+	if len(got.FallbackBrokers) != 1 || got.FallbackBrokers[0] != "mqtts://broker2.example:8883" {
+		t.Fatalf("fallback brokers %q: want the bundle's second", got.FallbackBrokers)
+	}
 	if got.Locale != "sv" {
 		t.Fatalf("locale %q: the flag given should win over the bundle's fi", got.Locale)
 	}
-	if tc == nil || tc.ServerName != "broker.example" || len(tc.Certificates) != 1 {
+	// No server name: the link sets each broker's own when it dials it.
+	if tc == nil || tc.ServerName != "" || len(tc.Certificates) != 1 || tc.RootCAs == nil {
 		t.Fatalf("TLS config = %+v", tc)
 	}
 	// The next start: no bundle, the state stays.

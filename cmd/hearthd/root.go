@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string) error {
 		calls.night = func(t time.Time) bool { return night.ModeAt(t, loc) != device.ModeDay }
 	}
 	linkOpt := hsync.Options{
-		Broker: cfg.Broker, DeviceID: cfg.DeviceID, Store: st, Clock: clk, Logger: log,
+		Broker: cfg.Broker, Fallbacks: cfg.FallbackBrokers, DeviceID: cfg.DeviceID, Store: st, Clock: clk, Logger: log,
 		KeepAlive: time.Duration(cfg.KeepAlive), Version: Version, TLS: tlsConf,
 	}
 	if calls != nil {

@@ -23,6 +23,9 @@ import (
 type Config struct {
 	DeviceID string `json:"device_id"`
 	Broker   string `json:"broker"`
+	// FallbackBrokers are tried in turn when Broker cannot be reached;
+	// comma-separated on the command line.
+	FallbackBrokers []string `json:"fallback_brokers"`
 	Data     string `json:"data"`
 	Locale   string `json:"locale"`
 	Timezone string `json:"timezone"`
@@ -157,6 +160,8 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&f.Simulate, "simulate", 0, "run `N` light simulated devices (ids DEVICE-ID-00001...) instead of this one; with --headless")
 	var ice string
 	fs.StringVar(&ice, "ice-servers", "", "STUN/TURN `urls`, comma-separated")
+	var fallbacks string
+	fs.StringVar(&fallbacks, "fallback-brokers", "", "further broker `urls`, comma-separated, tried in turn when --broker cannot be reached")
 	var bundlePath string
 	fs.StringVar(&bundlePath, "bundle-path", "", "`folders` to look for a provisioning bundle in at start, comma-separated (e.g. /boot,/media/usb)")
 	if err := fs.Parse(args); err != nil {
@@ -228,13 +233,10 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 			cfg.Simulate = f.Simulate
 		case "ice-servers":
 			cfg.ICEServers = strings.Split(ice, ",")
+		case "fallback-brokers":
+			cfg.FallbackBrokers = splitList(fallbacks)
 		case "bundle-path":
-			cfg.BundlePath = nil
-			for _, p := range strings.Split(bundlePath, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					cfg.BundlePath = append(cfg.BundlePath, p)
-				}
-			}
+			cfg.BundlePath = splitList(bundlePath)
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -260,8 +262,10 @@ func (c Config) Validate() error {
 	if c.Data == "" {
 		return bad("no data directory")
 	}
-	if !strings.Contains(c.Broker, "://") {
-		return bad("broker %q: want mqtt://host:port", c.Broker)
+	for _, b := range append([]string{c.Broker}, c.FallbackBrokers...) {
+		if !strings.Contains(b, "://") {
+			return bad("broker %q: want mqtt://host:port", b)
+		}
 	}
 	ok := false
 	for _, l := range Locales {
@@ -351,4 +355,15 @@ func (d *durationFlag) Set(s string) error {
 	}
 	*d = durationFlag(v)
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
