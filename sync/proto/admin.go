@@ -27,7 +27,15 @@ const (
 	AdminSetNight AdminCmd = "set_night"
 	// AdminSetVolume sets the speaker's volume: Arg "0" to "100".
 	AdminSetVolume AdminCmd = "set_volume"
+	// AdminSetDND turns do-not-disturb on until a time (Arg RFC 3339 in
+	// UTC, after Issued and at most MaxDND after it) or "off". While it is
+	// on, only forced calls are answered.
+	AdminSetDND AdminCmd = "set_dnd"
 )
+
+// MaxDND bounds how far ahead do-not-disturb may be set: a forgotten one
+// must not keep the family away for long.
+const MaxDND = 7 * 24 * time.Hour
 
 // MaxAdminLife bounds how far Expires may lie after Issued, so a device
 // needs to remember a used command id only that long.
@@ -83,10 +91,34 @@ func (a AdminCommand) CheckArg() error {
 		if err != nil || n < 0 || n > 100 || strconv.Itoa(n) != a.Arg {
 			return fmt.Errorf("%w: volume %q (want 0 to 100)", ErrInvalid, a.Arg)
 		}
+	case AdminSetDND:
+		if a.Arg == "off" {
+			return nil
+		}
+		// One spelling only (UTC, whole seconds), so what is signed and
+		// shown is what the device keeps.
+		until, err := time.Parse(time.RFC3339, a.Arg)
+		if err != nil || until.UTC().Format(time.RFC3339) != a.Arg {
+			return fmt.Errorf("%w: do-not-disturb end %q (want off or a UTC time like 2026-11-23T14:30:00Z)", ErrInvalid, a.Arg)
+		}
+		if !until.After(a.Issued) || until.Sub(a.Issued) > MaxDND {
+			return fmt.Errorf("%w: do-not-disturb until %s: must be after the command is issued (%s) and at most 7 days later",
+				ErrInvalid, a.Arg, a.Issued.UTC().Format(time.RFC3339))
+		}
 	default:
 		return fmt.Errorf("%w: command %q", ErrInvalid, a.Cmd)
 	}
 	return nil
+}
+
+// DNDUntil is the end of a set_dnd command that passed CheckArg; zero for
+// "off".
+func (a AdminCommand) DNDUntil() time.Time {
+	t, err := time.Parse(time.RFC3339, a.Arg)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // Volume is the argument of a set_volume command that passed CheckArg.

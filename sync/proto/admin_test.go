@@ -12,7 +12,11 @@ func validAdmin() AdminCommand {
 		Issued: t0, Expires: t0.Add(5 * time.Minute), Sig: []byte{1}}
 }
 
+// utc writes t as a set_dnd argument.
+func utc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
 func TestDecodeAdmin(t *testing.T) {
+	cet := time.FixedZone("CET", 3600)
 	if _, err := DecodeAdmin("mum-kitchen", encode(t, validAdmin())); err != nil {
 		t.Fatalf("DecodeAdmin(valid) = %v", err)
 	}
@@ -39,6 +43,17 @@ func TestDecodeAdmin(t *testing.T) {
 		"night hour 24":   {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetNight, "24:00-07:00" }, ErrInvalid},
 		"night spaces":    {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetNight, "22:00 - 07:00" }, ErrInvalid},
 		"night empty":     {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetNight, "" }, ErrInvalid},
+		"dnd empty":       {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetDND, "" }, ErrInvalid},
+		"dnd duration":    {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetDND, "2h" }, ErrInvalid},
+		"dnd not utc":     {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetDND, t0.Add(time.Hour).In(cet).Format(time.RFC3339) }, ErrInvalid},
+		"dnd fraction": {func(a *AdminCommand) {
+			a.Cmd, a.Arg = AdminSetDND, t0.Add(1500*time.Millisecond).Format(time.RFC3339Nano)
+		}, ErrInvalid},
+		"dnd no zone":     {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetDND, t0.Add(time.Hour).Format("2006-01-02T15:04:05") }, ErrInvalid},
+		"dnd at issued":   {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetDND, utc(t0) }, ErrInvalid},
+		"dnd in the past": {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetDND, utc(t0.Add(-time.Hour)) }, ErrInvalid},
+		"dnd past 7 days": {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetDND, utc(t0.Add(MaxDND+time.Second)) }, ErrInvalid},
+		"dnd on":          {func(a *AdminCommand) { a.Cmd, a.Arg = AdminSetDND, "on" }, ErrInvalid},
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := validAdmin()
@@ -53,6 +68,22 @@ func TestDecodeAdmin(t *testing.T) {
 		a.Cmd, a.Arg = AdminSetNight, arg
 		if _, err := DecodeAdmin("mum-kitchen", encode(t, a)); err != nil {
 			t.Errorf("DecodeAdmin(set_night %q) = %v, want ok", arg, err)
+		}
+	}
+	for _, arg := range []string{"off", utc(t0.Add(time.Second)), utc(t0.Add(150 * time.Minute)), utc(t0.Add(MaxDND))} {
+		a := validAdmin()
+		a.Cmd, a.Arg = AdminSetDND, arg
+		got, err := DecodeAdmin("mum-kitchen", encode(t, a))
+		if err != nil {
+			t.Errorf("DecodeAdmin(set_dnd %q) = %v, want ok", arg, err)
+			continue
+		}
+		want := time.Time{}
+		if arg != "off" {
+			want, _ = time.Parse(time.RFC3339, arg)
+		}
+		if !got.DNDUntil().Equal(want) {
+			t.Errorf("set_dnd %q: DNDUntil() = %v, want %v", arg, got.DNDUntil(), want)
 		}
 	}
 	if _, err := DecodeAdmin("mum-kitchen", []byte(`{"v":1,"id":"a","extra":1}`)); !errors.Is(err, ErrMalformed) {
@@ -75,6 +106,7 @@ func FuzzDecodeAdmin(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte(`{"v":1,"id":"a","device":"mum-kitchen","cmd":"set_night","arg":"22:00-07:00","issued":"2026-11-23T09:00:00Z","expires":"2026-11-23T09:05:00Z","sig":"AQ=="}`))
 	f.Add([]byte(`{"v":1,"id":"a","device":"mum-kitchen","cmd":"reboot","issued":"2026-11-23T09:00:00Z","expires":"2026-11-23T09:05:00Z","sig":"AQ=="}`))
+	f.Add([]byte(`{"v":1,"id":"a","device":"mum-kitchen","cmd":"set_dnd","arg":"2026-11-23T14:30:00Z","issued":"2026-11-23T09:00:00Z","expires":"2026-11-23T09:05:00Z","sig":"AQ=="}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		a, err := DecodeAdmin("mum-kitchen", payload)
 		if err != nil {
@@ -83,6 +115,9 @@ func FuzzDecodeAdmin(f *testing.F) {
 		if a.Device != "mum-kitchen" || !ValidID(a.ID) || !a.Expires.After(a.Issued) ||
 			a.Expires.Sub(a.Issued) > MaxAdminLife || len(a.Sig) == 0 || a.CheckArg() != nil {
 			t.Fatalf("accepted %+v", a)
+		}
+		if u := a.DNDUntil(); a.Cmd == AdminSetDND && a.Arg != "off" && (!u.After(a.Issued) || u.Sub(a.Issued) > MaxDND) {
+			t.Fatalf("accepted do-not-disturb until %v for %+v", u, a)
 		}
 	})
 }

@@ -246,6 +246,10 @@ const (
 	AnswerNone   = "none"   // cannot take calls (no allowlist, no camera and microphone)
 )
 
+// RefusedDND is the reason a signalled call is refused while the device is
+// in do-not-disturb (forced calls are still answered).
+const RefusedDND = "do not disturb"
+
 // Availability is whether and how the device takes calls now, retained on
 // AvailabilityTopic so a caller sees it before dialling.
 type Availability struct {
@@ -253,12 +257,17 @@ type Availability struct {
 	Device string    `json:"device"`
 	Name   string    `json:"name,omitempty"` // "Mum's kitchen"
 	Time   time.Time `json:"time"`
-	// State: available, ringing, in_call, night, no_allowlist.
+	// State: available, ringing, in_call, do_not_disturb, night,
+	// camera_missing, microphone_missing, no_allowlist,
+	// no_camera_or_microphone, not_provisioned.
 	State string `json:"state"`
 	// Answer maps caller modes to what happens: forced and signalled.
 	Answer     map[CallMode]string `json:"answer"`
 	Camera     bool                `json:"camera"`
 	Microphone bool                `json:"microphone"`
+	// DNDUntil is when do-not-disturb ends by itself, while it is on (also
+	// during a call, when State says in_call).
+	DNDUntil time.Time `json:"dnd_until,omitzero"`
 }
 
 // DecodeAvailability parses a device's availability.

@@ -116,6 +116,8 @@ type Heartbeat struct {
 	Microphone      bool      `json:"microphone"`
 	Speaker         bool      `json:"speaker"`
 	Availability    string    `json:"availability,omitempty"`
+	// DNDUntil is when do-not-disturb ends, while it is on.
+	DNDUntil time.Time `json:"dnd_until,omitzero"`
 }
 
 // Net is the device's network as NetworkManager reports it.
