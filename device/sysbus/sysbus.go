@@ -8,6 +8,10 @@
 // "unknown": no call returns an error to the caller, panics, or waits for
 // longer than CallTimeout.
 //
+// A Bus is one connection and dies with the dbus-daemon it talks to; a Link
+// (link.go) is what a long-running daemon holds: it connects again, with a
+// backoff, when the bus restarts or comes up only after the daemon.
+//
 // The package reads properties through org.freedesktop.DBus.Properties; the
 // one call that changes the system is AddWifi (wifi.go), which saves the
 // provisioning bundle's Wi-Fi network in NetworkManager and fails with

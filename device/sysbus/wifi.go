@@ -61,17 +61,22 @@ func (b *Bus) AddWifi(ctx context.Context, ssid, psk string) error {
 	if err := checkWifi(ssid, psk); err != nil {
 		return err
 	}
+	return addWifi(ctx, b.conn, ssid, psk)
+}
+
+// addWifi is AddWifi on conn, for checked settings.
+func addWifi(ctx context.Context, conn *dbus.Conn, ssid, psk string) error {
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	var paths []dbus.ObjectPath
-	err := b.conn.Object(nmName, nmSettingsPath).
+	err := conn.Object(nmName, nmSettingsPath).
 		CallWithContext(ctx, nmSettingsIface+".ListConnections", 0).Store(&paths)
 	if err != nil {
 		return nmError(ctx, "add Wi-Fi: list connections", err)
 	}
 	for _, p := range paths {
 		var cur map[string]map[string]dbus.Variant
-		obj := b.conn.Object(nmName, p)
+		obj := conn.Object(nmName, p)
 		if err := obj.CallWithContext(ctx, nmConnIface+".GetSettings", 0).Store(&cur); err != nil {
 			if gone(ctx, err) {
 				return nmError(ctx, "add Wi-Fi: read connection "+string(p), err)
@@ -95,7 +100,7 @@ func (b *Bus) AddWifi(ctx context.Context, ssid, psk string) error {
 		return nil
 	}
 	var added dbus.ObjectPath
-	err = b.conn.Object(nmName, nmSettingsPath).
+	err = conn.Object(nmName, nmSettingsPath).
 		CallWithContext(ctx, nmSettingsIface+".AddConnection", 0, wifiSettings(ssid, newUUID(), ssid, psk)).Store(&added)
 	if err != nil {
 		return nmError(ctx, fmt.Sprintf("add Wi-Fi %q", ssid), err)

@@ -35,6 +35,7 @@ type Bus struct {
 	// Dir holds the bus's config, socket and log.
 	Dir string
 	t   testing.TB
+	bin string
 	cmd *exec.Cmd
 }
 
@@ -42,6 +43,16 @@ type Bus struct {
 // the test. It skips the test when dbus-daemon is not installed, unless
 // HEARTH_REQUIRE_DBUS is set (then it fails).
 func Start(t testing.TB) *Bus {
+	t.Helper()
+	b := New(t)
+	b.Start()
+	return b
+}
+
+// New is a bus whose Address is fixed but whose dbus-daemon is not running
+// yet (Start runs it): a device that boots before its bus. It skips the
+// test as Start does.
+func New(t testing.TB) *Bus {
 	t.Helper()
 	bin, err := exec.LookPath("dbus-daemon")
 	if err != nil {
@@ -57,8 +68,8 @@ func Start(t testing.TB) *Bus {
 		t.Fatalf("bus dir: %v", err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	b := &Bus{Dir: dir, t: t}
-	b.start(bin)
+	b := &Bus{Dir: dir, t: t, bin: bin, Address: "unix:path=" + filepath.Join(dir, "system_bus_socket")}
+	t.Cleanup(b.Stop)
 	return b
 }
 
@@ -80,11 +91,18 @@ const config = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Config
 </busconfig>
 `
 
-func (b *Bus) start(bin string) {
+// Start runs the dbus-daemon at Address (again, after Stop). Stand-ins
+// from before a Stop are gone with their connections: make them again.
+func (b *Bus) Start() {
 	t := b.t
 	t.Helper()
+	if b.cmd != nil {
+		t.Fatal("sysbustest: Start of a running bus")
+	}
+	sock := filepath.Join(b.Dir, "system_bus_socket")
+	_ = os.Remove(sock)
 	conf := filepath.Join(b.Dir, "bus.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, config, filepath.Join(b.Dir, "system_bus_socket")), 0o600); err != nil {
+	if err := os.WriteFile(conf, fmt.Appendf(nil, config, sock), 0o600); err != nil {
 		t.Fatalf("write bus config: %v", err)
 	}
 	logf, err := os.OpenFile(filepath.Join(b.Dir, "bus.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -92,7 +110,7 @@ func (b *Bus) start(bin string) {
 		t.Fatalf("bus log: %v", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "--config-file="+conf, "--nofork", "--nopidfile", "--nosyslog", "--print-address")
+	cmd := exec.Command(b.bin, "--config-file="+conf, "--nofork", "--nopidfile", "--nosyslog", "--print-address")
 	// Its own process group, killed with its parent: an orphaned daemon
 	// must not hold go test's output open (FIELD-NOTES, Mosquitto).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -105,7 +123,6 @@ func (b *Bus) start(bin string) {
 		t.Fatalf("start dbus-daemon: %v", err)
 	}
 	b.cmd = cmd
-	t.Cleanup(b.stop)
 	addr := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(out).ReadString('\n')
@@ -117,14 +134,18 @@ func (b *Bus) start(bin string) {
 		if a == "" {
 			t.Fatalf("dbus-daemon printed no address: %s", b.Log())
 		}
-		// The printed address carries a guid; keep only what clients need.
-		b.Address, _, _ = strings.Cut(a, ",guid=")
+		// The printed address carries a guid; clients need only the path.
+		if got, _, _ := strings.Cut(a, ",guid="); got != b.Address {
+			t.Fatalf("dbus-daemon listens on %s, want %s", got, b.Address)
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("dbus-daemon did not start within 10 s: %s", b.Log())
 	}
 }
 
-func (b *Bus) stop() {
+// Stop stops the dbus-daemon, as systemd does when it restarts dbus: every
+// connection to it closes. Start runs it again at the same address.
+func (b *Bus) Stop() {
 	if b.cmd == nil {
 		return
 	}
@@ -138,6 +159,13 @@ func (b *Bus) stop() {
 		<-done
 	}
 	b.cmd = nil
+}
+
+// Restart is Stop, then Start.
+func (b *Bus) Restart() {
+	b.t.Helper()
+	b.Stop()
+	b.Start()
 }
 
 // Env is the environment entry that points a child process's system bus
