@@ -14,24 +14,19 @@ import (
 )
 
 // connectSystem reaches timedated and NetworkManager over D-Bus for the
-// heartbeat, where they are; without them both stay unknown.
+// heartbeat. The link reconnects by itself when the bus restarts or comes
+// up after hearthd; until then both are unknown.
 func (h *health) connectSystem(log *slog.Logger) {
-	var ts sysbus.TimeSync = sysbus.Unknown{}
-	var nw sysbus.Network = sysbus.Unknown{}
-	if bus, err := sysbus.Connect(""); err != nil {
-		log.Info("no system bus: clock sync and network reported as unknown", "err", err)
-	} else {
-		ts, nw = bus.TimeSync(), bus.Network()
-		h.closers = append(h.closers, func() { _ = bus.Close() })
-	}
+	link := sysbus.NewLink(context.Background(), sysbus.LinkOptions{Logger: log, Clock: h.clk})
+	h.closers = append(h.closers, func() { _ = link.Close() })
 	h.hb.TimeSynced = func(ctx context.Context) *bool {
-		if synced, known := ts.Synchronized(ctx); known {
+		if synced, known := link.Synchronized(ctx); known {
 			return &synced
 		}
 		return nil
 	}
 	h.hb.Network = func(ctx context.Context) *proto.Net {
-		st, known := nw.Status(ctx)
+		st, known := link.Status(ctx)
 		if !known {
 			return nil
 		}
