@@ -68,6 +68,10 @@ type Options struct {
 	// Night reports whether t is in the night hours (calls still wake the
 	// screen; availability says "night").
 	Night func(t time.Time) bool
+	// DND reports whether do-not-disturb is on at t, and until when. While
+	// it is, signalled calls are refused and forced ones answered; at its
+	// end the availability is published again.
+	DND func(t time.Time) (until time.Time, on bool)
 
 	Announce       time.Duration // forced: chime and notice before video, default 5s
 	Ring           time.Duration // signalled: ring before answering, default 10s
@@ -93,7 +97,10 @@ type Manager struct {
 
 	cur   *callState // owned by Run
 	alarm clock.Alarm
-	done  chan struct{} // closed when Run returns
+	// shownDND is the do-not-disturb end in the availability last
+	// published (zero: off); owned by Run, which publishes again then.
+	shownDND time.Time
+	done     chan struct{} // closed when Run returns
 	// statsMu guards last, for tests and status.
 	statsMu gosync.Mutex
 	last    Stats
@@ -196,8 +203,14 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.publishAvailability()
 	for {
 		var wake <-chan time.Time
+		now := m.opt.Clock.Now()
 		if m.cur != nil {
-			wake = m.alarm.At(m.opt.Clock.Now(), m.cur.nextDeadline())
+			wake = m.alarm.At(now, m.cur.nextDeadline())
+		} else if !m.shownDND.IsZero() {
+			// Do-not-disturb ends by itself: say so when it does. Aimed at
+			// what was published, so an end that passed meanwhile fires at
+			// once. (During a call, clearing it publishes anyway.)
+			wake = m.alarm.At(now, m.shownDND)
 		} else {
 			m.alarm.Stop()
 		}
@@ -223,12 +236,26 @@ func (m *Manager) Run(ctx context.Context) error {
 				m.end(c, "ended on the device")
 			}
 		case <-wake:
+			if m.cur == nil {
+				m.publishAvailability() // do-not-disturb is over
+				continue
+			}
 			m.onDeadline()
 		}
 	}
 }
 
-// Refresh republishes availability (night hours began or ended).
+// dnd reports whether do-not-disturb is on at t, and until when.
+func (m *Manager) dnd(t time.Time) (time.Time, bool) {
+	if m.opt.DND == nil {
+		return time.Time{}, false
+	}
+	until, on := m.opt.DND(t)
+	return until, on && t.Before(until)
+}
+
+// Refresh republishes availability (night hours began or ended,
+// do-not-disturb was set).
 func (m *Manager) Refresh() { m.post(m.publishAvailability) }
 
 // SetAllowlist installs a new allowlist and republishes availability.
@@ -279,13 +306,17 @@ func (m *Manager) onInvite(in proto.Invite) {
 		}
 		return
 	}
-	if c != nil && c.phase == device.CallEnded {
-		m.clear() // "Call ended" gives way to the next call at once
-		c = nil
-	}
-	if c != nil {
+	if c != nil && c.phase != device.CallEnded {
 		m.busy(in)
 		return
+	}
+	// Do-not-disturb keeps out all but a carer's forced call.
+	if _, on := m.dnd(m.opt.Clock.Now()); on && in.Mode != proto.ModeForced {
+		m.refuse(in, proto.RefusedDND, nil)
+		return
+	}
+	if c != nil {
+		m.clear() // "Call ended" gives way to the next call at once
 	}
 	m.start(in, caller)
 }
@@ -649,11 +680,19 @@ func (m *Manager) publishAvailability() {
 	a := proto.Availability{V: proto.Version, Device: m.opt.Device, Name: m.opt.Name, Time: m.opt.Clock.Now().UTC(),
 		Camera: m.opt.HasCamera, Microphone: m.opt.HasMicrophone,
 		Answer: map[proto.CallMode]string{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerRings}}
+	until, dnd := m.dnd(a.Time)
+	if dnd {
+		a.DNDUntil = until.UTC()
+	}
+	m.shownDND = a.DNDUntil
 	switch {
 	case m.cur != nil && m.cur.phase == device.CallRinging:
 		a.State = "ringing"
 	case m.cur != nil:
 		a.State = "in_call"
+	case dnd:
+		a.State = "do_not_disturb"
+		a.Answer[proto.ModeSignalled] = proto.AnswerAsleep
 	case m.opt.Night != nil && m.opt.Night(m.opt.Clock.Now()):
 		a.State = "night"
 	case !m.opt.HasCamera:

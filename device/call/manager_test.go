@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"image"
+	"slices"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
@@ -72,22 +73,34 @@ type views struct {
 func (s *views) ShowCall(v device.CallView)      { s.mu.Lock(); s.v = append(s.v, v); s.mu.Unlock() }
 func (s *views) RemoteFrame(string, image.Image) {}
 func (s *views) SelfFrame(image.Image)           {}
-func (s *views) last() device.CallView {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.v) == 0 {
-		return device.CallView{}
+func (s *views) last() device.CallView           { return lastOf(&s.mu, &s.v) }
+
+// lastOf is the last of what was recorded in *s under mu, or the zero value.
+func lastOf[T any](mu *gosync.Mutex, s *[]T) T {
+	mu.Lock()
+	defer mu.Unlock()
+	var zero T
+	if len(*s) == 0 {
+		return zero
 	}
-	return s.v[len(s.v)-1]
+	return (*s)[len(*s)-1]
 }
 
 type replies struct {
-	mu gosync.Mutex
-	r  []proto.Reply
+	mu    gosync.Mutex
+	r     []proto.Reply
+	avail []proto.Availability
 }
 
-func (o *replies) Reply(_ string, r proto.Reply)      { o.mu.Lock(); o.r = append(o.r, r); o.mu.Unlock() }
-func (o *replies) SetAvailability(proto.Availability) {}
+func (o *replies) Reply(_ string, r proto.Reply) { o.mu.Lock(); o.r = append(o.r, r); o.mu.Unlock() }
+func (o *replies) SetAvailability(a proto.Availability) {
+	o.mu.Lock()
+	o.avail = append(o.avail, a)
+	o.mu.Unlock()
+}
+
+func (o *replies) lastAvailability() proto.Availability { return lastOf(&o.mu, &o.avail) }
+func (o *replies) lastReply() proto.Reply               { return lastOf(&o.mu, &o.r) }
 func (o *replies) types() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -106,11 +119,24 @@ type timerRig struct {
 	scr   *views
 	out   *replies
 	anna  ed25519.PrivateKey
+
+	mu     gosync.Mutex
+	events []Event
+}
+
+// activity returns the activity events so far.
+func (r *timerRig) activity() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events...)
 }
 
 var t0 = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 
-func newTimerRig(t *testing.T) *timerRig {
+func newTimerRig(t *testing.T) *timerRig { return newTimerRigWith(t, nil) }
+
+// newTimerRigWith lets set change the Manager's options first.
+func newTimerRigWith(t *testing.T, set func(*Options)) *timerRig {
 	orgPub, org, _ := ed25519.GenerateKey(nil)
 	annaPub, anna, _ := ed25519.GenerateKey(nil)
 	clk := clock.NewFake(t0)
@@ -122,8 +148,13 @@ func newTimerRig(t *testing.T) *timerRig {
 		Mode: []proto.CallMode{proto.ModeForced, proto.ModeSignalled}}}}
 	list.Sig = ed25519.Sign(org, list.SigningBytes())
 	r := &timerRig{t: t, clk: clk, media: &fakeMedia{}, scr: &views{}, out: &replies{}, anna: anna}
-	r.m, err = New(Options{Device: "mum", Auth: auth, Clock: clk, Display: r.scr, Out: r.out, Media: r.media,
-		HasCamera: true, HasMicrophone: true, Loopback: true})
+	opt := Options{Device: "mum", Auth: auth, Clock: clk, Display: r.scr, Out: r.out, Media: r.media,
+		HasCamera: true, HasMicrophone: true, Loopback: true,
+		Activity: func(e Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }}
+	if set != nil {
+		set(&opt)
+	}
+	r.m, err = New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,4 +300,124 @@ func TestForcedAnnouncesWithTheCameraOpen(t *testing.T) {
 	if r.media.closed.Load() != 1 {
 		t.Fatal("camera not closed")
 	}
+}
+
+// dndHook is a do-not-disturb setting the test changes as an admin would.
+type dndHook struct {
+	mu    gosync.Mutex
+	until time.Time
+}
+
+func (d *dndHook) set(until time.Time) { d.mu.Lock(); d.until = until; d.mu.Unlock() }
+func (d *dndHook) at(t time.Time) (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.until, t.Before(d.until)
+}
+
+// waitAvailability waits (in real time, generously) for an availability
+// that ok accepts.
+func (r *timerRig) waitAvailability(what string, ok func(proto.Availability) bool) proto.Availability {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a := r.out.lastAvailability()
+		if ok(a) {
+			return a
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("availability %+v, want %s", a, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func isState(state, forced, signalled string) func(proto.Availability) bool {
+	return func(a proto.Availability) bool {
+		return a.State == state && a.Answer[proto.ModeForced] == forced && a.Answer[proto.ModeSignalled] == signalled
+	}
+}
+
+// While do-not-disturb is on, a signalled call is refused with its reason
+// and logged, and a carer's forced call is still announced and answered.
+func TestDNDRefusesSignalledAnswersForced(t *testing.T) {
+	dnd := &dndHook{until: t0.Add(time.Hour)}
+	r := newTimerRigWith(t, func(o *Options) { o.DND = dnd.at })
+	a := r.waitAvailability("do_not_disturb", isState("do_not_disturb", proto.AnswerAuto, proto.AnswerAsleep))
+	if !a.DNDUntil.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("dnd_until = %v, want %v", a.DNDUntil, t0.Add(time.Hour))
+	}
+
+	r.invite("c-1", proto.ModeSignalled)
+	deadline := time.Now().Add(10 * time.Second)
+	for r.out.lastReply().Type != proto.SignalRefused {
+		if time.Now().After(deadline) {
+			t.Fatalf("signalled call during do-not-disturb: replies %v, want refused", r.out.types())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if rep := r.out.lastReply(); rep.Call != "c-1" || rep.Reason != proto.RefusedDND {
+		t.Fatalf("refusal = %+v, want call c-1, reason %q", rep, proto.RefusedDND)
+	}
+	if ev := r.activity(); len(ev) != 1 || ev[0].Type != "call_refused" || ev[0].Reason != proto.RefusedDND || ev[0].Call != "c-1" {
+		t.Fatalf("activity = %+v, want one call_refused %q", ev, proto.RefusedDND)
+	}
+	if n := r.media.chimes.Load(); n != 0 || r.scr.last().Phase != device.CallNone {
+		t.Fatalf("a refused call chimed %d times, screen %v", n, r.scr.last().Phase)
+	}
+
+	r.invite("c-2", proto.ModeForced)
+	r.waitPhase(device.CallAnnouncing)
+	// A call comes first; do-not-disturb is still told.
+	a = r.waitAvailability("in_call", isState("in_call", proto.AnswerBusy, proto.AnswerBusy))
+	if !a.DNDUntil.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("during the call dnd_until = %v, want %v", a.DNDUntil, t0.Add(time.Hour))
+	}
+	if !slices.Contains(r.out.types(), proto.SignalAnswer) {
+		t.Fatalf("the forced call was not answered: replies %v", r.out.types())
+	}
+	r.advance(1500 * time.Millisecond)
+	r.scr.last().Hangup()
+	r.waitPhase(device.CallEnded)
+	r.advance(3 * time.Second)
+	r.waitPhase(device.CallNone)
+	r.waitAvailability("do_not_disturb after the call", isState("do_not_disturb", proto.AnswerAuto, proto.AnswerAsleep))
+}
+
+// Do-not-disturb set while running is published at once (Refresh); it ends
+// by itself at its end time, and night hours show again beneath it.
+func TestDNDEndsByItself(t *testing.T) {
+	dnd := &dndHook{}
+	r := newTimerRigWith(t, func(o *Options) {
+		o.DND = dnd.at
+		o.Night = func(time.Time) bool { return true }
+	})
+	r.waitAvailability("night", isState("night", proto.AnswerAuto, proto.AnswerRings))
+
+	end := t0.Add(30 * time.Minute)
+	dnd.set(end)
+	r.m.Refresh()
+	a := r.waitAvailability("do_not_disturb over night", isState("do_not_disturb", proto.AnswerAuto, proto.AnswerAsleep))
+	if !a.DNDUntil.Equal(end) {
+		t.Fatalf("dnd_until = %v, want %v", a.DNDUntil, end)
+	}
+	r.clk.Advance(30*time.Minute - time.Second)
+	time.Sleep(20 * time.Millisecond) // room for a wrong early republish to show
+	if a := r.out.lastAvailability(); a.State != "do_not_disturb" {
+		t.Fatalf("a second before its end, availability %+v", a)
+	}
+	r.clk.Advance(time.Second)
+	a = r.waitAvailability("night once do-not-disturb ended", isState("night", proto.AnswerAuto, proto.AnswerRings))
+	if !a.DNDUntil.IsZero() || !a.Time.Equal(end) {
+		t.Fatalf("after the end: %+v, want no dnd_until, published at %v", a, end)
+	}
+
+	// Turned off early by an admin: published at once, and nothing is left
+	// armed for the old end.
+	dnd.set(end.Add(time.Hour))
+	r.m.Refresh()
+	r.waitAvailability("do_not_disturb again", isState("do_not_disturb", proto.AnswerAuto, proto.AnswerAsleep))
+	dnd.set(time.Time{})
+	r.m.Refresh()
+	r.waitAvailability("night after off", isState("night", proto.AnswerAuto, proto.AnswerRings))
 }
