@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -22,25 +23,31 @@ import (
 	"github.com/hearth-home/hearth/ui/kiosk"
 )
 
-// bundleRecheck is how often an unprovisioned device looks for a bundle.
+// bundleRecheck is how often a device waiting for its first bundle looks
+// for one (a running device: --bundle-watch).
 const bundleRecheck = 10 * time.Second
 
 // provision applies a bundle found in cfg.BundlePath, loads the device's
 // provisioning state and lays it over cfg (flags given on the command line
-// win). Without a device id from anywhere it waits for a bundle; meanwhile
-// waiting runs (the unprovisioned screen, or nothing when headless) until
-// a bundle is applied. The TLS configuration is the device's client
-// certificate for mqtts:// brokers, nil when unprovisioned.
-func provision(ctx context.Context, cfg config.Config, log *slog.Logger, waiting func(ctx context.Context, msg string)) (config.Config, *tls.Config, error) {
+// win). Without a device id from anywhere it waits for a bundle (headless:
+// the daemon just waits and logs). The TLS configuration is the device's
+// client certificate for mqtts:// brokers, nil when unprovisioned. The
+// bundles it returns keep watching the folders (watch) and hold the
+// refusals met so far until they can be reported (reportTo, or at once to
+// refused if that is not nil); nil when the device is configured by hand.
+func provision(ctx context.Context, cfg config.Config, log *slog.Logger, refused func(bundleRefusal)) (config.Config, *tls.Config, *bundles, error) {
 	if len(cfg.BundlePath) == 0 && cfg.DeviceID != "" {
 		if _, ok, _ := provisioning.Load(cfg.Data); !ok {
-			return cfg, nil, nil // configured by hand (development, tests)
+			return cfg, nil, nil, nil // configured by hand (development, tests)
 		}
 	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return cfg, nil, fmt.Errorf("data dir: %w", err)
+		return cfg, nil, nil, fmt.Errorf("data dir: %w", err)
 	}
-	b := &bundles{cfg: cfg, log: log, refused: map[string]fileStamp{}}
+	b := newBundles(cfg, log)
+	if refused != nil {
+		b.reportTo(refused)
+	}
 	b.check()
 	st, ok, err := provisioning.Load(cfg.Data)
 	if err != nil {
@@ -53,46 +60,29 @@ func provision(ctx context.Context, cfg config.Config, log *slog.Logger, waiting
 		// a failed start: the daemon is up, doing what it can.
 		_ = sdnotify.Ready()
 		_ = sdnotify.Status(msg)
-		wctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		if waiting != nil {
-			go func() { defer close(done); waiting(wctx, msg) }()
-		} else {
-			close(done)
-		}
-		st, err = waitForBundle(ctx, cfg, log)
-		cancel()
-		<-done
-		if err != nil {
-			return cfg, nil, err
+		if st, err = b.wait(ctx, bundleRecheck); err != nil {
+			return cfg, nil, b, err
 		}
 		ok = true
 	}
 	if !ok {
-		return cfg, nil, nil
+		return cfg, nil, b, nil
 	}
 	cfg = withState(cfg, st)
 	if err := cfg.Validate(); err != nil {
-		return cfg, nil, fmt.Errorf("provisioned config: %w", err)
+		return cfg, nil, b, fmt.Errorf("provisioned config: %w", err)
 	}
 	var tc *tls.Config
 	if strings.HasPrefix(cfg.Broker, "mqtts://") {
 		// No server name: the link verifies each broker it dials (the
 		// first or a fallback) by that broker's own host name.
 		if tc, err = st.TLSConfig(""); err != nil {
-			return cfg, nil, err
+			return cfg, nil, b, err
 		}
 	}
 	log.Info("provisioned", "device", cfg.DeviceID, "issued", st.Issued.UTC().Format(time.RFC3339),
 		"broker", cfg.Broker, "brokers", len(st.Brokers), "wifi_networks", len(st.WiFi))
-	return cfg, tc, nil
-}
-
-// waitForBundle looks for a bundle in cfg.BundlePath every 10 s until one
-// is applied or ctx ends.
-func waitForBundle(ctx context.Context, cfg config.Config, log *slog.Logger) (provisioning.State, error) {
-	b := &bundles{cfg: cfg, log: log, refused: map[string]fileStamp{}}
-	return b.wait(ctx, bundleRecheck)
+	return cfg, tc, b, nil
 }
 
 // withState lays a provisioning state over cfg: the bundle's values replace
@@ -121,11 +111,23 @@ func withState(cfg config.Config, st provisioning.State) config.Config {
 }
 
 // bundles applies what it finds in the bundle folders, and says once per
-// file why it refused one.
+// file why it refused one: in the log, and to report (the activity log,
+// which goes upward) once there is one.
 type bundles struct {
 	cfg     config.Config
 	log     *slog.Logger
 	refused map[string]fileStamp
+
+	mu      gosync.Mutex
+	report  func(bundleRefusal)
+	pending []bundleRefusal // refused before report was set
+}
+
+// bundleRefusal is a bundle the device would not take, and why.
+type bundleRefusal struct {
+	Path   string
+	Reason string
+	Time   time.Time
 }
 
 type fileStamp struct {
@@ -133,13 +135,48 @@ type fileStamp struct {
 	mod  time.Time
 }
 
-// check applies every bundle found; it reports whether one was applied.
-func (b *bundles) check() bool {
+// errReprovisioned ends a running daemon that applied a newer bundle: it
+// starts again to take the new identity, broker and keys.
+var errReprovisioned = errors.New("a newer provisioning bundle was applied")
+
+func newBundles(cfg config.Config, log *slog.Logger) *bundles {
+	return &bundles{cfg: cfg, log: log, refused: map[string]fileStamp{}}
+}
+
+// reportTo sends every refusal, those met before and those to come, to fn.
+func (b *bundles) reportTo(fn func(bundleRefusal)) {
+	b.mu.Lock()
+	pending := b.pending
+	b.report, b.pending = fn, nil
+	b.mu.Unlock()
+	for _, r := range pending {
+		fn(r)
+	}
+}
+
+func (b *bundles) refuse(path string, err error) {
+	// The reason without Apply's "apply bundle PATH: " in front.
+	reason := strings.TrimPrefix(err.Error(), "apply bundle "+path+": ")
+	r := bundleRefusal{Path: path, Reason: reason, Time: time.Now()}
+	b.log.Error("provisioning bundle refused", "bundle", path, "err", err)
+	b.mu.Lock()
+	report := b.report
+	if report == nil {
+		b.pending = append(b.pending, r)
+	}
+	b.mu.Unlock()
+	if report != nil {
+		report(r)
+	}
+}
+
+// check applies every bundle found. It reports whether one was applied
+// that this device did not have already.
+func (b *bundles) check() (fresh bool) {
 	paths, err := provisioning.Find(b.cfg.BundlePath)
 	if err != nil {
 		b.log.Warn("provisioning bundles", "err", err)
 	}
-	applied := false
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -151,43 +188,61 @@ func (b *bundles) check() bool {
 		}
 		res, err := provisioning.Apply(p, provisioning.ApplyOptions{Data: b.cfg.Data, Logger: b.log})
 		if err != nil {
+			// The device stays as it is.
 			b.refused[p] = stamp
-			// The device stays as it is. TODO: report refusals upward
-			// once connected (activity log).
-			b.log.Error("provisioning bundle refused", "bundle", p, "err", err)
+			b.refuse(p, err)
 			continue
 		}
 		delete(b.refused, p)
-		applied = true
 		if !res.Already {
+			fresh = true
 			applyWifi(b.log, res.State.WiFi)
 		}
 		if res.RemoveErr != nil {
 			b.log.Error("provisioning bundle applied but NOT REMOVED: delete it, it holds the device's key", "bundle", p, "err", res.RemoveErr)
 		}
 	}
-	return applied
+	return fresh
 }
 
-// wait checks the folders every interval until a bundle is applied.
+// wait checks the folders every interval until the device has a
+// provisioning state.
 func (b *bundles) wait(ctx context.Context, every time.Duration) (provisioning.State, error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if b.check() {
-			st, ok, err := provisioning.Load(b.cfg.Data)
-			if err != nil {
-				return st, err
-			}
-			if ok {
-				return st, nil
-			}
+		b.check()
+		st, ok, err := provisioning.Load(b.cfg.Data)
+		if err != nil {
+			return st, err
+		}
+		if ok {
+			return st, nil
 		}
 		select {
 		case <-ctx.Done():
 			return provisioning.State{}, ctx.Err()
 		case <-t.C:
 			_ = sdnotify.Ping()
+		}
+	}
+}
+
+// watch checks the folders every interval while the device runs. A newer
+// bundle for this device is applied and ends the run (errReprovisioned);
+// anything else is refused, logged and reported.
+func (b *bundles) watch(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if b.check() {
+			b.log.Warn("provisioning: a newer bundle was applied; starting again with it")
+			return errReprovisioned
 		}
 	}
 }
@@ -251,7 +306,10 @@ func showUnprovisioned(ctx context.Context, cfg config.Config, log *slog.Logger)
 	sw, sh, _ := cfg.ScreenSize()
 	err = kiosk.Run(ctx, s, kiosk.Options{Title: "Hearth", Fullscreen: !cfg.Windowed,
 		Size: fyne.NewSize(float32(sw), float32(sh))}, func(ctx context.Context) error {
-		if _, _, err := provision(ctx, cfg, log, nil); err != nil {
+		// A refused bundle is named on the screen for the installer (it is
+		// also in hearth-bundle.refused.txt beside it).
+		hint := func(r bundleRefusal) { s.ShowUnprovisioned(code, "Bundle refused: "+shorten(r.Reason, 60)) }
+		if _, _, _, err := provision(ctx, cfg, log, hint); err != nil {
 			return err
 		}
 		return errProvisioned
@@ -263,4 +321,13 @@ func showUnprovisioned(ctx context.Context, cfg config.Config, log *slog.Logger)
 		return reexec()
 	}
 	return err
+}
+
+// shorten cuts s to at most n characters, ending in "…" when it cut.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

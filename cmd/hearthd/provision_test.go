@@ -3,17 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
 	"github.com/hearth-home/hearth/device/config"
 	"github.com/hearth-home/hearth/provisioning"
 	"github.com/hearth-home/hearth/sync/mqtttest"
+	"github.com/hearth-home/hearth/sync/proto"
 )
 
 func testBundle(t *testing.T, device, broker string, issued time.Time, fallbacks ...string) (provisioning.Bundle, string) {
@@ -43,7 +46,7 @@ func TestProvisionLaysStateOverConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	got, tc, err := provision(context.Background(), cfg, log, nil)
+	got, tc, _, err := provision(context.Background(), cfg, log, nil)
 	if err != nil {
 		t.Fatalf("provision = %v", err)
 	}
@@ -62,7 +65,7 @@ func TestProvisionLaysStateOverConfig(t *testing.T) {
 		t.Fatalf("TLS config = %+v", tc)
 	}
 	// The next start: no bundle, the state stays.
-	got2, _, err := provision(context.Background(), cfg, log, nil)
+	got2, _, _, err := provision(context.Background(), cfg, log, nil)
 	if err != nil || got2.DeviceID != "mum-kitchen" {
 		t.Fatalf("second start = %+v, %v", got2, err)
 	}
@@ -76,7 +79,7 @@ func TestWaitForBundle(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	cfg := config.Default()
 	cfg.Data, cfg.BundlePath = data, []string{boot}
-	b := &bundles{cfg: cfg, log: log, refused: map[string]fileStamp{}}
+	b := newBundles(cfg, log)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
@@ -102,6 +105,74 @@ func TestWaitForBundle(t *testing.T) {
 	st, ok, err := provisioning.Load(data)
 	if !ok || err != nil || st.Device != "mum-kitchen" {
 		t.Fatalf("Load = %+v, %v, %v", st, ok, err)
+	}
+}
+
+// TestBundleWatch: a running device refuses another device's bundle and
+// reports why (also refusals met before anyone listened), and ends its run
+// for a newer bundle of its own.
+func TestBundleWatch(t *testing.T) {
+	boot, data := t.TempDir(), t.TempDir()
+	first, orgDir := testBundle(t, "mum-kitchen", "mqtt://127.0.0.1:1883", time.Now())
+	p := filepath.Join(boot, provisioning.BundleFile)
+	put := func(b provisioning.Bundle) {
+		t.Helper()
+		if err := os.WriteFile(p+".tmp", b.Encode(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(p+".tmp", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issue := func(device, name string, at time.Time) provisioning.Bundle {
+		t.Helper()
+		b, err := provisioning.IssueFromDir(orgDir, provisioning.Spec{Device: device, Name: name,
+			Brokers: []string{"mqtt://127.0.0.1:1883"}}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cfg := config.Default()
+	cfg.Data, cfg.BundlePath = data, []string{boot}
+	b := newBundles(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	put(first)
+	if !b.check() {
+		t.Fatal("the first bundle was not applied")
+	}
+	put(issue("someone-else", "Not here", time.Now()))
+	b.check() // refused before anyone listens: kept
+
+	var mu gosync.Mutex
+	var got []bundleRefusal
+	b.reportTo(func(r bundleRefusal) { mu.Lock(); got = append(got, r); mu.Unlock() })
+	refusals := func() []bundleRefusal { mu.Lock(); defer mu.Unlock(); return append([]bundleRefusal(nil), got...) }
+	if r := refusals(); len(r) != 1 || !strings.Contains(r[0].Reason, "someone-else") || strings.Contains(r[0].Reason, boot) {
+		t.Fatalf("refusals after reportTo = %+v, want the other device's, without the path", r)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- b.watch(ctx, 20*time.Millisecond) }()
+	put(issue("mum-kitchen", "Mum's old kitchen", first.Issued.Add(-time.Hour)))
+	waitFor(t, 10*time.Second, "the older bundle's refusal", func() bool { return len(refusals()) == 2 })
+	put(first)                         // the first again: the device has it
+	time.Sleep(200 * time.Millisecond) // several rounds
+	select {
+	case err := <-done:
+		t.Fatalf("watch ended for a bundle the device had: %v", err)
+	default:
+	}
+	put(issue("mum-kitchen", "Mum's new kitchen", time.Now()))
+	if err := <-done; !errors.Is(err, errReprovisioned) {
+		t.Fatalf("watch = %v, want errReprovisioned", err)
+	}
+	if st, _, err := provisioning.Load(data); err != nil || st.Name != "Mum's new kitchen" {
+		t.Fatalf("state after the newer bundle: %q, %v", st.Name, err)
+	}
+	if r := refusals(); len(r) != 2 || !strings.Contains(r[1].Reason, "issued") {
+		t.Fatalf("refusals = %+v, want the other device's and the older one", r)
 	}
 }
 
@@ -166,7 +237,46 @@ func TestProvisionEndToEnd(t *testing.T) {
 	d.stop()
 
 	// The next start needs neither the bundle nor --device-id.
-	d = startDaemon(t, nil, "--headless", "--media", "test", "--data", data, "--bundle-path", boot)
+	d = startDaemon(t, nil, "--headless", "--media", "test", "--data", data, "--bundle-path", usb+","+boot,
+		"--bundle-watch", "200ms")
 	d.waitLog("connected to broker", 15*time.Second)
+
+	// While it runs, a stick with another device's bundle is refused and
+	// the refusal goes upward with the reason.
+	if err := os.Mkdir(usb, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(usb, provisioning.BundleFile)
+	ctl(t, "mqtt://unused:1", "provision", "new", "--ca", org, "--device", "someone-else", "--broker", b.TLSURL(), "--out", other)
+	waitFor(t, 30*time.Second, "a bundle_refused activity naming the other device", func() bool {
+		for _, a := range activities(t, b.URL(), "prov-e2e") {
+			if a.Type == "bundle_refused" && strings.Contains(a.Reason, "someone-else") {
+				return true
+			}
+		}
+		return false
+	})
+	if !d.running() {
+		t.Fatalf("hearthd stopped on a refused bundle:\n%s", d.log)
+	}
+	if _, err := os.Stat(filepath.Join(usb, provisioning.RefusedNote)); err != nil {
+		t.Errorf("no note for the installer beside the refused bundle: %v", err)
+	}
+
+	// A newer bundle for this device is taken while it runs: hearthd
+	// starts again (the same process) with the new name.
+	before := waitState(t, b.URL(), "prov-e2e", 15*time.Second, func(s proto.State) bool { return s.State == proto.LifeReady })
+	ctl(t, "mqtt://unused:1", "provision", "new", "--ca", org, "--device", "prov-e2e", "--broker", b.TLSURL(),
+		"--name", "Mum's new kitchen", "--out", filepath.Join(boot, provisioning.BundleFile))
+	d.waitLog("starting again with it", 30*time.Second)
+	waitState(t, b.URL(), "prov-e2e", 30*time.Second, func(s proto.State) bool {
+		return s.State == proto.LifeReady && s.Session > before.Session
+	})
+	if st, _, err := provisioning.Load(data); err != nil || st.Name != "Mum's new kitchen" {
+		t.Fatalf("after the newer bundle: name %q, %v", st.Name, err)
+	}
+	if !d.running() {
+		t.Fatalf("hearthd did not come back after the newer bundle:\n%s", d.log)
+	}
 	d.stop()
 }

@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string) error {
 	if !cfg.Headless && unprovisioned(cfg) {
 		return showUnprovisioned(ctx, cfg, log)
 	}
-	cfg, tlsConf, err := provision(ctx, cfg, log, nil)
+	cfg, tlsConf, prov, err := provision(ctx, cfg, log, nil)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
@@ -105,6 +105,14 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	noteConfig(st, cfg, clk, log)
+	if prov != nil {
+		// Bundles refused at start, and later ones, go upward.
+		prov.reportTo(func(r bundleRefusal) {
+			if err := st.LogActivity(store.Activity{Time: r.Time, Type: "bundle_refused", Reason: r.Reason}); err != nil {
+				log.Warn("activity", "err", err)
+			}
+		})
+	}
 
 	calls, err := newCalls(cfg, clk, log)
 	if err != nil {
@@ -184,10 +192,19 @@ func run(ctx context.Context, args []string) error {
 			g.Go(func() error { return adm.run(ctx) })
 		}
 		g.Go(func() error { return watchdog.Run(ctx) })
+		if prov != nil {
+			g.Go(func() error { return prov.watch(ctx, time.Duration(cfg.BundleWatch)) })
+		}
 		if err := sdnotify.Ready(); err != nil {
 			log.Warn("sd_notify READY=1", "err", err)
 		}
-		stop := context.AfterFunc(ctx, func() { _ = sdnotify.Stopping() })
+		stop := context.AfterFunc(ctx, func() {
+			// Starting again with a new bundle keeps the process (exec):
+			// systemd must not take it for a stop.
+			if !errors.Is(context.Cause(ctx), errReprovisioned) {
+				_ = sdnotify.Stopping()
+			}
+		})
 		defer stop()
 		return g.Wait()
 	}
@@ -227,6 +244,14 @@ func run(ctx context.Context, args []string) error {
 		}
 		log.Warn("factory reset: data wiped")
 		return errFactoryReset
+	}
+	if errors.Is(err, errReprovisioned) {
+		if serr := st.RecordStop("reprovisioned"); serr != nil {
+			log.Warn("record stop", "err", serr)
+		}
+		st.Close()
+		// A fresh start reads the new identity; exec keeps the PID.
+		return reexec()
 	}
 	if err == nil || errors.Is(err, context.Canceled) {
 		if serr := st.RecordStop("stopped"); serr != nil {

@@ -67,6 +67,9 @@ type Config struct {
 	// comma-separated on the command line. With it, the device id may
 	// come from the bundle.
 	BundlePath []string `json:"bundle_path"`
+	// BundleWatch is how often a running device looks in BundlePath for
+	// a newer bundle (an installer's stick).
+	BundleWatch Duration `json:"bundle_watch"`
 
 	// Given names the flags set on the command line: they win over a
 	// provisioning bundle's values.
@@ -97,6 +100,7 @@ func Default() Config {
 		// local web caller) connect; remote callers simply never reach them.
 		ICELoopback: true,
 		Heartbeat:   Duration(time.Minute),
+		BundleWatch: Duration(30 * time.Second),
 	}
 }
 
@@ -157,6 +161,7 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.Var((*durationFlag)(&f.CallLimit), "call-limit", "a call's length unless its invite says")
 	fs.BoolVar(&f.ICELoopback, "ice-loopback", cfg.ICELoopback, "offer loopback ICE candidates too (a caller on this machine; harmless elsewhere)")
 	fs.Var((*durationFlag)(&f.Heartbeat), "heartbeat", "how often to report health upward")
+	fs.Var((*durationFlag)(&f.BundleWatch), "bundle-watch", "how often a running device looks for a newer provisioning bundle")
 	fs.IntVar(&f.Simulate, "simulate", 0, "run `N` light simulated devices (ids DEVICE-ID-00001...) instead of this one; with --headless")
 	var ice string
 	fs.StringVar(&ice, "ice-servers", "", "STUN/TURN `urls`, comma-separated")
@@ -229,6 +234,8 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 			cfg.ICELoopback = f.ICELoopback
 		case "heartbeat":
 			cfg.Heartbeat = f.Heartbeat
+		case "bundle-watch":
+			cfg.BundleWatch = f.BundleWatch
 		case "simulate":
 			cfg.Simulate = f.Simulate
 		case "ice-servers":
@@ -297,6 +304,9 @@ func (c Config) Validate() error {
 		if d.v <= 0 || time.Duration(d.v) > d.max {
 			return bad("%s %s: want more than 0 and at most %s", d.name, time.Duration(d.v), d.max)
 		}
+	}
+	if w := time.Duration(c.BundleWatch); w < 100*time.Millisecond || w > time.Hour {
+		return bad("bundle-watch %s: want 100ms to 1h", w)
 	}
 	if time.Duration(c.Heartbeat) < time.Second || time.Duration(c.Heartbeat) > time.Hour {
 		return bad("heartbeat %s: want 1s to 1h", time.Duration(c.Heartbeat))
