@@ -13,9 +13,12 @@ import (
 )
 
 // Conn is a short-lived MQTT connection for the senders' side (hearthctl):
-// publish with QoS 1 and read retained topics. Its session is clean.
+// publish with QoS 1 and read retained topics. Its session is clean, and it
+// does not reconnect: a reader that keeps watching dials again after Lost.
 type Conn struct {
-	cl mqtt.Client
+	cl      mqtt.Client
+	lost    chan struct{}
+	lostErr error // set before lost is closed
 }
 
 // Dial connects to broker with a random client id made from prefix.
@@ -42,11 +45,32 @@ func DialTLS(ctx context.Context, broker, prefix string, tc *tls.Config) (*Conn,
 	if tc != nil {
 		o.SetTLSConfig(tlsFor(tc, broker))
 	}
-	cl := mqtt.NewClient(o)
-	if err := waitToken(ctx, cl.Connect()); err != nil {
+	c := &Conn{lost: make(chan struct{})}
+	// Called once at most: without auto-reconnect a lost connection stays
+	// lost, and a Close is not a loss.
+	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		c.lostErr = fmt.Errorf("connection to %s lost: %w", broker, err)
+		close(c.lost)
+	})
+	c.cl = mqtt.NewClient(o)
+	if err := waitToken(ctx, c.cl.Connect()); err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", broker, err)
 	}
-	return &Conn{cl: cl}, nil
+	return c, nil
+}
+
+// Lost is closed when the connection to the broker drops (the broker
+// stopped, the network went); LostErr then says why.
+func (c *Conn) Lost() <-chan struct{} { return c.lost }
+
+// LostErr is why the connection was lost, nil while it was not.
+func (c *Conn) LostErr() error {
+	select {
+	case <-c.lost:
+		return c.lostErr
+	default:
+		return nil
+	}
 }
 
 // Close disconnects.

@@ -40,6 +40,7 @@ type fleetRow struct {
 	OnScreen    string      `json:"on_screen,omitempty"`
 	Camera      *bool       `json:"camera"`
 	Microphone  *bool       `json:"microphone"`
+	DNDUntil    *time.Time  `json:"dnd_until,omitempty"` // do-not-disturb's end, while it is on
 	rank        problemRank // for sorting
 }
 
@@ -157,11 +158,13 @@ func mergeFleet(st fleetStatus, now time.Time, rule staleRule) []fleetRow {
 			cam, mic := hb.Camera, hb.Microphone
 			r.Camera, r.Microphone = &cam, &mic
 			r.Availability = hb.Availability
+			r.DNDUntil = dndAhead(hb.DNDUntil, now)
 		}
 		// The availability topic is newer than the heartbeat's copy of it
 		// (it is sent on every change).
 		if hasAv {
 			r.Availability = av.State
+			r.DNDUntil = dndAhead(av.DNDUntil, now)
 			cam, mic := av.Camera, av.Microphone
 			r.Camera, r.Microphone = &cam, &mic
 		}
@@ -175,6 +178,15 @@ func mergeFleet(st fleetStatus, now time.Time, rule staleRule) []fleetRow {
 		return rows[i].DeviceID < rows[j].DeviceID
 	})
 	return rows
+}
+
+// dndAhead is a do-not-disturb end still to come; one that passed is old
+// news (the device republishes when it ends).
+func dndAhead(until, now time.Time) *time.Time {
+	if !until.After(now) {
+		return nil
+	}
+	return &until
 }
 
 // rankOf places a row. A device that said "disconnected" stopped cleanly
@@ -418,11 +430,28 @@ func (e *env) fleetTable(w io.Writer, rows []fleetRow) error {
 		if r.Stale {
 			hb += " STALE"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.DeviceID, state, dash(r.Availability),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.DeviceID, state, e.fmtAvailability(r),
 			r.Session, hb, dash(r.Version), yesNo(r.TimeSynced), fmtNet(r.Network), fmtBytes(r.StorageFree),
 			fmtTimePtr(r.LastSync, e.loc), dash(clip(r.OnScreen, 24)), yesNo(r.Camera)+"/"+yesNo(r.Microphone))
 	}
 	return tw.Flush()
+}
+
+// fmtAvailability is the availability, with do-not-disturb's end when it
+// is on: "do_not_disturb until 14:30", "in_call, dnd until 14:30".
+func (e *env) fmtAvailability(r fleetRow) string {
+	if r.DNDUntil == nil {
+		return dash(r.Availability)
+	}
+	end := r.DNDUntil.In(e.loc)
+	at := end.Format("15:04")
+	if y, m, d := e.now().In(e.loc).Date(); end.Year() != y || end.Month() != m || end.Day() != d {
+		at = end.Format("2 Jan 15:04")
+	}
+	if r.Availability == "do_not_disturb" {
+		return r.Availability + " until " + at
+	}
+	return dash(r.Availability) + ", dnd until " + at
 }
 
 func dash(s string) string {
