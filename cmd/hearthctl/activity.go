@@ -159,17 +159,30 @@ func (e *env) activity(ctx context.Context, args []string) error {
 		}
 		from = t
 	}
-	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
 	col := newActivityCollector(device)
-	if err := conn.Subscribe(ctx, proto.ActivityFilter(device), col.ingest); err != nil {
+	// Subscribing again after a reconnect brings the retained events
+	// again; the collector passes on only those it has not seen.
+	link := &redial{e: e, name: "activity", connect: func(ctx context.Context) (*hsync.Conn, error) {
+		conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.Subscribe(ctx, proto.ActivityFilter(device), col.ingest); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
+	}}
+	var err error
+	if link.conn, err = link.connect(ctx); err != nil {
 		return fmt.Errorf("activity: %w", err)
 	}
+	defer link.Close()
 	if err := waitQuiet(ctx, col.bump, *quiet); err != nil {
 		return err
+	}
+	if err := link.conn.LostErr(); err != nil {
+		return fmt.Errorf("activity: %w", err) // what came may be partial
 	}
 	events, bad := col.take()
 	events = sinceActivity(dedupActivity(events), from)
@@ -198,6 +211,12 @@ func (e *env) activity(ctx context.Context, args []string) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-link.Lost():
+			link.Dropped()
+			continue
+		case <-link.Retry():
+			link.Redial(ctx)
+			continue
 		case <-col.bump:
 		}
 		events, bad := col.take()

@@ -333,24 +333,23 @@ func (e *env) fleet(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}
-	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	col := newFleetCollector()
-	// One subscription per filter, however many devices, at QoS 0 (see
-	// SubscribeSnapshot: a broker drops QoS 1 beyond its queue limit).
-	for _, f := range []string{proto.StateFilter, proto.HeartbeatFilter, proto.AvailabilityFilter} {
-		if err := conn.SubscribeSnapshot(ctx, f, col.ingest); err != nil {
-			return fmt.Errorf("fleet: %w", err)
+	var col *fleetCollector
+	link := &redial{e: e, name: "fleet", connect: func(ctx context.Context) (*hsync.Conn, error) {
+		c, cl, err := e.fleetConnect(ctx, *quiet)
+		if err == nil {
+			col = cl
 		}
-	}
-	if err := waitQuiet(ctx, col.bump, *quiet); err != nil {
+		return c, err
+	}}
+	if link.conn, err = link.connect(ctx); err != nil {
 		return err
 	}
+	defer link.Close()
 	rows, bad, _ := col.snapshot(e.now(), rule)
 	if !*watch {
+		if err := link.conn.LostErr(); err != nil {
+			return fmt.Errorf("fleet: %w", err) // what came may be partial
+		}
 		if bad > 0 {
 			fmt.Fprintf(e.stderr, "fleet: %d undecodable payloads ignored\n", bad)
 		}
@@ -380,7 +379,10 @@ func (e *env) fleet(ctx context.Context, args []string) error {
 		if home {
 			fmt.Fprint(e.stdout, "\033[H\033[2J")
 		} else {
-			fmt.Fprintf(e.stdout, "\n%s\n", e.now().In(e.loc).Format("15:04:05"))
+			fmt.Fprintf(e.stdout, "\n%s\n", e.clock(e.now()))
+		}
+		if down := link.Down(); !down.IsZero() {
+			fmt.Fprintf(e.stdout, "broker unreachable since %s, retrying; the last view:\n", e.clock(down))
 		}
 		return e.fleetTable(e.stdout, rows)
 	}
@@ -389,10 +391,26 @@ func (e *env) fleet(ctx context.Context, args []string) error {
 	}
 	t := time.NewTicker(*every)
 	defer t.Stop()
+	// While the broker is away the last view stays (ages move, under a
+	// line that says so); once back, the view is built again from what
+	// the broker retains, so devices whose topics were cleared meanwhile
+	// go, and it is shown at once, JSON too.
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-link.Lost():
+			link.Dropped()
+			continue
+		case <-link.Retry():
+			if !link.Redial(ctx) {
+				continue
+			}
+			rows, bad, _ := col.snapshot(e.now(), rule)
+			if err := show(rows, bad); err != nil {
+				return err
+			}
+			continue
 		case <-t.C:
 		}
 		rows, bad, changed := col.snapshot(e.now(), rule)
@@ -405,6 +423,29 @@ func (e *env) fleet(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+}
+
+// fleetConnect dials the broker, subscribes to the status topics and
+// returns once the broker has sent what it retains.
+func (e *env) fleetConnect(ctx context.Context, quiet time.Duration) (*hsync.Conn, *fleetCollector, error) {
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
+	if err != nil {
+		return nil, nil, err
+	}
+	col := newFleetCollector()
+	// One subscription per filter, however many devices, at QoS 0 (see
+	// SubscribeSnapshot: a broker drops QoS 1 beyond its queue limit).
+	for _, f := range []string{proto.StateFilter, proto.HeartbeatFilter, proto.AvailabilityFilter} {
+		if err := conn.SubscribeSnapshot(ctx, f, col.ingest); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	if err := waitQuiet(ctx, col.bump, quiet); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, col, nil
 }
 
 // fleetTable prints a summary line and the rows.
