@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -16,8 +18,8 @@ import (
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
-// adminCmd: hearthctl admin DEVICE --org DIR reboot|factory-reset|night HH:MM-HH:MM|volume N
-// builds a command, signs it with the organisation's key and publishes it
+// adminCmd: hearthctl admin DEVICE --org DIR reboot|factory-reset|night HH:MM-HH:MM|volume N|
+// dnd --for 2h|--until TIME|off builds a command, signs it with the organisation's key and publishes it
 // (QoS 1, not retained) on the device's admin topic. The device reports
 // admin_applied or admin_refused in its activity log (hearthctl activity).
 func (e *env) adminCmd(ctx context.Context, args []string) error {
@@ -25,6 +27,8 @@ func (e *env) adminCmd(ctx context.Context, args []string) error {
 	fs.SetOutput(e.stderr)
 	orgDir := fs.String("org", "", "the organisation's `folder` (provision ca init)")
 	life := fs.Duration("valid", 5*time.Minute, "how long the device may take the command (at most 10m)")
+	dndFor := fs.Duration("for", 0, "dnd: do not disturb for this `long` (at most 7 days: 168h)")
+	dndUntil := fs.String("until", "", "dnd: do not disturb until `TIME` (or HH:MM: the next one)")
 	device, rest := "", args
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		device, rest = args[0], args[1:]
@@ -53,7 +57,15 @@ func (e *env) adminCmd(ctx context.Context, args []string) error {
 	if *life <= 0 || *life > proto.MaxAdminLife {
 		return fmt.Errorf("admin: --valid %s: between 1s and %s", *life, proto.MaxAdminLife)
 	}
+	now := e.now().UTC().Truncate(time.Second)
 	cmd, arg, err := adminWords(words)
+	switch {
+	case err != nil:
+	case cmd == proto.AdminSetDND:
+		arg, err = dndArg(arg, *dndFor, *dndUntil, now, e.loc)
+	case *dndFor != 0 || *dndUntil != "":
+		err = fmt.Errorf("--for and --until are for dnd")
+	}
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}
@@ -63,7 +75,6 @@ func (e *env) adminCmd(ctx context.Context, args []string) error {
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
-	now := e.now().UTC().Truncate(time.Second)
 	a := proto.AdminCommand{V: proto.Version, ID: "adm-" + hex.EncodeToString(rnd[:]), Device: device,
 		Cmd: cmd, Arg: arg, Issued: now, Expires: now.Add(*life)}
 	if err := a.CheckArg(); err != nil {
@@ -83,14 +94,14 @@ func (e *env) adminCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("admin: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "sent %s to %s (id %s, valid until %s); see hearthctl activity %s\n",
-		adminDesc(a), device, a.ID, a.Expires.In(e.loc).Format("15:04:05"), device)
+		adminDesc(a, e.loc), device, a.ID, a.Expires.In(e.loc).Format("15:04:05"), device)
 	return nil
 }
 
 // adminWords reads the command words: reboot, factory-reset, night HOURS,
-// volume N.
+// volume N, dnd [off] (dndArg reads the rest of dnd).
 func adminWords(w []string) (proto.AdminCmd, string, error) {
-	usage := fmt.Errorf("want reboot, factory-reset, night HH:MM-HH:MM|off or volume 0-100, got %q", w)
+	usage := fmt.Errorf("want reboot, factory-reset, night HH:MM-HH:MM|off, volume 0-100 or dnd --for DURATION|--until TIME|off, got %q", w)
 	switch {
 	case len(w) == 1 && w[0] == "reboot":
 		return proto.AdminReboot, "", nil
@@ -103,12 +114,60 @@ func adminWords(w []string) (proto.AdminCmd, string, error) {
 			return proto.AdminSetVolume, strconv.Itoa(n), nil
 		}
 		return "", "", usage
+	case len(w) == 1 && w[0] == "dnd":
+		return proto.AdminSetDND, "", nil
+	case len(w) == 2 && w[0] == "dnd" && w[1] == "off":
+		return proto.AdminSetDND, "off", nil
 	}
 	return "", "", usage
 }
 
-func adminDesc(a proto.AdminCommand) string {
-	if a.Arg == "" {
+var timeOfDay = regexp.MustCompile(`^([01]?[0-9]|2[0-3]):[0-5][0-9]$`)
+
+// dndArg makes set_dnd's argument from one of: off, --for DURATION from
+// now, --until TIME (HH:MM is the next such time in loc).
+func dndArg(word string, d time.Duration, until string, now time.Time, loc *time.Location) (string, error) {
+	given := 0
+	for _, ok := range []bool{word == "off", d != 0, until != ""} {
+		if ok {
+			given++
+		}
+	}
+	if given != 1 {
+		return "", errors.New("dnd: give one of --for DURATION, --until TIME or off")
+	}
+	var end time.Time
+	switch {
+	case word == "off":
+		return "off", nil
+	case d < 0:
+		return "", fmt.Errorf("dnd --for %s: want a time ahead", d)
+	case d > 0:
+		end = now.Add(d)
+	case timeOfDay.MatchString(until):
+		hm, _ := time.Parse("15:04", until)
+		l := now.In(loc)
+		end = time.Date(l.Year(), l.Month(), l.Day(), hm.Hour(), hm.Minute(), 0, 0, loc)
+		if !end.After(now) {
+			end = time.Date(l.Year(), l.Month(), l.Day()+1, hm.Hour(), hm.Minute(), 0, 0, loc)
+		}
+	default:
+		t, err := parseTime(until, loc)
+		if err != nil {
+			return "", fmt.Errorf("dnd --until: %w (or HH:MM)", err)
+		}
+		end = t
+	}
+	return end.UTC().Truncate(time.Second).Format(time.RFC3339), nil
+}
+
+func adminDesc(a proto.AdminCommand, loc *time.Location) string {
+	switch {
+	case a.Cmd == proto.AdminSetDND && a.Arg == "off":
+		return "do-not-disturb off"
+	case a.Cmd == proto.AdminSetDND:
+		return "do-not-disturb until " + a.DNDUntil().In(loc).Format("Mon 2 Jan 15:04")
+	case a.Arg == "":
 		return string(a.Cmd)
 	}
 	return string(a.Cmd) + " " + a.Arg

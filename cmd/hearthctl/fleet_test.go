@@ -366,3 +366,53 @@ func (p *linePipe) Write(b []byte) (int, error) {
 		p.buf = p.buf[i+1:]
 	}
 }
+
+// Do-not-disturb reads with its end in the fleet view; an end that passed
+// is not shown.
+func TestFleetShowsDND(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	st := newFleetStatus()
+	for id, a := range map[string]proto.Availability{
+		"a-dnd":    {State: "do_not_disturb", DNDUntil: now.Add(150 * time.Minute)},
+		"b-call":   {State: "in_call", DNDUntil: now.Add(26 * time.Hour)},
+		"c-over":   {State: "do_not_disturb", DNDUntil: now.Add(-time.Minute)},
+		"d-plain":  {State: "available"},
+		"e-beat":   {},
+		"f-hbonly": {},
+	} {
+		a.V, a.Device, a.Time = 1, id, now
+		if id != "f-hbonly" {
+			st.Avail[id] = a
+		}
+		st.States[id] = proto.State{V: 1, Device: id, State: proto.LifeReady, Session: 1}
+	}
+	// The availability topic is newer than the heartbeat's copy.
+	st.Heartbeats["e-beat"] = proto.Heartbeat{V: 1, Device: "e-beat", Session: 1, Time: now, DNDUntil: now.Add(time.Hour)}
+	st.Heartbeats["f-hbonly"] = proto.Heartbeat{V: 1, Device: "f-hbonly", Session: 1, Time: now,
+		Availability: "do_not_disturb", DNDUntil: now.Add(time.Hour)}
+	e := &env{now: func() time.Time { return now }, loc: time.FixedZone("CET", 3600)}
+	want := map[string]string{
+		"a-dnd":    "do_not_disturb until 15:30",
+		"b-call":   "in_call, dnd until 23 Nov 15:00",
+		"c-over":   "do_not_disturb",
+		"d-plain":  "available",
+		"e-beat":   "-",
+		"f-hbonly": "do_not_disturb until 14:00",
+	}
+	for _, r := range mergeFleet(st, now, staleRule{Intervals: 2}) {
+		if got := e.fmtAvailability(r); got != want[r.DeviceID] {
+			t.Errorf("%s: availability %q, want %q", r.DeviceID, got, want[r.DeviceID])
+		}
+	}
+	var out bytes.Buffer
+	if err := e.fleetTable(&out, mergeFleet(st, now, staleRule{Intervals: 2})); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "do_not_disturb until 15:30") {
+		t.Errorf("fleet table lacks do-not-disturb's end:\n%s", out.String())
+	}
+	b, _ := json.Marshal(mergeFleet(st, now, staleRule{Intervals: 2}))
+	if !bytes.Contains(b, []byte(`"dnd_until":"2026-11-22T14:30:00Z"`)) {
+		t.Errorf("fleet JSON lacks dnd_until: %s", b)
+	}
+}

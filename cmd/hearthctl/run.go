@@ -32,7 +32,8 @@ Commands:
   caller new   --name NAME --out DIR [--id ID]  (a caller's signing key)
   call         ID --caller DIR [--forced --reason TEXT] [--for 30s] [--json]   (a test caller)
   allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
-  admin        ID --org DIR reboot|factory-reset|night HH:MM-HH:MM|off|volume 0-100  (signed admin command)
+  admin        ID --org DIR reboot|factory-reset|night HH:MM-HH:MM|off|volume 0-100|
+               dnd --for DURATION|--until TIME|off   (signed admin command; dnd: only forced calls)
   web          --caller DIR [--ws URL] [--listen HOST:PORT] [--public]  (a web page to call devices)
   fleet        [--watch] [--json] [--stale-after N|DURATION]   (every device's state, problems first)
   activity     ID [--since TIME|DURATION] [--json] [--follow]  (a device's activity log)
