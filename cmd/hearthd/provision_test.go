@@ -248,14 +248,7 @@ func TestProvisionEndToEnd(t *testing.T) {
 	}
 	other := filepath.Join(usb, provisioning.BundleFile)
 	ctl(t, "mqtt://unused:1", "provision", "new", "--ca", org, "--device", "someone-else", "--broker", b.TLSURL(), "--out", other)
-	waitFor(t, 30*time.Second, "a bundle_refused activity naming the other device", func() bool {
-		for _, a := range activities(t, b.URL(), "prov-e2e") {
-			if a.Type == "bundle_refused" && strings.Contains(a.Reason, "someone-else") {
-				return true
-			}
-		}
-		return false
-	})
+	waitActivity(t, b.URL(), "prov-e2e", "bundle_refused", "someone-else", 30*time.Second)
 	if !d.running() {
 		t.Fatalf("hearthd stopped on a refused bundle:\n%s", d.log)
 	}

@@ -47,6 +47,10 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(cfg)
+	if cfg.FileErr != nil {
+		// Reported upward below, once the activity log is open.
+		log.Error("config file refused: running on the defaults, the command line and the provisioning", "err", cfg.FileErr)
+	}
 	if cfg.Simulate > 0 {
 		// Scale tests: light simulated devices, the same code as
 		// hearthctl simulate; nothing of this device runs.
@@ -105,6 +109,11 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	noteConfig(st, cfg, clk, log)
+	if cfg.FileErr != nil {
+		if err := st.LogActivity(store.Activity{Time: clk.Now(), Type: "config_refused", Reason: cfg.FileErr.Error()}); err != nil {
+			log.Warn("activity", "err", err)
+		}
+	}
 	if prov != nil {
 		// Bundles refused at start, and later ones, go upward.
 		prov.reportTo(func(r bundleRefusal) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -109,6 +110,23 @@ func activities(t *testing.T, broker, device string) []proto.Activity {
 		t.Fatalf("hearthctl activity --json: %v", err)
 	}
 	return out
+}
+
+// waitActivity waits for an activity of type typ whose reason contains
+// reason, as hearthctl activity reads it, and returns it.
+func waitActivity(t *testing.T, broker, device, typ, reason string, within time.Duration) proto.Activity {
+	t.Helper()
+	var found proto.Activity
+	waitFor(t, within, fmt.Sprintf("a %s activity about %q", typ, reason), func() bool {
+		for _, a := range activities(t, broker, device) {
+			if a.Type == typ && strings.Contains(a.Reason, reason) {
+				found = a
+				return true
+			}
+		}
+		return false
+	})
+	return found
 }
 
 // fleetRow is the part of hearthctl fleet --json the tests read.

@@ -26,9 +26,9 @@ type Config struct {
 	// FallbackBrokers are tried in turn when Broker cannot be reached;
 	// comma-separated on the command line.
 	FallbackBrokers []string `json:"fallback_brokers"`
-	Data     string `json:"data"`
-	Locale   string `json:"locale"`
-	Timezone string `json:"timezone"`
+	Data            string   `json:"data"`
+	Locale          string   `json:"locale"`
+	Timezone        string   `json:"timezone"`
 	// Night is "HH:MM-HH:MM" in local time, or "off".
 	Night string `json:"night"`
 	// NightMode is "dim" or "off" (blank screen).
@@ -74,6 +74,10 @@ type Config struct {
 	// Given names the flags set on the command line: they win over a
 	// provisioning bundle's values.
 	Given map[string]bool `json:"-"`
+	// FileErr says why the --config file was refused (unreadable, not
+	// JSON, an unknown or bad setting); the config is then the defaults
+	// and the command line. Nil when the file was taken or there is none.
+	FileErr error `json:"-"`
 }
 
 // Locales the screen speaks.
@@ -175,79 +179,106 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	var fileErr error
 	if *file != "" {
-		b, err := os.ReadFile(*file)
-		if err != nil {
-			return Config{}, fmt.Errorf("read config: %w", err)
-		}
-		dec := json.NewDecoder(strings.NewReader(string(b)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&cfg); err != nil {
-			return Config{}, fmt.Errorf("config %s: %w", *file, err)
-		}
+		cfg, fileErr = readFile(*file, cfg)
 	}
-	cfg.Given = map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) {
-		cfg.Given[fl.Name] = true
-		switch fl.Name {
-		case "device-id":
-			cfg.DeviceID = f.DeviceID
-		case "broker":
-			cfg.Broker = f.Broker
-		case "data":
-			cfg.Data = f.Data
-		case "locale":
-			cfg.Locale = f.Locale
-		case "timezone":
-			cfg.Timezone = f.Timezone
-		case "night":
-			cfg.Night = f.Night
-		case "night-mode":
-			cfg.NightMode = f.NightMode
-		case "dwell":
-			cfg.Dwell = f.Dwell
-		case "screen":
-			cfg.Screen = f.Screen
-		case "headless":
-			cfg.Headless = f.Headless
-		case "windowed":
-			cfg.Windowed = f.Windowed
-		case "keepalive":
-			cfg.KeepAlive = f.KeepAlive
-		case "log-level":
-			cfg.LogLevel = f.LogLevel
-		case "log-json":
-			cfg.LogJSON = f.LogJSON
-		case "name":
-			cfg.Name = f.Name
-		case "media":
-			cfg.Media = f.Media
-		case "org-key":
-			cfg.OrgKey = f.OrgKey
-		case "announce":
-			cfg.Announce = f.Announce
-		case "ring":
-			cfg.Ring = f.Ring
-		case "call-limit":
-			cfg.CallLimit = f.CallLimit
-		case "ice-loopback":
-			cfg.ICELoopback = f.ICELoopback
-		case "heartbeat":
-			cfg.Heartbeat = f.Heartbeat
-		case "bundle-watch":
-			cfg.BundleWatch = f.BundleWatch
-		case "simulate":
-			cfg.Simulate = f.Simulate
-		case "ice-servers":
-			cfg.ICEServers = strings.Split(ice, ",")
-		case "fallback-brokers":
-			cfg.FallbackBrokers = splitList(fallbacks)
-		case "bundle-path":
-			cfg.BundlePath = splitList(bundlePath)
+	// overlay lays the flags given on the command line over cfg.
+	overlay := func(cfg Config) Config {
+		cfg.Given = map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) {
+			cfg.Given[fl.Name] = true
+			switch fl.Name {
+			case "device-id":
+				cfg.DeviceID = f.DeviceID
+			case "broker":
+				cfg.Broker = f.Broker
+			case "data":
+				cfg.Data = f.Data
+			case "locale":
+				cfg.Locale = f.Locale
+			case "timezone":
+				cfg.Timezone = f.Timezone
+			case "night":
+				cfg.Night = f.Night
+			case "night-mode":
+				cfg.NightMode = f.NightMode
+			case "dwell":
+				cfg.Dwell = f.Dwell
+			case "screen":
+				cfg.Screen = f.Screen
+			case "headless":
+				cfg.Headless = f.Headless
+			case "windowed":
+				cfg.Windowed = f.Windowed
+			case "keepalive":
+				cfg.KeepAlive = f.KeepAlive
+			case "log-level":
+				cfg.LogLevel = f.LogLevel
+			case "log-json":
+				cfg.LogJSON = f.LogJSON
+			case "name":
+				cfg.Name = f.Name
+			case "media":
+				cfg.Media = f.Media
+			case "org-key":
+				cfg.OrgKey = f.OrgKey
+			case "announce":
+				cfg.Announce = f.Announce
+			case "ring":
+				cfg.Ring = f.Ring
+			case "call-limit":
+				cfg.CallLimit = f.CallLimit
+			case "ice-loopback":
+				cfg.ICELoopback = f.ICELoopback
+			case "heartbeat":
+				cfg.Heartbeat = f.Heartbeat
+			case "bundle-watch":
+				cfg.BundleWatch = f.BundleWatch
+			case "simulate":
+				cfg.Simulate = f.Simulate
+			case "ice-servers":
+				cfg.ICEServers = strings.Split(ice, ",")
+			case "fallback-brokers":
+				cfg.FallbackBrokers = splitList(fallbacks)
+			case "bundle-path":
+				cfg.BundlePath = splitList(bundlePath)
+			}
+		})
+		return cfg
+	}
+	out := overlay(cfg)
+	err := out.Validate()
+	if fileErr == nil && err != nil && *file != "" {
+		fileErr = fmt.Errorf("config %s: %w", *file, err)
+	}
+	if fileErr != nil {
+		// A bad file must not keep the device down: it runs on the
+		// defaults and the command line (and its provisioning), and
+		// says why (FileErr).
+		out = overlay(Default())
+		if err := out.Validate(); err != nil {
+			return Config{}, fmt.Errorf("%w (and the config file was refused: %v)", err, fileErr)
 		}
-	})
-	if err := cfg.Validate(); err != nil {
+		out.FileErr = fileErr
+		return out, nil
+	}
+	if err != nil {
 		return Config{}, err
+	}
+	return out, nil
+}
+
+// readFile lays the JSON config file at path over cfg.
+func readFile(path string, cfg Config) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }

@@ -88,3 +88,71 @@ func TestDurationJSON(t *testing.T) {
 		t.Errorf("MarshalJSON = %s, want \"15s\"", b)
 	}
 }
+
+// A bad config file must not keep the device down: it runs on the defaults
+// and the command line, and FileErr says why the file was refused.
+func TestBadFileFallsBack(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for name, tc := range map[string]struct {
+		file, want string
+	}{
+		"unknown field": {write("unknown.json", `{"locale":"sv","colour":"red"}`), "unknown field"},
+		"broken":        {write("broken.json", `{"locale":`), "unexpected EOF"},
+		"bad value":     {write("bad.json", `{"locale":"xx"}`), "locale"},
+		"bad duration":  {write("dwell.json", `{"dwell":"soon"}`), "duration"},
+		"missing":       {filepath.Join(dir, "nope.json"), "read config"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := Load([]string{"--config", tc.file, "--device-id", "mum-kitchen", "--night", "23:00-06:00"}, io.Discard)
+			if err != nil {
+				t.Fatalf("Load = %v, want the defaults and flags", err)
+			}
+			if cfg.FileErr == nil || !strings.Contains(cfg.FileErr.Error(), tc.want) {
+				t.Fatalf("FileErr = %v, want one about %q", cfg.FileErr, tc.want)
+			}
+			def := Default()
+			if cfg.DeviceID != "mum-kitchen" || cfg.Night != "23:00-06:00" || cfg.Locale != def.Locale || cfg.Dwell != def.Dwell {
+				t.Fatalf("config = %+v, want the flags over the defaults, nothing from the file", cfg)
+			}
+		})
+	}
+	good := write("good.json", `{"locale":"sv"}`)
+	cfg, err := Load([]string{"--config", good, "--device-id", "mum-kitchen"}, io.Discard)
+	if err != nil || cfg.FileErr != nil || cfg.Locale != "sv" {
+		t.Fatalf("a good file: %+v, %v", cfg, err)
+	}
+}
+
+// FuzzLoadFile: whatever the config file holds, Load either refuses it
+// (FileErr, or an error when the command line alone is not enough) or
+// returns a config that validates; it never panics.
+func FuzzLoadFile(f *testing.F) {
+	for _, s := range []string{
+		`{"device_id":"mum-kitchen","broker":"mqtt://b:1883","locale":"sv","dwell":"20s","night":"22:00-07:00"}`,
+		`{"night":"25:00-07:00"}`, `{"dwell":5}`, `{"ice_servers":["stun:x"],"bundle_path":["/boot"]}`,
+		`{"fallback_brokers":["mqtts://b2:8883"],"heartbeat":"1h"}`, `[]`, `null`, `{"simulate":-1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "fuzz.json")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load([]string{"--config", p, "--device-id", "d"}, io.Discard)
+		if err != nil {
+			t.Fatalf("Load with a device id on the command line = %v; a bad file should fall back", err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("Load returned a config that does not validate: %v (file error %v)", err, cfg.FileErr)
+		}
+	})
+}
