@@ -38,6 +38,7 @@ type adminSide struct {
 	sched     *device.Scheduler
 	nightMode device.Mode
 	setVolume func(int)
+	setDND    func(until time.Time)
 }
 
 // newAdmin returns nil when the device has no organisation key: then it
@@ -143,6 +144,22 @@ func (a *adminSide) SetVolume(percent int) error {
 	}
 	if a.setVolume != nil {
 		a.setVolume(percent)
+	}
+	return nil
+}
+
+// SetDND keeps do-not-disturb's end (zero: off) and applies it; it
+// outlives a restart until it ends.
+func (a *adminSide) SetDND(until time.Time) error {
+	v := "off"
+	if !until.IsZero() {
+		v = until.UTC().Format(time.RFC3339)
+	}
+	if err := a.st.SetSetting(store.SettingDND, v); err != nil {
+		return err
+	}
+	if a.setDND != nil {
+		a.setDND(until)
 	}
 	return nil
 }

@@ -172,7 +172,14 @@ func TestCallOnScreenUnderXvfb(t *testing.T) {
 
 func retainedJSON[T any](t *testing.T, broker, topic string) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return waitRetained(t, broker, topic, "retained "+topic, func(T) bool { return true })
+}
+
+// waitRetained waits (generously) for the message retained on topic to be
+// a T that ok accepts.
+func waitRetained[T any](t *testing.T, broker, topic, what string, ok func(T) bool) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := hsync.Dial(ctx, broker, "test")
 	if err != nil {
@@ -180,12 +187,17 @@ func retainedJSON[T any](t *testing.T, broker, topic string) T {
 	}
 	defer c.Close()
 	var v T
-	waitFor(t, 10*time.Second, "retained "+topic, func() bool {
+	waitFor(t, 30*time.Second, what, func() bool {
 		msgs, err := c.Retained(ctx, topic, 200*time.Millisecond)
 		if err != nil || msgs[topic] == nil {
 			return false
 		}
-		return json.Unmarshal(msgs[topic], &v) == nil
+		var got T
+		if json.Unmarshal(msgs[topic], &got) != nil {
+			return false
+		}
+		v = got
+		return ok(got)
 	})
 	return v
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	gosync "sync"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -34,6 +35,39 @@ type calls struct {
 	mgr   *call.Manager
 	// night says whether a time is in the night hours.
 	night func(time.Time) bool
+	// dnd is do-not-disturb, kept in the store by the admin side.
+	dnd dnd
+}
+
+// dnd is the device's do-not-disturb: on until a time. The admin side sets
+// it; the call side and the heartbeat read it.
+type dnd struct {
+	mu    gosync.Mutex
+	until time.Time
+}
+
+// at reports whether do-not-disturb is on at t, and until when.
+func (d *dnd) at(t time.Time) (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !t.Before(d.until) {
+		return time.Time{}, false
+	}
+	return d.until, true
+}
+
+func (d *dnd) set(until time.Time) {
+	d.mu.Lock()
+	d.until = until
+	d.mu.Unlock()
+}
+
+// setDND applies an admin's do-not-disturb (zero: off) and tells callers.
+func (c *calls) setDND(until time.Time) {
+	c.dnd.set(until)
+	if c.mgr != nil {
+		c.mgr.Refresh()
+	}
 }
 
 // newCalls prepares calls, or returns nil when the device has no
@@ -68,6 +102,14 @@ func newCalls(cfg config.Config, clk clock.Clock, log *slog.Logger) (*calls, err
 // start makes the Manager with its outbox and screen.
 func (c *calls) start(out call.Outbox, disp device.CallDisplay, st *store.Store) error {
 	c.auth.Spent = st.SpendCallID
+	// An admin's do-not-disturb outlives a restart; one that ended
+	// meanwhile (or "off") is let go.
+	if v, ok := st.Setting(store.SettingDND); ok {
+		if until, err := time.Parse(time.RFC3339, v); err == nil && c.clk.Now().Before(until) {
+			c.dnd.set(until)
+			c.log.Info("do not disturb", "until", until)
+		}
+	}
 	var ice []webrtc.ICEServer
 	for _, u := range c.cfg.ICEServers {
 		ice = append(ice, webrtc.ICEServer{URLs: []string{u}})
@@ -80,7 +122,7 @@ func (c *calls) start(out call.Outbox, disp device.CallDisplay, st *store.Store)
 		Device: c.cfg.DeviceID, Name: name, Auth: c.auth, Clock: c.clk, Display: disp, Out: out,
 		Media: c.media, Logger: c.log, HasCamera: c.devs.Camera, HasMicrophone: c.devs.Microphone,
 		Announce: time.Duration(c.cfg.Announce), Ring: time.Duration(c.cfg.Ring), Limit: time.Duration(c.cfg.CallLimit),
-		ICEServers: ice, Loopback: c.cfg.ICELoopback, Night: c.night,
+		ICEServers: ice, Loopback: c.cfg.ICELoopback, Night: c.night, DND: c.dnd.at,
 		Activity: func(e call.Event) {
 			if err := st.LogActivity(activityOf(e, c.clk.Now())); err != nil {
 				c.log.Error("activity log", "err", err)

@@ -162,6 +162,7 @@ func run(ctx context.Context, args []string) error {
 		adm.sched, adm.nightMode = sched, night.Mode
 		if calls != nil {
 			adm.setVolume = calls.media.SetVolume
+			adm.setDND = calls.setDND
 		}
 	}
 	if v, ok := st.Setting(store.SettingVolume); ok && calls != nil {

@@ -36,8 +36,9 @@ type health struct {
 	onScreen func() string
 	closers  []func()
 
-	mu    gosync.Mutex
-	avail string
+	mu       gosync.Mutex
+	avail    string
+	dndUntil time.Time
 }
 
 func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life store.Life, clk clock.Clock,
@@ -78,6 +79,9 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life stor
 		// A device that needs a person says so in its lifecycle state.
 		OnGather: func(hb proto.Heartbeat) { link.SetAlert(status.Alert(hb)) },
 	}
+	if calls != nil {
+		h.hb.DND = calls.dnd.at
+	}
 	h.hb.Init()
 	h.connectSystem(log)
 	if calls == nil {
@@ -96,8 +100,8 @@ func (h *health) availability() string {
 
 func (h *health) setAvailability(a proto.Availability) {
 	h.mu.Lock()
-	changed := h.avail != a.State
-	h.avail = a.State
+	changed := h.avail != a.State || !h.dndUntil.Equal(a.DNDUntil)
+	h.avail, h.dndUntil = a.State, a.DNDUntil
 	h.mu.Unlock()
 	h.link.SetAvailability(a)
 	if changed {

@@ -1,5 +1,5 @@
 // Package admin carries out the organisation's signed admin commands on a
-// device: reboot, factory reset, night hours and volume. A command is
+// device: reboot, factory reset, night hours, volume and do-not-disturb. A command is
 // obeyed only when the organisation's key signed it, it is inside its
 // lifetime, it names this device and its id was never used before; every
 // refusal is logged and reported upward with its reason (PRODUCT.md:
@@ -115,6 +115,9 @@ type Actions interface {
 	SetNight(hours string) error
 	// SetVolume persists the speaker's volume (0-100) and applies it.
 	SetVolume(percent int) error
+	// SetDND persists do-not-disturb until a time (zero: off) and applies
+	// it. An end already past turns it off.
+	SetDND(until time.Time) error
 }
 
 // Handler takes the payloads of the device's admin topic.
@@ -168,13 +171,15 @@ func (h *Handler) Handle(ctx context.Context, payload []byte) error {
 		err = h.Actions.SetNight(cmd.Arg)
 	case proto.AdminSetVolume:
 		err = h.Actions.SetVolume(cmd.Volume())
+	case proto.AdminSetDND:
+		err = h.Actions.SetDND(cmd.DNDUntil())
 	}
 	if err != nil {
 		log.Error("admin command failed", "err", err)
 		h.report(ActivityRefused, "failed: "+err.Error())
 		return fmt.Errorf("admin command %s (%s): %w", cmd.ID, cmd.Cmd, err)
 	}
-	if cmd.Cmd == proto.AdminSetNight || cmd.Cmd == proto.AdminSetVolume {
+	if cmd.Cmd != proto.AdminReboot && cmd.Cmd != proto.AdminFactoryReset {
 		log.Info("admin command applied")
 		h.report(ActivityApplied, desc)
 	}

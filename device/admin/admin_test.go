@@ -42,6 +42,15 @@ func (f *fakeActions) SetVolume(v int) error {
 	return f.err
 }
 
+func (f *fakeActions) SetDND(until time.Time) error {
+	if until.IsZero() {
+		f.did = append(f.did, "dnd off")
+	} else {
+		f.did = append(f.did, "dnd until "+until.UTC().Format(time.RFC3339))
+	}
+	return f.err
+}
+
 type rig struct {
 	key     ed25519.PrivateKey
 	clk     *clock.Fake
@@ -88,6 +97,8 @@ func TestHandleEachCommand(t *testing.T) {
 		{proto.AdminSetNight, "22:00-07:00", "night 22:00-07:00"},
 		{proto.AdminSetNight, "off", "night off"},
 		{proto.AdminSetVolume, "35", "volume 35"},
+		{proto.AdminSetDND, "2026-11-23T11:30:00Z", "dnd until 2026-11-23T11:30:00Z"},
+		{proto.AdminSetDND, "off", "dnd off"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			r := newRig(t)

@@ -52,6 +52,8 @@ type Heartbeat struct {
 	OnScreen     func() string
 	Display      func() string // on, dimmed, off
 	Availability func() string
+	// DND reports whether do-not-disturb is on at t, and until when.
+	DND func(t time.Time) (until time.Time, on bool)
 
 	// ProcRoot and SysRoot are "/proc" and "/sys" (tests point them elsewhere).
 	ProcRoot, SysRoot string
@@ -174,6 +176,11 @@ func (h *Heartbeat) Gather(ctx context.Context) proto.Heartbeat {
 	}
 	if h.Availability != nil {
 		hb.Availability = h.Availability()
+	}
+	if h.DND != nil {
+		if until, on := h.DND(now); on && now.Before(until) {
+			hb.DNDUntil = until.UTC()
+		}
 	}
 	if h.Store != nil {
 		if recs, err := h.Store.All(); err == nil {

@@ -49,10 +49,14 @@ func TestGatherReadsWhatIsThereAndLeavesTheRestUnknown(t *testing.T) {
 		Link: &link{up: true}, Started: t0, DataDir: root, ProcRoot: root + "/proc", SysRoot: root + "/sys",
 		TimeSynced: func(context.Context) *bool { return &synced },
 		Display:    func() string { return "dimmed" },
+		DND:        func(time.Time) (time.Time, bool) { return t0.Add(time.Hour), true },
 	}
 	hb := h.Gather(context.Background())
 	if hb.Session != 7 || hb.Seq != 1 || hb.UptimeS != 90 || hb.IntervalS != 60 || hb.Display != "dimmed" {
 		t.Fatalf("heartbeat %+v", hb)
+	}
+	if !hb.DNDUntil.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("dnd_until = %v, want %v", hb.DNDUntil, t0.Add(time.Hour))
 	}
 	if hb.MemoryRSS != 51200*1024 || hb.MemoryAvailable != 2048000*1024 || hb.CPUTempC == nil || *hb.CPUTempC != 48.312 {
 		t.Fatalf("memory %d/%d temp %v", hb.MemoryRSS, hb.MemoryAvailable, hb.CPUTempC)
@@ -62,7 +66,7 @@ func TestGatherReadsWhatIsThereAndLeavesTheRestUnknown(t *testing.T) {
 	}
 	// Without the files and sources: unknown, not zero or a crash.
 	h2 := &Heartbeat{Device: "mum", Link: &link{up: true}, ProcRoot: root + "/none", SysRoot: root + "/none"}
-	if hb := h2.Gather(context.Background()); hb.CPUTempC != nil || hb.TimeSynced != nil {
+	if hb := h2.Gather(context.Background()); hb.CPUTempC != nil || hb.TimeSynced != nil || !hb.DNDUntil.IsZero() {
 		t.Fatalf("unknowns reported as known: %+v", hb)
 	}
 }

@@ -11,6 +11,8 @@ import (
 const (
 	SettingNight  = "night"
 	SettingVolume = "volume"
+	// SettingDND is do-not-disturb's end (RFC 3339) or "off".
+	SettingDND = "dnd"
 )
 
 func settingKey(name string) []byte { return []byte("setting:" + name) }
