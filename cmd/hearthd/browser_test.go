@@ -828,6 +828,24 @@ func TestBrowserCallsStandIn(t *testing.T) {
 	if got := eval[string](t, evaPage, `document.getElementById("notice").textContent`); !strings.Contains(got, "ended the call") {
 		t.Errorf("the page's notice reads %q, want it to say the call ended", got)
 	}
+
+	// Do-not-disturb: family read until when, and that only forced calls
+	// get through; a carer still reads that the screen answers.
+	dev.retain(proto.AvailabilityTopic("mum-kitchen"), proto.Availability{V: proto.Version, Device: "mum-kitchen",
+		Name: "Mum's kitchen", Time: time.Now(), State: "do_not_disturb", Camera: true, Microphone: true,
+		DNDUntil: time.Now().Add(2 * time.Hour).Truncate(time.Second).UTC(),
+		Answer:   map[proto.CallMode]string{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerAsleep}})
+	a := waitDevice(t, annaPage, "mum-kitchen", func(d pageDevice) bool { return d.Answer == proto.AnswerAsleep })
+	if !strings.HasPrefix(a.Label, "Do not disturb until ") || !strings.HasSuffix(a.Label, " — only forced calls") {
+		t.Errorf("Anna's page during do-not-disturb reads %q", a.Label)
+	}
+	if got := eval[bool](t, annaPage, `document.querySelector('[data-device="mum-kitchen"] .call').disabled`); !got {
+		t.Error("Anna's Call button is enabled during do-not-disturb")
+	}
+	e := waitDevice(t, evaPage, "mum-kitchen", func(d pageDevice) bool { return strings.Contains(d.Label, "do not disturb") })
+	if !strings.HasPrefix(e.Label, "Answers by itself · do not disturb until ") {
+		t.Errorf("Eva's page during do-not-disturb reads %q", e.Label)
+	}
 }
 
 // standIn plays the device's part of a call for the page's tests.

@@ -11,7 +11,7 @@ const $ = (id) => document.getElementById(id);
 const answerText = {
   auto: "Answers by itself",
   rings: "Will ring first",
-  asleep: "Asleep",
+  asleep: "Asleep: only forced calls",
   busy: "Busy",
   none: "Cannot take calls now",
 };
@@ -172,8 +172,26 @@ function view(d) {
     modes: [...d.modes],
     answer,
     answers: { ...answers },
-    label: online ? answerText[answer] || "Not known yet" : "Offline",
+    label: online ? answerLabel(answer, d.availability) : "Offline",
+    dndUntil: (d.availability && d.availability.dnd_until) || null,
   };
+}
+
+// answerLabel says what this caller will meet, and until when the screen
+// keeps do-not-disturb: "Do not disturb until 14:30 — only forced calls".
+function answerLabel(answer, av) {
+  const text = answerText[answer] || "Not known yet";
+  const until = av && av.dnd_until ? new Date(av.dnd_until) : null;
+  if (!until || Number.isNaN(until.getTime())) return text;
+  if (answer === "asleep") return `Do not disturb until ${clockText(until)} — only forced calls`;
+  return `${text} · do not disturb until ${clockText(until)}`;
+}
+
+// clockText is a time as "14:30", or "Tue 14:30" when it is not today.
+function clockText(t) {
+  const hm = t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  if (t.toDateString() === new Date().toDateString()) return hm;
+  return `${t.toLocaleDateString([], { weekday: "short" })} ${hm}`;
 }
 
 function name(d) {
@@ -372,6 +390,7 @@ async function onReply(r) {
       break;
     case "refused":
       end(c, "refused", c.joined && r.reason === "no such call" ? `The call with ${c.name} has ended already.`
+        : r.reason === P.refusedDND ? `${c.name} is set to do not disturb: only forced calls (care visits) get through now.`
         : `${c.name} did not take the call: ${r.reason || "no reason given"}.`, false, r.reason || "");
       break;
     case "hangup":

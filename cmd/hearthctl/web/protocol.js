@@ -15,6 +15,10 @@ export const stateFilter = `${Root}/+/state`;
 // (proto.ControlAdd).
 export const controlAdd = "add:";
 
+// refusedDND is the reason a signalled call is refused while the screen is
+// in do-not-disturb (proto.RefusedDND); forced calls still get through.
+export const refusedDND = "do not disturb";
+
 // deviceOf returns the device id in a topic (its third level).
 export function deviceOf(topic) {
   return topic.split("/")[3];
