@@ -241,7 +241,10 @@ func (s *Speaker) Volume() int {
 // PlayChime plays a short, soft two-tone chime (660 Hz then 880 Hz) over
 // whatever else is playing. With KindTest it only counts.
 func (s *Speaker) PlayChime() error {
-	pcm := chime()
+	var pcm []int16
+	if s.kind == KindReal {
+		pcm = chimePCM() // before s.mu: made once, it must not hold up playback
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -254,6 +257,10 @@ func (s *Speaker) PlayChime() error {
 	s.log.Info("chime")
 	return nil
 }
+
+// chimePCM is the chime, made once: synthesising it takes 1-3 ms, and a
+// forced call chimes on the way to its answer.
+var chimePCM = sync.OnceValue(chime)
 
 // chime synthesises the chime: two bell-like notes, each a sine with a little
 // second harmonic, a 10 ms attack and an exponential decay, at about -12 dBFS.
