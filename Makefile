@@ -72,6 +72,8 @@ fuzz:
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeStatus -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAdmin -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./provisioning -run XXX -fuzz FuzzDecodeBundle -fuzztime 30s -fuzzminimizetime 5s
+	$(GO) test ./provisioning -run XXX -fuzz FuzzDecodeRevocations -fuzztime 20s -fuzzminimizetime 5s
+	$(GO) test ./provisioning -run XXX -fuzz FuzzDecodeIssued -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./device/config -run XXX -fuzz FuzzLoadFile -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./cmd/hearthctl -run XXX -fuzz FuzzFleetIngest -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./media/photo -run XXX -fuzz FuzzPrepare -fuzztime 60s -fuzzminimizetime 5s

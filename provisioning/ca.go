@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -24,16 +25,32 @@ const (
 	ServerKeyFile  = "server.key"
 )
 
-// CA is the organisation's certificate authority: it issues the devices'
-// client certificates and the brokers' server certificates.
+// CA is one of the organisation's certificate authorities: the
+// organisation's CA issues the devices' client certificates and the
+// brokers' server certificates, the people CA (PeopleCA) people's client
+// certificates.
 type CA struct {
 	Cert *x509.Certificate
 	Key  crypto.Signer
 	PEM  []byte // Cert as PEM, as it goes into bundles
+	// OrgDir is the organisation's folder: every certificate the CA issues
+	// is recorded in its IssuedFile, so that it can be revoked later by
+	// device or person. Empty records nothing. LoadCA and PeopleCA set it.
+	OrgDir string
+	// Clients is what IssueClient's certificates are recorded as:
+	// KindDevice from the organisation's CA, KindPerson from the people CA.
+	Clients Kind
 }
 
-// LoadCA reads ca.crt and ca.key from an organisation's folder.
+// LoadCA reads the organisation's CA (ca.crt and ca.key) from its folder.
 func LoadCA(dir string) (CA, error) {
+	ca, err := loadCA(dir)
+	ca.OrgDir, ca.Clients = dir, KindDevice
+	return ca, err
+}
+
+// loadCA reads ca.crt and ca.key from dir.
+func loadCA(dir string) (CA, error) {
 	certPEM, err := os.ReadFile(filepath.Join(dir, CACertFile))
 	if err != nil {
 		return CA{}, fmt.Errorf("load ca: %w", err)
@@ -76,7 +93,11 @@ func (ca CA) IssueClient(id string, valid time.Duration, now time.Time) (certPEM
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	certPEM, keyPEM, err = ca.issue(tmpl, valid, now)
+	kind := ca.Clients
+	if kind == "" {
+		kind = KindDevice
+	}
+	certPEM, keyPEM, err = ca.issue(tmpl, kind, id, valid, now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("issue client certificate for %s: %w", id, err)
 	}
@@ -101,14 +122,17 @@ func (ca CA) IssueServer(hosts []string, valid time.Duration, now time.Time) (ce
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	certPEM, keyPEM, err = ca.issue(tmpl, valid, now)
+	certPEM, keyPEM, err = ca.issue(tmpl, KindBroker, strings.Join(hosts, ","), valid, now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("issue server certificate for %v: %w", hosts, err)
 	}
 	return certPEM, keyPEM, nil
 }
 
-func (ca CA) issue(tmpl *x509.Certificate, valid time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
+// issue signs tmpl for a new key and records the certificate as kind id
+// before it is handed out: a certificate that is not in the record could
+// not be revoked by its device or person.
+func (ca CA) issue(tmpl *x509.Certificate, kind Kind, id string, valid time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
 	if valid <= 0 {
 		return nil, nil, errors.New("validity must be positive")
 	}
@@ -133,6 +157,12 @@ func (ca CA) issue(tmpl *x509.Certificate, valid time.Duration, now time.Time) (
 	kder, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ca.OrgDir != "" {
+		rec := Issued{Kind: kind, ID: id, Serial: SerialHex(tmpl.SerialNumber), NotAfter: tmpl.NotAfter.UTC(), Issued: now.UTC()}
+		if err := appendIssued(ca.OrgDir, rec); err != nil {
+			return nil, nil, err
+		}
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), nil
@@ -218,4 +248,72 @@ func WriteClientCert(dir string, ca CA, certPEM, keyPEM []byte) error {
 		return err
 	}
 	return WriteFile(filepath.Join(dir, ClientKeyFile), keyPEM, 0o600)
+}
+
+// PeopleDir is the people CA's folder inside the organisation's folder.
+const PeopleDir = "people"
+
+// PeopleCA loads the people CA from the organisation's folder
+// (orgDir/people/ca.crt and ca.key), making it and its CRL on first use
+// (NewOrg makes it; older organisation folders have none until then).
+func PeopleCA(orgDir string) (CA, error) {
+	dir := filepath.Join(orgDir, PeopleDir)
+	if _, err := os.Stat(filepath.Join(dir, CAKeyFile)); errors.Is(err, os.ErrNotExist) {
+		org, err := loadCA(orgDir)
+		if err != nil {
+			return CA{}, fmt.Errorf("people ca: %w", err)
+		}
+		name := "Hearth people CA"
+		if o := org.Cert.Subject.Organization; len(o) > 0 {
+			name = o[0] + " Hearth people CA"
+		}
+		if err := newCA(dir, name, org.Cert.Subject.Organization, time.Now()); err != nil {
+			return CA{}, fmt.Errorf("people ca: %w", err)
+		}
+		// Its CRL at once, so that the broker's people listener can check
+		// it from the start (WriteCRLs finds the CA made above).
+		if _, err := WriteCRLs(orgDir, time.Now()); err != nil {
+			return CA{}, fmt.Errorf("people ca: %w", err)
+		}
+	}
+	ca, err := loadCA(dir)
+	if err != nil {
+		return CA{}, fmt.Errorf("people ca: %w", err)
+	}
+	ca.OrgDir, ca.Clients = orgDir, KindPerson
+	return ca, nil
+}
+
+// newCA makes a self-signed CA for 20 years in dir: ca.key (0600), then
+// ca.crt. The certificate last: a folder with a key but no certificate is
+// taken for a broken one (loadCA fails) rather than silently replaced.
+func newCA(dir, cn string, org []string, now time.Time) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn, Organization: org},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(20, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return err
+	}
+	if err := writePrivate(filepath.Join(dir, CAKeyFile), key); err != nil {
+		return err
+	}
+	return WriteFile(filepath.Join(dir, CACertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }

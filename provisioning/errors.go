@@ -38,3 +38,8 @@ var (
 	// ErrNotProvisioned: the data directory holds no provisioning state.
 	ErrNotProvisioned = errors.New("device is not provisioned")
 )
+
+// ErrNotIssued: a revocation names a device, person, serial number or
+// certificate that the organisation's record (issued.jsonl) or CAs do not
+// know.
+var ErrNotIssued = errors.New("no such certificate was issued")

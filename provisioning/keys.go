@@ -9,17 +9,13 @@ package provisioning
 
 import (
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +50,8 @@ type Org struct {
 // Public is the key devices verify with.
 func (o Org) Public() ed25519.PublicKey { return o.Key.Public().(ed25519.PublicKey) }
 
-// NewOrg makes an organisation's signing key and CA in dir.
+// NewOrg makes an organisation's signing key, its CA, the people CA
+// (PeopleCA) and their CRLs in dir.
 func NewOrg(dir, name string) (Org, error) {
 	if _, err := os.Stat(filepath.Join(dir, OrgKeyFile)); err == nil {
 		return Org{}, fmt.Errorf("new org in %s: %w", dir, ErrExists)
@@ -66,30 +63,13 @@ func NewOrg(dir, name string) (Org, error) {
 	if err != nil {
 		return Org{}, fmt.Errorf("new org: %w", err)
 	}
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	if err := newCA(dir, name+" Hearth CA", []string{name}, time.Now()); err != nil {
 		return Org{}, fmt.Errorf("new org ca: %w", err)
 	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: name + " Hearth CA", Organization: []string{name}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(20, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, caKey.Public(), caKey)
-	if err != nil {
-		return Org{}, fmt.Errorf("new org ca: %w", err)
-	}
-	if err := writePrivate(filepath.Join(dir, CAKeyFile), caKey); err != nil {
-		return Org{}, err
-	}
-	if err := WriteFile(filepath.Join(dir, CACertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return Org{}, err
+	// The people CA and both CAs' (empty) CRLs at once, so that the broker
+	// can be set up with every cafile and crlfile from the first day.
+	if _, err := PeopleCA(dir); err != nil {
+		return Org{}, fmt.Errorf("new org: %w", err)
 	}
 	if err := writePublic(filepath.Join(dir, OrgPubFile), key.Public()); err != nil {
 		return Org{}, err

@@ -1,25 +1,18 @@
 // Package broker ships Hearth's Mosquitto configuration (hearth.conf,
-// devices.acl, people.acl; see docs/broker.md) and the people CA that
-// issues the client certificates of callers, senders and admins.
+// devices.acl, people.acl; see docs/broker.md) and issues the client
+// certificates of callers, senders and admins from the people CA.
 //
 // Devices and people are told apart by who signed their certificate: the
 // organisation's CA (provisioning.NewOrg) signs devices, the people CA
-// signs people, and each broker listener trusts exactly one of them. A
-// stolen device certificate therefore opens only that device's own topics,
-// never a caller's or an admin's.
+// (provisioning.PeopleCA) signs people, and each broker listener trusts
+// exactly one of them, and checks that CA's CRL. A stolen device
+// certificate therefore opens only that device's own topics, never a
+// caller's or an admin's, and only until it is revoked.
 package broker
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"embed"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
@@ -44,74 +37,20 @@ const (
 	PeopleWSPort = 8885 // browser callers, secure WebSockets, password
 )
 
-// PeopleDir is the people CA's folder inside the organisation's folder.
-const PeopleDir = "people"
-
 // PeopleCAFile is the people CA's certificate as the broker's people
-// listeners name it (cafile) inside ConfDir.
+// listener names it (cafile) inside ConfDir.
 const PeopleCAFile = "people-ca.crt"
 
-// PeopleCA loads the people CA from the organisation's folder
-// (orgDir/people/ca.crt and ca.key), making it on first use.
-func PeopleCA(orgDir string) (provisioning.CA, error) {
-	dir := filepath.Join(orgDir, PeopleDir)
-	if _, err := os.Stat(filepath.Join(dir, provisioning.CAKeyFile)); errors.Is(err, os.ErrNotExist) {
-		org, err := provisioning.LoadCA(orgDir)
-		if err != nil {
-			return provisioning.CA{}, fmt.Errorf("people ca: %w", err)
-		}
-		if err := newCA(dir, org.Cert.Subject.Organization); err != nil {
-			return provisioning.CA{}, fmt.Errorf("people ca: %w", err)
-		}
-	}
-	ca, err := provisioning.LoadCA(dir)
-	if err != nil {
-		return provisioning.CA{}, fmt.Errorf("people ca: %w", err)
-	}
-	return ca, nil
-}
-
-func newCA(dir string, org []string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		return err
-	}
-	name := "Hearth people CA"
-	if len(org) > 0 {
-		name = org[0] + " Hearth people CA"
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: name, Organization: org},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(20, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return err
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	// The certificate last: PeopleCA takes a folder with a key but no
-	// certificate for a broken one instead of making a second CA.
-	if err := provisioning.WriteFile(filepath.Join(dir, provisioning.CAKeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		return err
-	}
-	return provisioning.WriteFile(filepath.Join(dir, provisioning.CACertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-}
+// The CRLs inside ConfDir (crlfile): the organisation's CA's
+// (ORG/crl.pem) on the devices' listener, the people CA's
+// (ORG/people/crl.pem) on the people's listener. Both must be there before
+// the broker starts, and be signed again before they expire
+// (provisioning.CRLValid): Mosquitto refuses every client of a listener
+// whose CRL has expired.
+const (
+	CRLFile       = provisioning.CRLFile
+	PeopleCRLFile = "people-crl.pem"
+)
 
 // IssuePerson writes a person's client certificate from the people CA (CN =
 // id, the caller id the broker's ACL knows them by) into outDir as
@@ -124,7 +63,7 @@ func IssuePerson(orgDir, id string, valid time.Duration, now time.Time, outDir s
 	if _, err := os.Stat(filepath.Join(outDir, provisioning.ClientKeyFile)); err == nil {
 		return fmt.Errorf("issue person in %s: %w", outDir, provisioning.ErrExists)
 	}
-	ca, err := PeopleCA(orgDir)
+	ca, err := provisioning.PeopleCA(orgDir)
 	if err != nil {
 		return err
 	}

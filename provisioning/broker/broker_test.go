@@ -67,7 +67,7 @@ func newWorld(t *testing.T) *world {
 	}
 	w.orgCA = x509.NewCertPool()
 	w.orgCA.AppendCertsFromPEM(w.ca.PEM)
-	people, err := PeopleCA(w.org)
+	people, err := provisioning.PeopleCA(w.org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +88,31 @@ func newWorld(t *testing.T) *world {
 	}
 	must(t, os.Chmod(pw, 0o600))
 
+	w.installCRLs(t)
+	w.start(t)
+	return w
+}
+
+// installCRLs copies the organisation's CRLs to where hearth.conf's
+// crlfile lines expect them, as an installer does after provision revoke.
+func (w *world) installCRLs(t *testing.T) {
+	t.Helper()
+	for from, to := range map[string]string{
+		filepath.Join(w.org, provisioning.CRLFile):                         CRLFile,
+		filepath.Join(w.org, provisioning.PeopleDir, provisioning.CRLFile): PeopleCRLFile,
+	} {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(t, os.WriteFile(filepath.Join(w.conf, to), b, 0o644))
+	}
+}
+
+// start runs Mosquitto with the shipped hearth.conf on fresh ports; a
+// second start after w.b.Stop is a broker restart.
+func (w *world) start(t *testing.T) {
+	t.Helper()
 	conf, err := Files.ReadFile("hearth.conf")
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +130,6 @@ func newWorld(t *testing.T) *world {
 		}
 		return s
 	})
-	return w
 }
 
 func must(t *testing.T, err error) {
