@@ -38,6 +38,9 @@ type RevokeResult struct {
 	Revoked []Revoked // newly revoked
 	Already []Revoked // matched but revoked before
 	CRLs    []CRL     // the CRLs written
+	// Unreadable counts the lines of the record that could not be read
+	// (ReadIssued), which could have named more certificates.
+	Unreadable int
 }
 
 // CRL is one CA's certificate revocation list as WriteCRLs wrote it.
@@ -62,7 +65,8 @@ func Revoke(orgDir string, m Match, reason string, now time.Time) (RevokeResult,
 	if len([]rune(reason)) > MaxReason {
 		return res, fmt.Errorf("revoke: reason longer than %d characters", MaxReason)
 	}
-	found, err := matching(orgDir, m)
+	found, bad, err := matching(orgDir, m)
+	res.Unreadable = bad
 	if err != nil {
 		return res, fmt.Errorf("revoke: %w", err)
 	}
@@ -94,18 +98,18 @@ func btoi(b bool) int {
 }
 
 // matching finds the certificates m names, from the record or, for
-// m.Cert, from the certificate itself.
-func matching(orgDir string, m Match) ([]Revoked, error) {
+// m.Cert, from the certificate itself; bad counts unreadable record lines.
+func matching(orgDir string, m Match) (found []Revoked, bad int, err error) {
 	if m.Cert != nil {
 		r, err := certToRevoke(orgDir, m.Cert)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		return []Revoked{r}, nil
+		return []Revoked{r}, 0, nil
 	}
-	issued, _, err := ReadIssued(orgDir)
+	issued, bad, err := ReadIssued(orgDir)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var kind Kind
 	var id, serial string
@@ -116,29 +120,28 @@ func matching(orgDir string, m Match) ([]Revoked, error) {
 		kind, id = KindPerson, m.Person
 	default:
 		if serial, err = ParseSerial(m.Serial); err != nil {
-			return nil, err
+			return nil, bad, err
 		}
 	}
-	var out []Revoked
 	seen := map[string]bool{}
 	for _, r := range issued {
 		if serial != "" && r.Serial != serial || serial == "" && (r.Kind != kind || r.ID != id) || seen[r.Serial] {
 			continue
 		}
 		seen[r.Serial] = true
-		out = append(out, Revoked{Serial: r.Serial, Kind: r.Kind, ID: r.ID, NotAfter: r.NotAfter})
+		found = append(found, Revoked{Serial: r.Serial, Kind: r.Kind, ID: r.ID, NotAfter: r.NotAfter})
 	}
-	if len(out) > 0 {
-		return out, nil
+	if len(found) > 0 {
+		return found, bad, nil
 	}
 	hint := ""
 	if len(issued) == 0 {
 		hint = fmt.Sprintf(" (%s is empty or missing: certificates issued before it was kept can be revoked with their certificate file)", IssuedFile)
 	}
 	if serial != "" {
-		return nil, fmt.Errorf("%w: serial %s is not in %s%s", ErrNotIssued, serial, IssuedFile, hint)
+		return nil, bad, fmt.Errorf("%w: serial %s is not in %s%s", ErrNotIssued, serial, IssuedFile, hint)
 	}
-	return nil, fmt.Errorf("%w: no certificate was issued to %s %q%s", ErrNotIssued, kind, id, hint)
+	return nil, bad, fmt.Errorf("%w: no certificate was issued to %s %q%s", ErrNotIssued, kind, id, hint)
 }
 
 // certToRevoke reads a certificate file's certificate and tells by its

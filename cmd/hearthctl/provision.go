@@ -43,8 +43,12 @@ func (e *env) provision(args []string) error {
 		return e.provisionCert(args[1:], true)
 	case "client-cert":
 		return e.provisionCert(args[1:], false)
+	case "revoke":
+		return e.provisionRevoke(args[1:])
+	case "crl":
+		return e.provisionCRL(args[1:])
 	}
-	return fmt.Errorf("unknown command %q (provision: ca init, new, inspect, batch, broker-cert, client-cert)", strings.Join(append([]string{"provision"}, args[:min(len(args), 1)]...), " "))
+	return fmt.Errorf("unknown command %q (provision: ca init, new, inspect, batch, broker-cert, client-cert, revoke, crl)", strings.Join(append([]string{"provision"}, args[:min(len(args), 1)]...), " "))
 }
 
 // wifiFlags collects --wifi SSID:PSK (repeatable).
