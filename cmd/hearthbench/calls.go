@@ -273,7 +273,7 @@ func (b *bench) goCalls(ctx context.Context, d *callDaemon, nurse string, n int)
 		r.hearth.add(msd(res.ICEConnectedMs), msd(res.FirstFrameMs))
 		r.answer = append(r.answer, msd(res.AnswerMs))
 		r.firstPacket = append(r.firstPacket, msd(res.FirstVideoMs))
-		b.log.Info("calls: hearthctl call", "n", i+1, "answer_ms", res.AnswerMs, "connected_ms", res.ICEConnectedMs,
+		b.log.Info("calls: hearthctl call", "n", i+1, "offer_to_invite_ms", res.OfferToInviteMs, "answer_ms", res.AnswerMs, "connected_ms", res.ICEConnectedMs,
 			"first_video_packet_ms", res.FirstVideoMs, "first_frame_ms", res.FirstFrameMs,
 			"frames", res.VideoFramesReceived, "device_ice_ms", dev.ICEConnectedMs, "device_first_frame_ms", dev.FirstFrameMs,
 			"device_frames", dev.VideoFramesDecoded, "device_camera_open_ms", d.cameraOpen(from, res.Call).Milliseconds())
