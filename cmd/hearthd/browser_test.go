@@ -171,7 +171,6 @@ func TestBrowserCallsDevice(t *testing.T) {
 	if reexecInNetns(t) {
 		return
 	}
-	needCallingDaemon(t)
 	b, _, args := headlessSetup(t)
 	keys := t.TempDir()
 	org := filepath.Join(keys, "org")
@@ -262,7 +261,6 @@ func TestBrowserGroupCall(t *testing.T) {
 	if reexecInNetns(t) {
 		return
 	}
-	needCallingDaemon(t)
 	b, _, args := headlessSetup(t)
 	keys := t.TempDir()
 	org := filepath.Join(keys, "org")
@@ -416,15 +414,6 @@ func evalErr(page context.Context, expr string) error {
 		return nil
 	}
 	return err
-}
-
-// needCallingDaemon skips while hearthd cannot take calls yet.
-func needCallingDaemon(t *testing.T) {
-	t.Helper()
-	out, _ := exec.Command(filepath.Join(binDir, "hearthd"), "--help").CombinedOutput()
-	if !strings.Contains(string(out), "org-key") {
-		t.Skip("DEVICE-DEPENDENT: this hearthd has no --org-key flag, so it takes no calls yet")
-	}
 }
 
 // reexecInNetns runs the calling test again, alone, in a network namespace

@@ -47,11 +47,38 @@ func callKeys(t *testing.T, broker, device string) (dir string) {
 // ctlCall runs hearthctl call --json and returns its result.
 func ctlCall(t *testing.T, broker string, args ...string) callResult {
 	t.Helper()
+	return startCtlCall(t, broker, args...).wait(t)
+}
+
+// ctlCallRun is a hearthctl call running in the background.
+type ctlCallRun struct {
+	args   []string
+	stderr syncBuffer
+	done   chan struct{}
+	out    []byte
+	err    error
+}
+
+// startCtlCall starts hearthctl call --json; wait takes its result. Only
+// wait may fail the test (never from another goroutine).
+func startCtlCall(t *testing.T, broker string, args ...string) *ctlCallRun {
+	t.Helper()
+	r := &ctlCallRun{args: args, done: make(chan struct{})}
 	cmd := exec.Command(filepath.Join(binDir, "hearthctl"), append([]string{"--broker", broker, "call"}, append(args, "--json")...)...)
-	out, err := cmd.Output()
+	cmd.Stderr = &r.stderr
+	go func() {
+		defer close(r.done)
+		r.out, r.err = cmd.Output()
+	}()
+	return r
+}
+
+func (r *ctlCallRun) wait(t *testing.T) callResult {
+	t.Helper()
+	<-r.done
 	var res callResult
-	if jerr := json.Unmarshal(out, &res); jerr != nil {
-		t.Fatalf("hearthctl call %v: %v / %v\n%s", args, err, jerr, out)
+	if jerr := json.Unmarshal(r.out, &res); jerr != nil {
+		t.Fatalf("hearthctl call %v: %v / %v\n%s\n%s", r.args, r.err, jerr, r.out, r.stderr.String())
 	}
 	return res
 }
@@ -142,10 +169,7 @@ func TestCallOnScreenUnderXvfb(t *testing.T) {
 		"--media", "test", "--org-key", filepath.Join(keys, "org", "org.pub"), "--announce", "3s")
 	d.waitLog("allowlist installed", 15*time.Second)
 
-	done := make(chan callResult, 1)
-	go func() {
-		done <- ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "nurse"), "--forced", "--reason", "Morning medicine check", "--for", "8s")
-	}()
+	call := startCtlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "nurse"), "--forced", "--reason", "Morning medicine check", "--for", "8s")
 	d.waitLog(`msg="call: incoming"`, 10*time.Second)
 	time.Sleep(1500 * time.Millisecond)
 	saveShot(t, screenshot(t, display), "xvfb-call-announcing.png")
@@ -159,7 +183,7 @@ func TestCallOnScreenUnderXvfb(t *testing.T) {
 	time.Sleep(time.Second)
 	shot = screenshot(t, display)
 	saveShot(t, shot, "xvfb-call-active.png")
-	res := <-done
+	res := call.wait(t)
 	if !res.Answered {
 		t.Fatalf("call: %+v", res)
 	}
@@ -222,13 +246,11 @@ func TestGroupCallOverMQTT(t *testing.T) {
 	keys := callKeys(t, b.URL(), "mum-kitchen")
 	d := startConnected(t, append(args, "--media", "test", "--org-key", filepath.Join(keys, "org", "org.pub"), "--announce", "500ms"))
 	d.waitLog("allowlist installed", 10*time.Second)
-	joined := make(chan callResult, 1)
-	go func() {
-		joined <- ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "anna"), "--join", "auto", "--wait", "20s", "--for", "2s")
-	}()
-	time.Sleep(300 * time.Millisecond) // Anna listens before she is added
+	anna := startCtlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "anna"), "--join", "auto", "--wait", "20s", "--for", "2s")
+	// Anna listens (subscribed) before she is added.
+	waitFor(t, 15*time.Second, "Anna waiting to be added", func() bool { return strings.Contains(anna.stderr.String(), "waiting up to") })
 	host := ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "nurse"), "--forced", "--add", "anna", "--for", "6s")
-	guest := <-joined
+	guest := anna.wait(t)
 	if !host.Answered || !guest.Answered || guest.VideoFramesReceived < 5 {
 		t.Fatalf("host %+v\nguest %+v", host, guest)
 	}

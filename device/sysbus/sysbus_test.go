@@ -12,6 +12,10 @@ import (
 	"github.com/hearth-home/hearth/device/sysbus/sysbustest"
 )
 
+// hung is how long an answer may take before a test calls it hung: these
+// tests check that deadlines end waits, not how fast anything is.
+const hung = 10 * time.Second
+
 func connect(t *testing.T, bus *sysbustest.Bus) *sysbus.Bus {
 	t.Helper()
 	b, err := sysbus.Connect(bus.Address)
@@ -90,8 +94,8 @@ func TestNoServices(t *testing.T) {
 	if st, known := b.Network().Status(t.Context()); known || st.Signal != -1 || st.State != "unknown" {
 		t.Errorf("Status = %+v, %v, want unknown", st, known)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("answering without services took %v, want well under 1 s", d)
+	if d := time.Since(start); d > hung {
+		t.Errorf("answering without services took %v: hung", d)
 	}
 }
 
@@ -109,15 +113,15 @@ func TestServiceHangs(t *testing.T) {
 	if synced, known := b.TimeSync().Synchronized(ctx); synced || known {
 		t.Errorf("Synchronized = %v, %v, want false, false", synced, known)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Synchronized of a hung service took %v, want the caller's 200 ms", d)
+	if d := time.Since(start); d >= sysbus.CallTimeout {
+		t.Errorf("Synchronized of a hung service took %v: the caller's 200 ms deadline was not honoured (CallTimeout %v fired instead)", d, sysbus.CallTimeout)
 	}
 	start = time.Now()
 	if _, known := b.Network().Status(t.Context()); known {
 		t.Error("Status of a hung service is known")
 	}
-	if d := time.Since(start); d < sysbus.CallTimeout-100*time.Millisecond || d > sysbus.CallTimeout+time.Second {
-		t.Errorf("Status of a hung service took %v, want about CallTimeout (%v)", d, sysbus.CallTimeout)
+	if d := time.Since(start); d < sysbus.CallTimeout-100*time.Millisecond || d > sysbus.CallTimeout+hung {
+		t.Errorf("Status of a hung service took %v, want CallTimeout (%v) to end it", d, sysbus.CallTimeout)
 	}
 }
 
@@ -137,8 +141,8 @@ func TestConnectWithoutBus(t *testing.T) {
 	if !strings.Contains(err.Error(), "no-bus") {
 		t.Errorf(`Connect("") = %v, want an error naming DBUS_SYSTEM_BUS_ADDRESS's socket`, err)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Connect without a bus took %v", d)
+	if d := time.Since(start); d > hung {
+		t.Errorf("Connect without a bus took %v: hung", d)
 	}
 }
 
@@ -167,8 +171,8 @@ func TestConnectSilentSocket(t *testing.T) {
 		b.Close()
 		t.Fatal("ConnectContext to a silent socket succeeded")
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("ConnectContext to a silent socket took %v (%v), want about 300 ms", d, err)
+	if d := time.Since(start); d > hung {
+		t.Errorf("ConnectContext to a silent socket took %v (%v): its 300 ms deadline was not honoured", d, err)
 	}
 }
 
