@@ -62,6 +62,13 @@ func (s *Scheduler) SetNight(n NightHours) {
 	}
 }
 
+// Hours returns the night hours in force: the configured ones, or the
+// last SetNight's.
+func (s *Scheduler) Hours() NightHours {
+	n, _ := s.night()
+	return n
+}
+
 // night returns the night hours in force and the channel SetNight wakes.
 func (s *Scheduler) night() (NightHours, chan struct{}) {
 	s.mu.Lock()

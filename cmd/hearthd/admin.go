@@ -39,6 +39,9 @@ type adminSide struct {
 	nightMode device.Mode
 	setVolume func(int)
 	setDND    func(until time.Time)
+	// nightChanged tells the call side and the heartbeat that the night
+	// hours changed.
+	nightChanged func()
 }
 
 // newAdmin returns nil when the device has no organisation key: then it
@@ -130,6 +133,9 @@ func (a *adminSide) SetNight(hours string) error {
 	}
 	if a.sched != nil {
 		a.sched.SetNight(n)
+	}
+	if a.nightChanged != nil {
+		a.nightChanged()
 	}
 	return nil
 }

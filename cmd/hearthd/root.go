@@ -127,9 +127,6 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if calls != nil {
-		calls.night = func(t time.Time) bool { return night.ModeAt(t, loc) != device.ModeDay }
-	}
 	linkOpt := hsync.Options{
 		Broker: cfg.Broker, Fallbacks: cfg.FallbackBrokers, DeviceID: cfg.DeviceID, Store: st, Clock: clk, Logger: log,
 		KeepAlive: time.Duration(cfg.KeepAlive), Version: Version, TLS: tlsConf,
@@ -158,6 +155,11 @@ func run(ctx context.Context, args []string) error {
 		},
 	}
 	sched := &device.Scheduler{Store: st, Clock: clk, Night: night, Location: loc, Logger: log}
+	// The scheduler holds the night hours in force (an admin may change
+	// them while the device runs); the call side and the heartbeat ask it.
+	if calls != nil {
+		calls.night = func(t time.Time) bool { return sched.Hours().ModeAt(t, loc) != device.ModeDay }
+	}
 	if adm != nil {
 		adm.sched, adm.nightMode = sched, night.Mode
 		if calls != nil {
@@ -170,8 +172,11 @@ func run(ctx context.Context, args []string) error {
 			calls.media.SetVolume(n)
 		}
 	}
-	health := newHealth(cfg, st, link, life, clk, log, night, loc, calls)
+	health := newHealth(cfg, st, link, life, clk, log, sched.Hours, loc, calls)
 	defer health.close()
+	if adm != nil {
+		adm.nightChanged = health.nightChanged
+	}
 	shown := func(id string, rev uint64) {
 		if _, err := st.MarkShown(id, rev, clk.Now()); err != nil {
 			log.Warn("record shown", "id", id, "err", err)

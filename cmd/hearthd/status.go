@@ -27,14 +27,16 @@ import (
 // availability the call side publishes (remembered for the heartbeat),
 // and the night edges that change both.
 type health struct {
-	hb       *status.Heartbeat
-	link     *hsync.Client
-	calls    *calls
-	clk      clock.Clock
-	night    device.NightHours
-	loc      *time.Location
-	onScreen func() string
-	closers  []func()
+	hb    *status.Heartbeat
+	link  *hsync.Client
+	calls *calls
+	clk   clock.Clock
+	night func() device.NightHours // in force now
+	loc   *time.Location
+	// nightWake wakes the night-edge loop when the hours change.
+	nightWake chan struct{}
+	onScreen  func() string
+	closers   []func()
 
 	mu       gosync.Mutex
 	avail    string
@@ -42,8 +44,8 @@ type health struct {
 }
 
 func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life store.Life, clk clock.Clock,
-	log *slog.Logger, night device.NightHours, loc *time.Location, calls *calls) *health {
-	h := &health{link: link, calls: calls, clk: clk, night: night, loc: loc}
+	log *slog.Logger, night func() device.NightHours, loc *time.Location, calls *calls) *health {
+	h := &health{link: link, calls: calls, clk: clk, night: night, loc: loc, nightWake: make(chan struct{}, 1)}
 	// What the device has is found once at start (the call side probed
 	// already); a probe lists audio devices, not work for every heartbeat.
 	var devs media.Devices
@@ -67,7 +69,7 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life stor
 			return ""
 		},
 		Display: func() string {
-			switch night.ModeAt(clk.Now(), loc) {
+			switch night().ModeAt(clk.Now(), loc) {
 			case device.ModeNightDim:
 				return "dimmed"
 			case device.ModeNightOff:
@@ -121,8 +123,19 @@ type healthOutbox struct {
 func (o healthOutbox) Reply(caller string, r proto.Reply)   { o.link.Reply(caller, r) }
 func (o healthOutbox) SetAvailability(a proto.Availability) { o.h.setAvailability(a) }
 
-// run sends heartbeats, and at every night edge tells the call side and
-// the heartbeat (the screen dims, availability says "night").
+// nightChanged says the night hours changed (an admin's set_night): the
+// call side and the heartbeat are told at once and the edges follow the
+// new hours.
+func (h *health) nightChanged() {
+	select {
+	case h.nightWake <- struct{}{}:
+	default:
+	}
+}
+
+// run sends heartbeats, and at every night edge (and when the hours
+// change) tells the call side and the heartbeat (the screen dims,
+// availability says "night").
 func (h *health) run(ctx context.Context) error {
 	go func() {
 		var alarm clock.Alarm
@@ -130,19 +143,20 @@ func (h *health) run(ctx context.Context) error {
 		defer alarm.Stop()
 		for {
 			now := h.clk.Now()
-			next := h.night.NextEdge(now, h.loc)
-			if next.IsZero() {
-				return
+			var edge <-chan time.Time // nil: no night hours, no edges
+			if next := h.night().NextEdge(now, h.loc); !next.IsZero() {
+				edge = alarm.At(now, next)
 			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-alarm.At(now, next):
-				if h.calls != nil && h.calls.mgr != nil {
-					h.calls.mgr.Refresh()
-				}
-				h.hb.Poke()
+			case <-edge:
+			case <-h.nightWake:
 			}
+			if h.calls != nil && h.calls.mgr != nil {
+				h.calls.mgr.Refresh()
+			}
+			h.hb.Poke()
 		}
 	}()
 	return h.hb.Run(ctx)
