@@ -17,7 +17,6 @@ import (
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/config"
 	"github.com/hearth-home/hearth/device/sdnotify"
-	"github.com/hearth-home/hearth/device/sysbus"
 	"github.com/hearth-home/hearth/provisioning"
 	"github.com/hearth-home/hearth/ui"
 	"github.com/hearth-home/hearth/ui/kiosk"
@@ -195,8 +194,7 @@ func (b *bundles) check() (fresh bool) {
 		}
 		delete(b.refused, p)
 		if !res.Already {
-			fresh = true
-			applyWifi(b.log, res.State.WiFi)
+			fresh = true // its Wi-Fi networks: wifiSetup, once running
 		}
 		if res.RemoveErr != nil {
 			b.log.Error("provisioning bundle applied but NOT REMOVED: delete it, it holds the device's key", "bundle", p, "err", res.RemoveErr)
@@ -243,32 +241,6 @@ func (b *bundles) watch(ctx context.Context, every time.Duration) error {
 		if b.check() {
 			b.log.Warn("provisioning: a newer bundle was applied; starting again with it")
 			return errReprovisioned
-		}
-	}
-}
-
-// applyWifi saves the bundle's Wi-Fi networks in NetworkManager, over the
-// system bus. Without NetworkManager (a wired device, a test machine) that
-// is reported and provisioning goes on.
-func applyWifi(log *slog.Logger, nets []provisioning.WiFi) {
-	if len(nets) == 0 {
-		return
-	}
-	var w sysbus.WifiSetup = sysbus.Unknown{}
-	if bus, err := sysbus.Connect(""); err == nil {
-		defer bus.Close()
-		w = bus
-	}
-	for _, n := range nets {
-		err := w.AddWifi(context.Background(), n.SSID, n.PSK)
-		switch {
-		case errors.Is(err, sysbus.ErrNoNetworkManager):
-			log.Warn("wifi from the bundle not applied: no NetworkManager", "ssid", n.SSID, "err", err)
-			return
-		case err != nil:
-			log.Error("wifi from the bundle", "ssid", n.SSID, "err", err)
-		default:
-			log.Info("wifi from the bundle saved", "ssid", n.SSID)
 		}
 	}
 }

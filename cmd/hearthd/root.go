@@ -174,6 +174,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	health := newHealth(cfg, st, link, life, clk, log, sched.Hours, loc, calls)
 	defer health.close()
+	wifi := newWifiSetup(cfg.Data, st, health.bus, clk, log)
 	if adm != nil {
 		adm.nightChanged = health.nightChanged
 	}
@@ -209,6 +210,9 @@ func run(ctx context.Context, args []string) error {
 		g.Go(func() error { return watchdog.Run(ctx) })
 		if prov != nil {
 			g.Go(func() error { return prov.watch(ctx, time.Duration(cfg.BundleWatch)) })
+		}
+		if wifi != nil {
+			g.Go(func() error { return wifi.run(ctx) })
 		}
 		if err := sdnotify.Ready(); err != nil {
 			log.Warn("sd_notify READY=1", "err", err)

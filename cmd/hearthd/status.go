@@ -17,6 +17,7 @@ import (
 	"github.com/hearth-home/hearth/device/config"
 	"github.com/hearth-home/hearth/device/status"
 	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/device/sysbus"
 	"github.com/hearth-home/hearth/media"
 	"github.com/hearth-home/hearth/provisioning"
 	hsync "github.com/hearth-home/hearth/sync"
@@ -37,6 +38,8 @@ type health struct {
 	nightWake chan struct{}
 	onScreen  func() string
 	closers   []func()
+	// bus is the system bus (timedated, NetworkManager), shared.
+	bus *sysbus.Link
 
 	mu       gosync.Mutex
 	avail    string

@@ -18,6 +18,7 @@ import (
 // up after hearthd; until then both are unknown.
 func (h *health) connectSystem(log *slog.Logger) {
 	link := sysbus.NewLink(context.Background(), sysbus.LinkOptions{Logger: log, Clock: h.clk})
+	h.bus = link
 	h.closers = append(h.closers, func() { _ = link.Close() })
 	h.hb.TimeSynced = func(ctx context.Context) *bool {
 		if synced, known := link.Synchronized(ctx); known {
