@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	gosync "sync"
 	"time"
@@ -58,7 +60,7 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life stor
 		devs = media.Probe(media.Kind(cfg.Media))
 	}
 	h.hb = &status.Heartbeat{
-		Device: cfg.DeviceID, Version: Version, Interval: time.Duration(cfg.Heartbeat), Clock: clk, Logger: log,
+		Device: cfg.DeviceID, Version: Version, Build: buildString(), Interval: time.Duration(cfg.Heartbeat), Clock: clk, Logger: log,
 		Link: link, Store: st, Life: life, Started: clk.Now(), DataDir: cfg.Data,
 		Stats: func() status.LinkStats {
 			s := link.Stats()
@@ -72,6 +74,9 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life stor
 			return ""
 		},
 		Display: func() string {
+			if cfg.Headless {
+				return "none" // no screen at all
+			}
 			switch night().ModeAt(clk.Now(), loc) {
 			case device.ModeNightDim:
 				return "dimmed"
@@ -207,4 +212,46 @@ func noteConfig(st *store.Store, cfg config.Config, clk clock.Clock, log *slog.L
 			}
 		}
 	}
+}
+
+// buildString says what this binary was built from, for the heartbeat's
+// build field beside the stamped version: the Go toolchain, the platform,
+// the build tags and, when the build knew it, the commit and its time
+// (Buildroot builds without VCS stamping).
+func buildString() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
+	}
+	parts := []string{bi.GoVersion, runtime.GOOS + "/" + runtime.GOARCH}
+	var rev, at, tags string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		case "-tags":
+			tags = s.Value
+		}
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if dirty {
+			rev += "-dirty"
+		}
+		parts = append(parts, rev)
+	}
+	if at != "" {
+		parts = append(parts, at)
+	}
+	if tags != "" {
+		parts = append(parts, "tags="+tags)
+	}
+	return strings.Join(parts, " ")
 }

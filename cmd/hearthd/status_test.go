@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -229,6 +230,13 @@ func TestHeartbeatWithAndWithoutSystemServices(t *testing.T) {
 	}
 	if hb.Availability != "not_provisioned" {
 		t.Errorf("availability %q, want not_provisioned (no organisation key)", hb.Availability)
+	}
+	// What the binary was built from: the toolchain and platform at least.
+	if !strings.HasPrefix(hb.Build, "go1.") || !strings.Contains(hb.Build, runtime.GOOS+"/"+runtime.GOARCH) {
+		t.Errorf("build %q, want the Go version and the platform", hb.Build)
+	}
+	if hb.Display != "none" {
+		t.Errorf("display %q for a headless device, want none", hb.Display)
 	}
 	d.stop()
 
