@@ -22,35 +22,6 @@ import (
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
-// provision dispatches hearthctl provision SUB ...
-func (e *env) provision(args []string) error {
-	sub := ""
-	if len(args) > 0 {
-		sub = args[0]
-	}
-	switch sub {
-	case "ca":
-		if len(args) > 1 && args[1] == "init" {
-			return e.caInit(args[2:])
-		}
-	case "new":
-		return e.provisionNew(args[1:])
-	case "inspect":
-		return e.provisionInspect(args[1:])
-	case "batch":
-		return e.provisionBatch(args[1:])
-	case "broker-cert":
-		return e.provisionCert(args[1:], true)
-	case "client-cert":
-		return e.provisionCert(args[1:], false)
-	case "revoke":
-		return e.provisionRevoke(args[1:])
-	case "crl":
-		return e.provisionCRL(args[1:])
-	}
-	return fmt.Errorf("unknown command %q (provision: ca init, new, inspect, batch, broker-cert, client-cert, revoke, crl)", strings.Join(append([]string{"provision"}, args[:min(len(args), 1)]...), " "))
-}
-
 // wifiFlags collects --wifi SSID:PSK (repeatable).
 type wifiFlags []provisioning.WiFi
 

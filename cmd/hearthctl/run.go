@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -29,6 +31,9 @@ Commands:
   provision batch --ca DIR --csv FILE --out DIR  (one DEVICE.hearth-bundle.json per CSV row)
   provision broker-cert --ca DIR --host NAME[,IP] --out DIR   (the broker's TLS certificate)
   provision client-cert --ca DIR --id NAME --out DIR          (an admin's certificate, for --tls)
+  provision revoke --ca DIR --device ID|--person ID|--serial HEX|--cert FILE [--reason TEXT]
+                (shut a lost device or a person out at the broker: new CRLs)
+  provision crl --ca DIR                        (sign the CRLs again before they expire; monthly from cron)
   caller new   --name NAME --out DIR [--id ID]  (a caller's signing key)
   call         ID --caller DIR [--forced --reason TEXT] [--for 30s] [--json]   (a test caller)
   allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
@@ -88,50 +93,87 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust
 		fs.Usage()
 		return errors.New("no command")
 	}
-	cmd, sub := rest[0], ""
-	if len(rest) > 1 {
-		sub = rest[1]
-	}
-	switch {
-	case cmd == "send" && sub == "photo":
-		return e.sendPhoto(ctx, rest[2:])
-	case cmd == "send" && sub == "message":
-		return e.sendMessage(ctx, rest[2:])
-	case cmd == "content" && sub == "ls":
-		return e.contentList(ctx, rest[2:])
-	case cmd == "content" && sub == "rm":
-		return e.contentRemove(ctx, rest[2:])
-	case cmd == "blobs" && sub == "serve":
-		return e.blobsServe(ctx, rest[2:])
-	case cmd == "provision":
-		return e.provision(rest[1:])
-	case cmd == "caller" && sub == "new":
-		return e.callerNew(rest[2:])
-	case cmd == "call":
-		return e.callCmd(ctx, rest[1:])
-	case cmd == "allow":
-		return e.allow(ctx, rest[1:])
-	case cmd == "admin":
-		return e.adminCmd(ctx, rest[1:])
-	case cmd == "web":
-		return e.web(ctx, rest[1:])
-	case cmd == "fleet":
-		return e.fleet(ctx, rest[1:])
-	case cmd == "activity":
-		return e.activity(ctx, rest[1:])
-	case cmd == "simulate":
-		return e.simulate(ctx, rest[1:])
-	case cmd == "demo-photos":
-		return e.demoPhotos(rest[1:])
-	case cmd == "version":
-		fmt.Fprintln(stdout, "hearthctl", Version)
-		return nil
-	case cmd == "help":
-		fmt.Fprint(stdout, usage)
-		return nil
+	if c, args, ok := findCommand(rest); ok {
+		return c.run(e, ctx, args)
 	}
 	fs.Usage()
-	return fmt.Errorf("unknown command %q", joinFirst(rest, 2))
+	return unknownCommand(rest)
+}
+
+// command is one hearthctl command: the words that name it ("send photo")
+// and what runs it with the arguments after them.
+type command struct {
+	name string
+	run  func(e *env, ctx context.Context, args []string) error
+	// hidden commands are helpers for make demo, not in the usage text.
+	hidden bool
+}
+
+// noCtx adapts a command that needs no context.
+func noCtx(f func(e *env, args []string) error) func(*env, context.Context, []string) error {
+	return func(e *env, _ context.Context, args []string) error { return f(e, args) }
+}
+
+// commands is every command hearthctl runs. The usage text lists them all
+// but the hidden ones (TestUsageListsEveryCommand).
+var commands = []command{
+	{name: "send photo", run: (*env).sendPhoto},
+	{name: "send message", run: (*env).sendMessage},
+	{name: "content ls", run: (*env).contentList},
+	{name: "content rm", run: (*env).contentRemove},
+	{name: "blobs serve", run: (*env).blobsServe},
+	{name: "provision ca init", run: noCtx((*env).caInit)},
+	{name: "provision new", run: noCtx((*env).provisionNew)},
+	{name: "provision inspect", run: noCtx((*env).provisionInspect)},
+	{name: "provision batch", run: noCtx((*env).provisionBatch)},
+	{name: "provision broker-cert", run: noCtx(func(e *env, args []string) error { return e.provisionCert(args, true) })},
+	{name: "provision client-cert", run: noCtx(func(e *env, args []string) error { return e.provisionCert(args, false) })},
+	{name: "provision revoke", run: noCtx((*env).provisionRevoke)},
+	{name: "provision crl", run: noCtx((*env).provisionCRL)},
+	{name: "caller new", run: noCtx((*env).callerNew)},
+	{name: "call", run: (*env).callCmd},
+	{name: "allow", run: (*env).allow},
+	{name: "admin", run: (*env).adminCmd},
+	{name: "web", run: (*env).web},
+	{name: "fleet", run: (*env).fleet},
+	{name: "activity", run: (*env).activity},
+	{name: "simulate", run: (*env).simulate},
+	{name: "version", run: noCtx(func(e *env, _ []string) error {
+		fmt.Fprintln(e.stdout, "hearthctl", Version)
+		return nil
+	})},
+	{name: "help", hidden: true, run: noCtx(func(e *env, _ []string) error {
+		fmt.Fprint(e.stdout, usage)
+		return nil
+	})},
+	{name: "demo-photos", hidden: true, run: noCtx((*env).demoPhotos)},
+}
+
+// findCommand finds the command that args start with, and the arguments
+// after its name.
+func findCommand(args []string) (command, []string, bool) {
+	for _, c := range commands {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
+			return c, args[len(words):], true
+		}
+	}
+	return command{}, nil, false
+}
+
+// unknownCommand says what is wrong with args, and for a known first word
+// ("provision x") which commands go on from it.
+func unknownCommand(args []string) error {
+	var next []string
+	for _, c := range commands {
+		if rest, ok := strings.CutPrefix(c.name, args[0]+" "); ok && !c.hidden {
+			next = append(next, rest)
+		}
+	}
+	if len(next) == 0 {
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return fmt.Errorf("unknown command %q (%s: %s)", joinFirst(args, 2), args[0], strings.Join(next, ", "))
 }
 
 func joinFirst(s []string, n int) string {

@@ -194,3 +194,64 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+// usageCommands reads the command names off the usage text's command
+// lines: the lower-case words before the first flag or argument.
+func usageCommands(text string) []string {
+	var names []string
+	_, list, _ := strings.Cut(text, "Commands:\n")
+	list, _, _ = strings.Cut(list, "\n\n")
+	for _, line := range strings.Split(list, "\n") {
+		rest, ok := strings.CutPrefix(line, "  ")
+		if !ok || strings.HasPrefix(rest, " ") {
+			continue // a continuation line
+		}
+		var words []string
+		for _, w := range strings.Fields(rest) {
+			if strings.IndexFunc(w, func(r rune) bool { return (r < 'a' || r > 'z') && r != '-' }) >= 0 || strings.HasPrefix(w, "-") {
+				break
+			}
+			words = append(words, w)
+		}
+		names = append(names, strings.Join(words, " "))
+	}
+	return names
+}
+
+func TestUsageListsEveryCommand(t *testing.T) {
+	inUsage := map[string]bool{}
+	for _, n := range usageCommands(usage) {
+		if inUsage[n] {
+			t.Errorf("usage lists %q twice", n)
+		}
+		inUsage[n] = true
+	}
+	for _, c := range commands {
+		if c.hidden != !inUsage[c.name] {
+			t.Errorf("command %q: hidden %v, in the usage text %v; want it listed unless hidden", c.name, c.hidden, inUsage[c.name])
+		}
+		delete(inUsage, c.name)
+	}
+	for n := range inUsage {
+		t.Errorf("usage lists %q, which is no command", n)
+	}
+	if len(commands) < 20 {
+		t.Errorf("found %d commands, want every one (is the table cut short?)", len(commands))
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	for args, want := range map[string]string{
+		"fly":            `unknown command "fly"`,
+		"provision fly":  `unknown command "provision fly" (provision: ca init, new, inspect, batch, broker-cert, client-cert, revoke, crl)`,
+		"provision":      `unknown command "provision" (provision: ca init`,
+		"send postcard":  `unknown command "send postcard" (send: photo, message)`,
+		"demo-photos-x":  `unknown command "demo-photos-x"`,
+		"provision ca x": `unknown command "provision ca" (provision: ca init`,
+	} {
+		_, err := runCtl(t, "mqtt://127.0.0.1:1", strings.Fields(args)...)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("hearthctl %s = %v, want %s", args, err, want)
+		}
+	}
+}
