@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -11,9 +12,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -291,7 +294,7 @@ func (e *env) provisionBatch(args []string) error {
 	fs := flag.NewFlagSet("provision batch", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	orgDir := fs.String("ca", "", "the organisation's `folder` (provision ca init)")
-	csvFile := fs.String("csv", "", "`file`: device,name,broker,timezone,locale,night,wifi_ssid,wifi_psk (a header row first)")
+	csvFile := fs.String("csv", "", "`file`: a header row, then one device a row; CSV UTF-8 with commas, columns "+strings.Join(batchColumns, ","))
 	out := fs.String("out", "", "`folder` for the bundles, one DEVICE"+provisioning.BundleSuffix+" each")
 	valid := fs.String("valid", "5y", "the device certificates' life (5y, 90d, 2160h)")
 	if err := fs.Parse(args); err != nil {
@@ -356,37 +359,95 @@ type batchRow struct {
 	spec provisioning.Spec
 }
 
-// readBatch reads the installer's CSV by its header's column names; every
-// row is checked as far as can be without the keys.
+// maxBatchCSV bounds the installer's CSV: ten thousand devices fit in a
+// tenth of it.
+const maxBatchCSV = 16 << 20
+
+// batchColumns are the columns of provision batch --csv, in the order the
+// error messages list them.
+var batchColumns = []string{"device", "name", "broker", "timezone", "locale", "night", "wifi_ssid", "wifi_psk", "serial"}
+
+// readBatch reads the installer's CSV file (provision batch --csv).
 func readBatch(path string, valid time.Duration) ([]batchRow, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	r.TrimLeadingSpace = true
-	r.FieldsPerRecord = -1
-	recs, err := r.ReadAll()
+	rows, err := parseBatch(f, valid)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if len(recs) < 2 {
-		return nil, fmt.Errorf("read %s: want a header row and at least one device", path)
+	return rows, nil
+}
+
+// parseBatch reads the installer's CSV by its header's column names; every
+// row is checked as far as can be without the keys. It takes what
+// spreadsheets write when they save CSV: a UTF-8 byte order mark, CRLF line
+// ends, empty rows (also as a line of commas), padded column names, and
+// refuses with what to do instead what would otherwise be read wrongly:
+// another separator, another encoding, a column named twice, a row with
+// more values than the header has columns.
+func parseBatch(in io.Reader, valid time.Duration) ([]batchRow, error) {
+	data, err := io.ReadAll(io.LimitReader(in, maxBatchCSV+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxBatchCSV {
+		return nil, fmt.Errorf("larger than %d MiB; split it", maxBatchCSV>>20)
+	}
+	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
+		return nil, errors.New(`the file is UTF-16 text (a spreadsheet's "Unicode text"); save it as "CSV UTF-8", with commas`)
+	}
+	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // the byte order mark of Excel's "CSV UTF-8"
+	if !utf8.Valid(data) {
+		bad := len(data)
+		for i := 0; i < len(data); {
+			r, n := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && n == 1 {
+				bad = i
+				break
+			}
+			i += n
+		}
+		return nil, fmt.Errorf(`line %d is not UTF-8 text (saved in a local code page?); save the file as "CSV UTF-8"`, 1+bytes.Count(data[:bad], []byte("\n")))
+	}
+	first, _, _ := bytes.Cut(data, []byte("\n"))
+	if !bytes.ContainsRune(first, ',') {
+		for sep, name := range map[rune]string{';': "semicolons", '\t': "tabs"} {
+			if bytes.ContainsRune(first, sep) {
+				return nil, fmt.Errorf("the header is separated by %s: use commas (save as CSV with \"Field delimiter: ,\" or change the list separator); want %s",
+					name, strings.Join(batchColumns, ","))
+			}
+		}
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.TrimLeadingSpace = true
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("empty: want a header row and at least one device")
+	}
+	if err != nil {
+		return nil, err
 	}
 	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	known := []string{"device", "name", "broker", "timezone", "locale", "night", "wifi_ssid", "wifi_psk", "serial"}
-	for h := range col {
-		if !contains(known, h) {
-			return nil, fmt.Errorf("read %s: unknown column %q (want %s)", path, h, strings.Join(known, ","))
+	for i, h := range header {
+		name := strings.ToLower(strings.TrimSpace(h))
+		if name == "" {
+			continue // an unnamed column must stay empty (checked below)
 		}
+		if j, ok := col[name]; ok {
+			return nil, fmt.Errorf("column %q is in the header twice (columns %d and %d); keep one", name, j+1, i+1)
+		}
+		if !slices.Contains(batchColumns, name) {
+			return nil, fmt.Errorf("unknown column %q (want %s)", name, strings.Join(batchColumns, ","))
+		}
+		col[name] = i
 	}
 	for _, need := range []string{"device", "broker"} {
 		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("read %s: no %q column", path, need)
+			return nil, fmt.Errorf("no %q column (want %s)", need, strings.Join(batchColumns, ","))
 		}
 	}
 	get := func(rec []string, name string) string {
@@ -397,40 +458,71 @@ func readBatch(path string, valid time.Duration) ([]batchRow, error) {
 	}
 	var out []batchRow
 	var errs []error
-	seen := map[string]int{}
-	for i, rec := range recs[1:] {
-		line := i + 2
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+	seen := map[string]int{} // lower case: the bundles' file names must differ on a FAT USB stick too
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		line, _ := r.FieldPos(0)
+		if !slices.ContainsFunc(rec, func(v string) bool { return strings.TrimSpace(v) != "" }) {
+			continue // an empty row, often ",,,," at the end of a spreadsheet
+		}
+		if extra := unnamedValue(rec, header); extra > 0 {
+			if extra > len(header) {
+				errs = append(errs, fmt.Errorf("line %d: %d values, the header names %d columns (a comma inside a value? put that value in double quotes)", line, len(rec), len(header)))
+			} else {
+				errs = append(errs, fmt.Errorf("line %d: a value in column %d, which has no name in the header", line, extra))
+			}
 			continue
 		}
 		s := provisioning.Spec{Device: get(rec, "device"), Name: get(rec, "name"), Serial: get(rec, "serial"),
 			Brokers: splitList(get(rec, "broker")), Timezone: get(rec, "timezone"), Locale: get(rec, "locale"),
 			Night: get(rec, "night"), Valid: valid}
-		if ssid := get(rec, "wifi_ssid"); ssid != "" {
-			s.WiFi = []provisioning.WiFi{{SSID: ssid, PSK: get(rec, "wifi_psk")}}
+		ssid, psk := get(rec, "wifi_ssid"), get(rec, "wifi_psk")
+		if ssid != "" {
+			s.WiFi = []provisioning.WiFi{{SSID: ssid, PSK: psk}}
 		}
+		key := strings.ToLower(s.Device)
+		var bad error
 		switch {
 		case !proto.ValidID(s.Device):
-			errs = append(errs, fmt.Errorf("line %d: device %q is not a device id", line, s.Device))
-		case seen[s.Device] != 0:
-			errs = append(errs, fmt.Errorf("line %d: device %s is also on line %d", line, s.Device, seen[s.Device]))
+			bad = fmt.Errorf("device %q is not a device id (letters, digits, '.', '_' and '-')", s.Device)
+		case seen[key] != 0:
+			bad = fmt.Errorf("device %s is also on line %d", s.Device, seen[key])
 		case len(s.Brokers) == 0:
-			errs = append(errs, fmt.Errorf("line %d: no broker", line))
+			bad = errors.New("no broker")
+		case psk != "" && ssid == "":
+			bad = errors.New("a wifi_psk without a wifi_ssid")
 		}
-		seen[s.Device] = line
+		if proto.ValidID(s.Device) && seen[key] == 0 {
+			seen[key] = line
+		}
+		if bad != nil {
+			errs = append(errs, fmt.Errorf("line %d: %w", line, bad))
+			continue
+		}
 		out = append(out, batchRow{line: line, spec: s})
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("%s: %w", path, errors.Join(errs...))
+		return nil, errors.Join(errs...)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no devices: want a header row and at least one device")
 	}
 	return out, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// unnamedValue is the column (from 1) of rec's first value under no name
+// in header: past its end, or under an empty name. 0 when there is none.
+func unnamedValue(rec, header []string) int {
+	for i, v := range rec {
+		if strings.TrimSpace(v) != "" && (i >= len(header) || strings.TrimSpace(header[i]) == "") {
+			return i + 1
 		}
 	}
-	return false
+	return 0
 }
