@@ -16,16 +16,22 @@ import (
 func noisyFrames(w, h int) video.Reader {
 	src := newTestVideoSource(w, h, 1000)
 	rnd := rand.New(rand.NewPCG(1, 2))
+	var noisy *image.YCbCr // the source redraws only its block in its own image
 	return video.ReaderFunc(func() (image.Image, func(), error) {
 		img, release, err := src.Read()
 		if err != nil {
 			return nil, release, err
 		}
 		y := img.(*image.YCbCr)
-		for i := range y.Y {
-			y.Y[i] = uint8(max(16, min(235, int(y.Y[i])+rnd.IntN(9)-4)))
+		if noisy == nil {
+			noisy = image.NewYCbCr(y.Rect, y.SubsampleRatio)
 		}
-		return y, release, nil
+		for i := range y.Y {
+			noisy.Y[i] = uint8(max(16, min(235, int(y.Y[i])+rnd.IntN(9)-4)))
+		}
+		copy(noisy.Cb, y.Cb)
+		copy(noisy.Cr, y.Cr)
+		return noisy, release, nil
 	})
 }
 
