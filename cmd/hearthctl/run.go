@@ -19,11 +19,13 @@ var Version = "dev"
 const usage = `usage: hearthctl [--broker URL] COMMAND ...
 
 Commands:
-  send photo   --to ID[,ID...] [--days N | --until TIME] [--start TIME] [--caption TEXT] [--from NAME] FILE
+  send photo   --to ID[,ID...] [--days N | --until TIME] [--start TIME] [--caption TEXT] [--from NAME]
+               [--upload STORE-URL | --url URL] FILE   (--upload: with $HEARTH_BLOB_TOKEN)
   send message --to ID[,ID...] [--days N | --until TIME] [--start TIME] [--from NAME] TEXT
   content ls   --device ID [--at TIME] [--json]
   content rm   --device ID ITEM-ID
-  blobs serve  --dir DIR [--addr HOST:PORT]     (a photo store for photos sent by URL)
+  blobs serve  --dir DIR [--addr HOST:PORT]     (a photo store for photos sent by URL; uploads need
+               $HEARTH_BLOB_TOKEN unless --addr is loopback)
   provision ca init --out DIR [--name ORG]      (the organisation's signing key and CA)
   provision new --ca DIR --device ID --broker URL[,URL] --out FILE [--name NAME] [--wifi SSID:PSK]...
                 [--timezone ZONE] [--locale L] [--night HH:MM-HH:MM] [--serial S] [--valid 5y]

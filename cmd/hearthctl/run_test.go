@@ -115,7 +115,7 @@ func TestSendPhotoInlineAndScaled(t *testing.T) {
 func TestSendPhotoByUpload(t *testing.T) {
 	b := mqtttest.Start(t)
 	blobs := t.TempDir()
-	srv := httptest.NewServer(blobHandler(blobs))
+	srv := httptest.NewServer(blobStore{dir: blobs, max: proto.MaxURLPhoto})
 	defer srv.Close()
 	pic := filepath.Join(t.TempDir(), "p.jpg")
 	data := photo.GenerateTestJPEG(640, 480, 85)

@@ -14,6 +14,7 @@ import (
 	"image"
 	_ "image/jpeg" // DecodeConfig checks what is sent
 	_ "image/png"
+	"io"
 	"net/http"
 	"os"
 	"os/user"
@@ -139,6 +140,7 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 	caption := fs.String("caption", "", "caption `text`")
 	byURL := fs.String("url", "", "the photo is already at this `url`; send a reference")
 	upload := fs.String("upload", "", "upload the photo to this blob store `url` (hearthctl blobs serve) and send a reference")
+	uploadToken := fs.String("upload-token", os.Getenv("HEARTH_BLOB_TOKEN"), "the blob store's upload `token` (prefer $HEARTH_BLOB_TOKEN: a flag shows in ps)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -165,7 +167,7 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 		sum := sha256.Sum256(data)
 		p := &proto.Photo{URL: *byURL, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
 		if *upload != "" {
-			if p.URL, err = e.upload(ctx, *upload, p.SHA256, data); err != nil {
+			if p.URL, err = e.upload(ctx, *upload, *uploadToken, p.SHA256, data); err != nil {
 				return fmt.Errorf("send photo: %w", err)
 			}
 		}
@@ -186,8 +188,9 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 	return e.publishItem(ctx, it, devices, f.id != "")
 }
 
-// upload PUTs data into a blob store and returns the photo's URL there.
-func (e *env) upload(ctx context.Context, base, sum string, data []byte) (string, error) {
+// upload PUTs data into a blob store, with token as a bearer token when
+// set, and returns the photo's URL there.
+func (e *env) upload(ctx context.Context, base, token, sum string, data []byte) (string, error) {
 	u := strings.TrimSuffix(base, "/") + "/" + sum
 	var body = bytes.NewReader(data)
 	var req *http.Request
@@ -203,13 +206,20 @@ func (e *env) upload(ctx context.Context, base, sum string, data []byte) (string
 		return "", fmt.Errorf("upload: %w", err)
 	}
 	req.ContentLength = int64(len(data))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("upload: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		return "", fmt.Errorf("upload to %s: %s: %s", u, resp.Status, blobTokenHint)
+	}
 	if resp.StatusCode/100 != 2 {
-		return "", fmt.Errorf("upload to %s: %s", u, resp.Status)
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return "", fmt.Errorf("upload to %s: %s: %s", u, resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return u, nil
 }
