@@ -106,10 +106,14 @@ func (b *bench) calls(ctx context.Context) ([]Result, error) {
 		rows = append(rows,
 			newResult("calls.device_cpu_640x480@15", 100*cr.device, "% of a core",
 				"ffmpeg libvpx, encode only", 100*cr.ffmpeg, goal{Max: 25, MaxRatio: 1.2}),
+			newResult("calls.device_cpu_640x480@15_codecs", 100*cr.device, "% of a core",
+				"ffmpeg, the call's codecs", 100*cr.ffmpegCodecs, goal{}),
 			newResult("calls.caller_cpu_640x480@15", 100*cr.caller, "% of a core", "", 0, goal{}),
 		)
 		b.log.Info("calls: note: hearthd also makes the test picture and tone, encodes Opus, and decodes the caller's VP8 "+
 			"and Opus; ffmpeg only makes and encodes the picture", "ffmpeg", strings.Join(cr.ffmpegArgs, " "))
+		b.log.Info("calls: note: the second ffmpeg does all the call's codec work too (picture and tone encoded, "+
+			"the caller's VP8 and Opus decoded), but not RTP, SRTP, ICE or hearthd's own work", "ffmpeg", strings.Join(cr.ffmpegCodecsArgs, " "))
 	}
 	return rows, errors.Join(errs...)
 }
@@ -354,8 +358,8 @@ func startHearthctlCall(ps *procs, bin, broker, nurse string, stay time.Duration
 
 // cpuRun is the calls' CPU, each as a share of one core.
 type cpuRun struct {
-	device, caller, ffmpeg float64
-	ffmpegArgs             []string
+	device, caller, ffmpeg, ffmpegCodecs float64
+	ffmpegArgs, ffmpegCodecsArgs         []string
 }
 
 // callCPU measures hearthd's CPU (utime+stime) over callCPUFor of an
@@ -427,6 +431,17 @@ func (b *bench) callCPU(ctx context.Context, d *callDaemon, nurse string) (cpuRu
 		return r, err
 	}
 	b.log.Info("calls: ffmpeg", "cpu_pct", fmt.Sprintf("%.1f", 100*r.ffmpeg))
+
+	callerFile := filepath.Join(b.work, "calls", "caller.webm")
+	if out, err := exec.CommandContext(ctx, "ffmpeg", callerStreamArgs(b.p.callCPUFor+2*time.Second, callerFile)...).CombinedOutput(); err != nil {
+		return r, fmt.Errorf("ffmpeg, the caller's stream: %w\n%s", err, truncate(string(out), 2000))
+	}
+	r.ffmpegCodecsArgs = ffmpegCodecsArgs(b.p.callCPUFor, callerFile)
+	r.ffmpegCodecs, err = ffmpegCPU(ctx, r.ffmpegCodecsArgs)
+	if err != nil {
+		return r, err
+	}
+	b.log.Info("calls: ffmpeg, all the call's codecs", "cpu_pct", fmt.Sprintf("%.1f", 100*r.ffmpegCodecs))
 	return r, nil
 }
 
@@ -446,17 +461,71 @@ func cpuShare(cpu, wall time.Duration) float64 {
 // with a white block moving one block width (1/16 of the width) a frame,
 // so every frame differs. -re keeps it to real time, as a camera would.
 func ffmpegArgs(d time.Duration) []string {
+	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", testPicture(),
+		"-t", seconds(d)}
+	return append(append(args, vp8Encoder()...), "-f", "null", "-")
+}
+
+// ffmpegCodecsArgs do in one ffmpeg, in real time, the codec work that
+// hearthd does in a call, not only the picture's: ffmpegArgs' picture and
+// VP8 encoder; the test tone (440 Hz, 48 kHz mono) encoded with libopus at
+// media's settings (32 kbit/s, VoIP, 20 ms); and the caller's VP8 (libvpx)
+// and Opus decoded from callerFile (callerStreamArgs). What it leaves out
+// is the call itself: RTP, SRTP, ICE and RTCP, the jitter buffer, and
+// hearthd's own goroutines and garbage.
+func ffmpegCodecsArgs(d time.Duration, callerFile string) []string {
+	t := seconds(d)
+	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error",
+		"-re", "-f", "lavfi", "-i", testPicture(),
+		"-re", "-f", "lavfi", "-i", testTone,
+		"-re", "-c:v", "libvpx", "-c:a", "libopus", "-i", callerFile,
+		"-t", t, "-map", "0:v"}
+	args = append(args, vp8Encoder()...)
+	args = append(args, "-f", "null", "-", "-t", t, "-map", "1:a")
+	args = append(args, opusEncoder()...)
+	return append(args, "-f", "null", "-", "-t", t, "-map", "2:v", "-map", "2:a", "-f", "null", "-")
+}
+
+// callerStreamArgs make callerFile: a d long WebM like the stream that
+// hearthctl call sends (the same test picture and tone, encoded at media's
+// settings), as fast as ffmpeg can, for ffmpegCodecsArgs to decode.
+func callerStreamArgs(d time.Duration, callerFile string) []string {
+	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", testPicture(), "-f", "lavfi", "-i", testTone,
+		"-t", seconds(d), "-map", "0:v"}
+	args = append(args, vp8Encoder()...)
+	args = append(args, "-map", "1:a")
+	args = append(args, opusEncoder()...)
+	return append(args, "-f", "webm", callerFile)
+}
+
+// testTone is media's test microphone: a 440 Hz sine at 48 kHz.
+const testTone = "sine=frequency=440:sample_rate=48000"
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+// testPicture is a lavfi source of the same kind as media's test camera.
+func testPicture() string {
 	const w, h, fps = media.DefaultWidth, media.DefaultHeight, media.DefaultFPS
-	const keyframeEvery = 3 * fps // media.CaptureOptions.KeyframeInterval's default, 3 s
 	bw, bh := w/16, h/8
-	src := fmt.Sprintf("smptebars=size=%dx%d:rate=%d[b];color=white:size=%dx%d:rate=%d[w];"+
+	return fmt.Sprintf("smptebars=size=%dx%d:rate=%d[b];color=white:size=%dx%d:rate=%d[w];"+
 		"[b][w]overlay=x='mod(n*%d\\,%d)':y=%d:shortest=1", w, h, fps, bw, bh, fps, bw, w-bw, h/2-bh/2)
+}
+
+// vp8Encoder is libvpx at media's settings (see ffmpegArgs).
+func vp8Encoder() []string {
+	const keyframeEvery = 3 * media.DefaultFPS // media.CaptureOptions.KeyframeInterval's default, 3 s
 	rate := fmt.Sprintf("%dk", media.DefaultVideoBitrate/1000)
-	return []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", src,
-		"-t", fmt.Sprintf("%.3f", d.Seconds()), "-c:v", "libvpx", "-deadline", "realtime",
+	return []string{"-c:v", "libvpx", "-deadline", "realtime",
 		"-cpu-used", strconv.Itoa(-media.DefaultVP8Speed), "-b:v", rate, "-minrate", rate, "-maxrate", rate,
-		"-g", strconv.Itoa(keyframeEvery), "-lag-in-frames", "0", "-error-resilient", "1", "-threads", "1",
-		"-f", "null", "-"}
+		"-g", strconv.Itoa(keyframeEvery), "-lag-in-frames", "0", "-error-resilient", "1", "-threads", "1"}
+}
+
+// opusEncoder is libopus as mediadevices sets it up for media: mono,
+// media's bit rate, the VoIP application, 20 ms frames.
+func opusEncoder() []string {
+	return []string{"-c:a", "libopus", "-ac", "1", "-b:a", fmt.Sprintf("%dk", media.DefaultAudioBitrate/1000),
+		"-application", "voip", "-frame_duration", "20"}
 }
 
 // ffmpegCPU runs ffmpeg and returns its CPU time (user+system, from the

@@ -152,6 +152,26 @@ func TestFFmpegArgs(t *testing.T) {
 	}
 }
 
+// The second anchor encodes as the first, and encodes the tone and
+// decodes the caller's stream besides, each in real time.
+func TestFFmpegCodecsArgs(t *testing.T) {
+	args := strings.Join(ffmpegCodecsArgs(20*time.Second, "caller.webm"), " ")
+	for _, want := range []string{
+		strings.Join(vp8Encoder(), " "),
+		"-c:a libopus -ac 1 -b:a 32k -application voip -frame_duration 20",
+		"-re -f lavfi -i " + testTone,
+		"-re -c:v libvpx -c:a libopus -i caller.webm",
+		"-map 2:v -map 2:a -f null -",
+	} {
+		if !strings.Contains(args, want) {
+			t.Errorf("ffmpegCodecsArgs = %q, want %q in it", args, want)
+		}
+	}
+	if n := strings.Count(args, "-t 20.000"); n != 3 {
+		t.Errorf("ffmpegCodecsArgs has -t 20.000 %d times, want once for each of its 3 outputs", n)
+	}
+}
+
 func TestCallDaemonLog(t *testing.T) {
 	d := &callDaemon{proc: &proc{name: "hearthd", done: make(chan struct{}), tail: newTailBuffer(10, 100)}, changed: make(chan struct{})}
 	d.onLine(`{"time":"2026-11-28T18:00:00.000Z","msg":"call: incoming","call":"c-1"}`)
