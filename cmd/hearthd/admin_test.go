@@ -25,14 +25,14 @@ func TestAdminCommands(t *testing.T) {
 	waitAvailability(t, b.URL(), "mum-kitchen", "available", func(a proto.Availability) bool { return a.State == "available" })
 	// Night hours around now (the device's zone is this machine's): the
 	// screen dims, and at once, not at the next restart, callers see
-	// "night" and the heartbeat says the display is dimmed.
+	// "night" and so does the heartbeat (headless: its display is none).
 	now := time.Now()
 	night := now.Add(-time.Hour).Format("15:04") + "-" + now.Add(time.Hour).Format("15:04")
 	ctl(t, b.URL(), "admin", "mum-kitchen", "--org", org, "night", night)
 	d.waitLog(`msg="screen mode" component=scheduler mode=night-dim`, 10*time.Second)
 	waitAvailability(t, b.URL(), "mum-kitchen", "night", func(a proto.Availability) bool { return a.State == "night" })
-	waitRetained(t, b.URL(), proto.HeartbeatTopic("mum-kitchen"), "a dimmed display in the heartbeat",
-		func(h proto.Heartbeat) bool { return h.Display == "dimmed" })
+	waitRetained(t, b.URL(), proto.HeartbeatTopic("mum-kitchen"), "night in the heartbeat",
+		func(h proto.Heartbeat) bool { return h.Availability == "night" })
 	other := filepath.Join(t.TempDir(), "other")
 	ctl(t, b.URL(), "provision", "ca", "init", "--out", other)
 	ctl(t, b.URL(), "admin", "mum-kitchen", "--org", other, "factory-reset")

@@ -60,7 +60,7 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 	// The pointer is hidden by the display server (Xorg -nocursor, cage),
 	// not by Fyne: a Fyne cursor change that arrives while the window is
 	// closing dereferences the destroyed GLFW window (Fyne 2.7.1), which
-	// crashed a quick shutdown under Xvfb.
+	// crashed a quick shutdown under Xvfb (see quit below, too).
 	w.SetContent(s.Content())
 	size := opt.Size
 	if size.Width <= 0 || size.Height <= 0 {
@@ -69,10 +69,16 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 	w.Resize(size)
 	w.SetFullScreen(opt.Fullscreen)
 
+	// quit ends the event loop without closing the window first, as
+	// App.Quit would: a closing window's next mouse event (the first one
+	// sets Fyne's cursor) dereferences its nil GLFW window in Fyne 2.7.1,
+	// and the loop may poll events once more after Quit. glfw.Terminate,
+	// when the loop ends, destroys the window.
+	quit := a.Driver().Quit
 	closed := false
 	w.SetCloseIntercept(func() {
 		closed = true
-		a.Quit()
+		quit()
 	})
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -91,7 +97,7 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 	go func() {
 		select {
 		case <-gctx.Done():
-			fyne.Do(a.Quit)
+			fyne.Do(quit)
 		case <-stopped:
 		}
 	}()
