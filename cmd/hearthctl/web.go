@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -165,6 +166,12 @@ func newWebHandler(cfg webConfig, public bool) (http.Handler, error) {
 			hdr.Set("Content-Type", "application/json")
 			hdr.Set("Cache-Control", "no-store")
 			_, _ = w.Write(cfgJSON)
+			return
+		}
+		// fs.Sub answers a name that is no valid fs path (not UTF-8, say)
+		// with fs.ErrInvalid, which the file server reports as a 500.
+		if name := strings.TrimPrefix(path.Clean(r.URL.Path), "/"); name != "" && !fs.ValidPath(name) {
+			http.NotFound(w, r)
 			return
 		}
 		hdr.Set("Cache-Control", "no-cache")

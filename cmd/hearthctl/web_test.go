@@ -17,7 +17,7 @@ import (
 	"github.com/hearth-home/hearth/provisioning"
 )
 
-func newTestCaller(t *testing.T) (string, provisioning.Caller) {
+func newTestCaller(t testing.TB) (string, provisioning.Caller) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "eva")
 	c, err := provisioning.NewCaller(dir, "nurse-eva", "Nurse Eva")
