@@ -69,6 +69,7 @@ image-smoke: cross
 
 fuzz:
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeItem -fuzztime 60s -fuzzminimizetime 5s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeInventory -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeInvite -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAllowlist -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeCallIn -fuzztime 30s -fuzzminimizetime 5s
@@ -81,8 +82,12 @@ fuzz:
 	$(GO) test ./provisioning -run XXX -fuzz FuzzDecodeIssued -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./device/config -run XXX -fuzz FuzzLoadFile -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./cmd/hearthctl -run XXX -fuzz FuzzFleetIngest -fuzztime 30s -fuzzminimizetime 5s
+	$(GO) test ./cmd/hearthctl -run XXX -fuzz FuzzReadBatch -fuzztime 20s -fuzzminimizetime 5s
+	$(GO) test ./cmd/hearthctl -run XXX -fuzz FuzzWebHandler -fuzztime 20s -fuzzminimizetime 5s
+	$(GO) test ./cmd/hearthctl -run XXX -fuzz FuzzBlobStore -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./media/photo -run XXX -fuzz FuzzPrepare -fuzztime 60s -fuzzminimizetime 5s
 	$(GO) test ./media -run XXX -fuzz FuzzVideoDecoder -fuzztime 30s -fuzzminimizetime 5s
+	$(GO) test ./media -run XXX -fuzz FuzzVP8Assembler -fuzztime 30s -fuzzminimizetime 5s
 
 bench: build
 	@bash .ci/deps.sh bench
