@@ -40,10 +40,13 @@ func (e *env) blobsServe(ctx context.Context, args []string) error {
 	fs.SetOutput(e.stderr)
 	dir := fs.String("dir", "", "`dir` to keep photos in")
 	addr := fs.String("addr", "127.0.0.1:8089", "listen `address`")
-	token := fs.String("token", os.Getenv("HEARTH_BLOB_TOKEN"), "the upload `token` senders give (send photo --upload with "+
-		"$HEARTH_BLOB_TOKEN); required unless --addr is loopback. Prefer $HEARTH_BLOB_TOKEN: a flag shows in ps")
+	token := fs.String("token", "", "the upload `token` senders give (send photo --upload with $HEARTH_BLOB_TOKEN); "+
+		"default $HEARTH_BLOB_TOKEN, which is better: a flag shows in ps. Required unless --addr is loopback")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *token == "" {
+		*token = os.Getenv("HEARTH_BLOB_TOKEN") // not the flag's default: -h would print it
 	}
 	if *dir == "" {
 		return errors.New("blobs serve: --dir is required")

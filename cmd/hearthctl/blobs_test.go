@@ -205,3 +205,14 @@ func TestBlobStoreRefuses(t *testing.T) {
 		t.Errorf("refused uploads left %d files behind", len(left))
 	}
 }
+
+// The token is a secret: -h must not print it as a flag's default.
+func TestBlobTokenNotInHelp(t *testing.T) {
+	t.Setenv("HEARTH_BLOB_TOKEN", testBlobToken)
+	for _, args := range [][]string{{"blobs", "serve", "-h"}, {"send", "photo", "-h"}} {
+		out, _ := provCtl(t, args...)
+		if !strings.Contains(out, "token") || strings.Contains(out, testBlobToken) {
+			t.Errorf("hearthctl %s printed the token from HEARTH_BLOB_TOKEN:\n%s", strings.Join(args, " "), out)
+		}
+	}
+}

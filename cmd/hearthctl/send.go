@@ -140,9 +140,12 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 	caption := fs.String("caption", "", "caption `text`")
 	byURL := fs.String("url", "", "the photo is already at this `url`; send a reference")
 	upload := fs.String("upload", "", "upload the photo to this blob store `url` (hearthctl blobs serve) and send a reference")
-	uploadToken := fs.String("upload-token", os.Getenv("HEARTH_BLOB_TOKEN"), "the blob store's upload `token` (prefer $HEARTH_BLOB_TOKEN: a flag shows in ps)")
+	uploadToken := fs.String("upload-token", "", "the blob store's upload `token`; default $HEARTH_BLOB_TOKEN, which is better: a flag shows in ps")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *uploadToken == "" {
+		*uploadToken = os.Getenv("HEARTH_BLOB_TOKEN") // not the flag's default: -h would print it
 	}
 	if fs.NArg() != 1 {
 		return errors.New("send photo: name one photo file")
