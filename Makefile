@@ -51,6 +51,9 @@ test-nocgo:
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@# Every fuzz test is run by make fuzz.
+	@for f in $$(git grep -h -o '^func Fuzz[A-Za-z0-9]*' -- '*_test.go' | cut -d' ' -f2); do \
+		grep -q -- "-fuzz $$f " Makefile || { echo "make fuzz does not run $$f: add it to the fuzz target"; exit 1; }; done
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
