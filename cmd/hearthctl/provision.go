@@ -450,12 +450,13 @@ func parseBatch(in io.Reader, valid time.Duration) ([]batchRow, error) {
 			return nil, fmt.Errorf("no %q column (want %s)", need, strings.Join(batchColumns, ","))
 		}
 	}
-	get := func(rec []string, name string) string {
+	raw := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
+			return rec[i]
 		}
 		return ""
 	}
+	get := func(rec []string, name string) string { return strings.TrimSpace(raw(rec, name)) }
 	var out []batchRow
 	var errs []error
 	seen := map[string]int{} // lower case: the bundles' file names must differ on a FAT USB stick too
@@ -482,7 +483,12 @@ func parseBatch(in io.Reader, valid time.Duration) ([]batchRow, error) {
 		s := provisioning.Spec{Device: get(rec, "device"), Name: get(rec, "name"), Serial: get(rec, "serial"),
 			Brokers: splitList(get(rec, "broker")), Timezone: get(rec, "timezone"), Locale: get(rec, "locale"),
 			Night: get(rec, "night"), Valid: valid}
-		ssid, psk := get(rec, "wifi_ssid"), get(rec, "wifi_psk")
+		// A WPA passphrase may begin or end with spaces: taken as written
+		// (leading ones need double quotes, TrimLeadingSpace).
+		ssid, psk := get(rec, "wifi_ssid"), raw(rec, "wifi_psk")
+		if strings.TrimSpace(psk) == "" {
+			psk = ""
+		}
 		if ssid != "" {
 			s.WiFi = []provisioning.WiFi{{SSID: ssid, PSK: psk}}
 		}

@@ -52,6 +52,12 @@ func TestParseBatchSpreadsheetQuirks(t *testing.T) {
 	if psk := rows[0].spec.WiFi[0]; psk.SSID != "Home" || psk.PSK != "correct horse" {
 		t.Errorf("mum-kitchen Wi-Fi = %+v, want Home / correct horse", psk)
 	}
+	// A passphrase is taken as written: WPA allows spaces at its ends
+	// (leading ones in double quotes: the reader drops them before a value).
+	rows, err = parseBatch(strings.NewReader("device,broker,wifi_ssid,wifi_psk\na,mqtt://b:1, Home ,\" my secret \"\n"), fiveYears)
+	if err != nil || len(rows) != 1 || rows[0].spec.WiFi[0] != (provisioning.WiFi{SSID: "Home", PSK: " my secret "}) {
+		t.Errorf("spaces around a passphrase: %+v, %v; want Home and \" my secret \"", rows, err)
+	}
 }
 
 func TestParseBatchRefuses(t *testing.T) {
