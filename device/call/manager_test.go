@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"image"
+	"runtime"
 	"slices"
 	gosync "sync"
 	"sync/atomic"
@@ -101,6 +103,14 @@ func (o *replies) SetAvailability(a proto.Availability) {
 
 func (o *replies) lastAvailability() proto.Availability { return lastOf(&o.mu, &o.avail) }
 func (o *replies) lastReply() proto.Reply               { return lastOf(&o.mu, &o.r) }
+
+// has reports whether a reply of type typ went to call.
+func (o *replies) has(call, typ string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.ContainsFunc(o.r, func(r proto.Reply) bool { return r.Call == call && r.Type == typ })
+}
+
 func (o *replies) types() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -196,22 +206,80 @@ func (r *timerRig) invite(call string, mode proto.CallMode) {
 	r.m.Deliver(proto.CallIn{Invite: &in})
 }
 
-func (r *timerRig) waitPhase(p device.CallPhase) {
-	r.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for r.scr.last().Phase != p {
+// waitUntil waits (in real time, generously) until ok holds, for what
+// the Manager's goroutines do without the fake clock.
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
 		if time.Now().After(deadline) {
-			r.t.Fatalf("phase %v, want %v", r.scr.last().Phase, p)
+			t.Fatalf("waited 10 s for %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
-// advance moves the fake clock in small steps, letting the loop run.
+func (r *timerRig) waitPhase(p device.CallPhase) {
+	r.t.Helper()
+	waitUntil(r.t, "phase "+p.String(), func() bool { return r.scr.last().Phase == p })
+}
+
+// waitCount waits until n reads want; the camera opens and closes on
+// goroutines of its own.
+func waitCount(t *testing.T, what string, n *atomic.Int64, want int64) {
+	t.Helper()
+	waitUntil(t, fmt.Sprintf("%s = %d", what, want), func() bool { return n.Load() == want })
+	if got := n.Load(); got != want {
+		t.Fatalf("%s = %d, want %d", what, got, want)
+	}
+}
+
+// settle waits until the Run loop has acted on every deadline the fake
+// clock has reached. A closure posted to the loop runs there between
+// events, where it can see the deadline the loop aims its alarm at; while
+// that is not after now, the alarm's fire is still to be handled.
+func (r *timerRig) settle() {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		due := make(chan bool, 1)
+		r.m.post(func() {
+			next := r.m.shownDND
+			if c := r.m.cur; c != nil {
+				next = c.nextDeadline()
+			}
+			due <- !next.IsZero() && !next.After(r.clk.Now())
+		})
+		select {
+		case d := <-due:
+			if !d {
+				return
+			}
+		case <-r.m.done:
+			r.t.Fatal("the Manager stopped")
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("the Manager has not acted on a deadline due at %v", r.clk.Now())
+		}
+		runtime.Gosched()
+	}
+}
+
+// advance moves the fake clock forward by d one deadline at a time, and
+// lets the Manager act on each before the next: the fake alarm fires once
+// however far the clock jumps, so two deadlines in one jump would merge.
 func (r *timerRig) advance(d time.Duration) {
-	for step := 250 * time.Millisecond; d > 0; d -= step {
-		r.clk.Advance(min(step, d))
-		time.Sleep(5 * time.Millisecond)
+	r.t.Helper()
+	target := r.clk.Now().Add(d)
+	for {
+		r.settle() // also: the alarm is aimed at the loop's next deadline
+		p := r.clk.Pending()
+		if len(p) == 0 || p[0].After(target) {
+			r.clk.Set(target)
+			r.settle()
+			return
+		}
+		r.clk.Set(p[0])
 	}
 }
 
@@ -229,22 +297,17 @@ func TestSignalledRingsThenOpensTheCamera(t *testing.T) {
 	}
 	r.advance(1500 * time.Millisecond)
 	r.waitPhase(device.CallConnecting)
-	deadline := time.Now().Add(5 * time.Second)
-	for r.media.opened.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("camera not opened when the ring ended")
-		}
-		time.Sleep(2 * time.Millisecond)
+	if n := r.media.chimes.Load(); n != 4 {
+		t.Fatalf("%d chimes by the ring's end, want 4 (none as it answers)", n)
 	}
+	waitCount(t, "cameras opened when the ring ended", &r.media.opened, 1)
 	// The caller never connects: abandoned 20 s later, camera closed.
 	r.advance(21 * time.Second)
 	r.waitPhase(device.CallEnded)
 	if v := r.scr.last(); v.EndReason != "the call did not connect" {
 		t.Fatalf("end reason %q", v.EndReason)
 	}
-	if r.media.closed.Load() != 1 {
-		t.Fatal("camera not closed after the abandoned call")
-	}
+	waitCount(t, "cameras closed after the abandoned call", &r.media.closed, 1)
 	r.advance(3 * time.Second)
 	r.waitPhase(device.CallNone)
 }
@@ -256,50 +319,48 @@ func TestForcedAnnouncesWithTheCameraOpen(t *testing.T) {
 	if !r.scr.last().CameraOn {
 		t.Fatal("the camera indicator is off during the announcement")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for r.media.opened.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the camera did not open during the announcement")
-		}
-		time.Sleep(2 * time.Millisecond)
+	waitCount(t, "cameras opened during the announcement", &r.media.opened, 1)
+	// The answer goes out during the announcement, so ICE can connect
+	// then: it is there while the fake clock stands at the invite, and
+	// before any candidate.
+	waitUntil(t, "an answer during the announcement", func() bool { return slices.Contains(r.out.types(), proto.SignalAnswer) })
+	if ph := r.scr.last().Phase; ph != device.CallAnnouncing || !r.clk.Now().Equal(t0) {
+		t.Fatalf("answered at %v in phase %v, want during the announcement", r.clk.Now(), ph)
 	}
-	r.advance(4 * time.Second)
-	if r.scr.last().Phase != device.CallAnnouncing {
-		t.Fatal("announcement ended before 5 s")
-	}
-	r.advance(1500 * time.Millisecond)
-	r.waitPhase(device.CallConnecting)
-	// The answer went out during the announcement, so ICE can connect then.
-	types := r.out.types()
-	if len(types) == 0 || types[0] != proto.SignalAnswer {
+	if types := r.out.types(); types[0] != proto.SignalAnswer {
 		t.Fatalf("replies %v: the answer goes first, candidates after it", types)
 	}
-	var answered bool
-	for _, ty := range types {
-		answered = answered || ty == proto.SignalAnswer
+	r.advance(5*time.Second - time.Millisecond)
+	if ph := r.scr.last().Phase; ph != device.CallAnnouncing {
+		t.Fatalf("phase %v a millisecond before the announcement's end, want %v", ph, device.CallAnnouncing)
 	}
-	if !answered {
-		t.Fatalf("no answer during the announcement: %v", types)
+	r.advance(time.Millisecond)
+	r.waitPhase(device.CallConnecting)
+	if n := countOf(r.out.types(), proto.SignalAnswer); n != 1 {
+		t.Fatalf("%d answers, want one: %v", n, r.out.types())
 	}
 	// A second invite meanwhile is told busy.
 	r.invite("c-2", proto.ModeSignalled)
-	deadline = time.Now().Add(5 * time.Second)
-	for {
-		ts := r.out.types()
-		if ts[len(ts)-1] == proto.SignalBusy {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("second invite: %v", ts)
-		}
-		time.Sleep(5 * time.Millisecond)
+	// (Candidates of the first call may still trickle in after it.)
+	waitUntil(t, "busy to the second invite", func() bool { return r.out.has("c-2", proto.SignalBusy) })
+	if ph := r.scr.last().Phase; ph != device.CallConnecting {
+		t.Fatalf("phase %v after a second invite, want the first call still %v", ph, device.CallConnecting)
 	}
 	// The resident's button ends it.
 	r.scr.last().Hangup()
 	r.waitPhase(device.CallEnded)
-	if r.media.closed.Load() != 1 {
-		t.Fatal("camera not closed")
+	waitCount(t, "cameras closed after the hang-up", &r.media.closed, 1)
+}
+
+// countOf counts the elements of s equal to v.
+func countOf[T comparable](s []T, v T) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
 	}
+	return n
 }
 
 // dndHook is a do-not-disturb setting the test changes as an admin would.
@@ -401,12 +462,11 @@ func TestDNDEndsByItself(t *testing.T) {
 	if !a.DNDUntil.Equal(end) {
 		t.Fatalf("dnd_until = %v, want %v", a.DNDUntil, end)
 	}
-	r.clk.Advance(30*time.Minute - time.Second)
-	time.Sleep(20 * time.Millisecond) // room for a wrong early republish to show
+	r.advance(30*time.Minute - time.Second)
 	if a := r.out.lastAvailability(); a.State != "do_not_disturb" {
 		t.Fatalf("a second before its end, availability %+v", a)
 	}
-	r.clk.Advance(time.Second)
+	r.advance(time.Second)
 	a = r.waitAvailability("night once do-not-disturb ended", isState("night", proto.AnswerAuto, proto.AnswerRings))
 	if !a.DNDUntil.IsZero() || !a.Time.Equal(end) {
 		t.Fatalf("after the end: %+v, want no dnd_until, published at %v", a, end)
