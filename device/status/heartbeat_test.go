@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	gosync "sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hearth-home/hearth/device/clock"
@@ -28,11 +30,6 @@ func (l *link) PublishHeartbeat(h proto.Heartbeat) bool {
 	return true
 }
 func (l *link) Session() uint64 { return 7 }
-func (l *link) n() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.got)
-}
 
 func TestGatherReadsWhatIsThereAndLeavesTheRestUnknown(t *testing.T) {
 	root := t.TempDir()
@@ -71,33 +68,57 @@ func TestGatherReadsWhatIsThereAndLeavesTheRestUnknown(t *testing.T) {
 	}
 }
 
+// Run inside a synctest bubble: synctest.Wait returns once Run is blocked
+// waiting for its alarm or a Poke, so each count below is what Run did
+// with the fake clock where it stands.
 func TestRunEveryIntervalAndOnPoke(t *testing.T) {
-	clk := clock.NewFake(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-	l := &link{up: true}
-	h := &Heartbeat{Device: "mum", Interval: time.Minute, Clock: clk, Link: l, ProcRoot: "/nonexistent", SysRoot: "/nonexistent"}
-	h.Init()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- h.Run(ctx) }()
-	wait := func(n int) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for l.n() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d heartbeats, want %d", l.n(), n)
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+		clk := clock.NewFake(t0)
+		l := &link{up: true}
+		h := &Heartbeat{Device: "mum", Interval: time.Minute, Clock: clk, Link: l, ProcRoot: "/nonexistent", SysRoot: "/nonexistent"}
+		h.Init()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- h.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		// sent checks the heartbeats so far and when each was made.
+		sent := func(when string, want ...time.Time) {
+			t.Helper()
+			synctest.Wait()
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			var got []time.Time
+			for _, hb := range l.got {
+				got = append(got, hb.Time)
 			}
-			time.Sleep(2 * time.Millisecond)
+			if !slices.EqualFunc(got, want, time.Time.Equal) {
+				t.Fatalf("%s: heartbeats at %v, want %v", when, got, want)
+			}
 		}
-	}
-	wait(1) // at once
-	clk.Advance(time.Minute)
-	wait(2)
-	h.Poke() // a change: after minGap, not a minute
-	time.Sleep(10 * time.Millisecond)
-	clk.Advance(minGap)
-	wait(3)
-	cancel()
-	<-done
+		sent("at start", t0)
+		clk.Advance(time.Minute - time.Nanosecond)
+		sent("before the interval", t0)
+		clk.Advance(time.Nanosecond)
+		last := t0.Add(time.Minute)
+		sent("after the interval", t0, last)
+
+		// A change a second after a heartbeat waits until minGap has
+		// passed since it, not a minute.
+		clk.Advance(time.Second)
+		h.Poke()
+		sent("a poke within minGap", t0, last)
+		clk.Set(last.Add(minGap - time.Nanosecond))
+		sent("just before minGap", t0, last)
+		clk.Set(last.Add(minGap))
+		last = last.Add(minGap)
+		sent("at minGap", t0, t0.Add(time.Minute), last)
+
+		// Later than minGap after the last, a change is sent at once.
+		clk.Advance(10 * time.Second)
+		h.Poke()
+		sent("a poke after minGap", t0, t0.Add(time.Minute), last, last.Add(10*time.Second))
+	})
 }
 
 func TestAlert(t *testing.T) {
