@@ -137,6 +137,8 @@ type rig struct {
 	list   proto.Allowlist
 	// noCleanup: the test closes its callers itself (so none is kept alive).
 	noCleanup bool
+	// deaf: callers dialled now never hear the device's replies.
+	deaf bool
 }
 
 func newRig(t *testing.T, tune func(*call.Options)) *rig {
@@ -218,9 +220,11 @@ func (r *rig) dial(who provisioning.Caller, mode proto.CallMode, tune func(*call
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.out.mu.Lock()
-	r.out.callers = append(r.out.callers, c)
-	r.out.mu.Unlock()
+	if !r.deaf {
+		r.out.mu.Lock()
+		r.out.callers = append(r.out.callers, c)
+		r.out.mu.Unlock()
+	}
 	if err := c.Start(context.Background()); err != nil {
 		r.t.Fatal(err)
 	}
@@ -521,7 +525,10 @@ func TestAbandonedWhenItDoesNotConnect(t *testing.T) {
 	r := newRig(t, func(o *call.Options) { o.Announce = 100 * time.Millisecond; o.ConnectTimeout = time.Second })
 	nurse := r.person("Nurse", proto.ModeForced)
 	// A caller that vanishes after its invite: no candidates, and it never
-	// reads the answer, so ICE has nobody to reach.
+	// reads the answer, so ICE has nobody to reach. (Deaf from the start:
+	// cutting it off after dialling let a quick answer through, and the
+	// call connected.)
+	r.deaf = true
 	c := r.dial(nurse, proto.ModeForced, func(o *caller.Options) {
 		send := o.Send
 		o.Send = func(b []byte) error {
@@ -531,9 +538,6 @@ func TestAbandonedWhenItDoesNotConnect(t *testing.T) {
 			return send(b)
 		}
 	})
-	r.out.mu.Lock()
-	r.out.callers = nil
-	r.out.mu.Unlock()
 	waitFor(t, "the call to start", 5*time.Second, func() bool { return len(r.scr.phases()) > 0 })
 	start := time.Now()
 	r.waitPhase(device.CallNone, 15*time.Second)
@@ -547,6 +551,7 @@ func TestAbandonedWhenItDoesNotConnect(t *testing.T) {
 	// Closing a peer connection that never connected returned (the
 	// mediadevices bind path would hang here); the next call works.
 	c.Close()
+	r.deaf = false
 	c2 := r.dial(nurse, proto.ModeForced, nil)
 	r.waitPhase(device.CallActive, 10*time.Second)
 	c2.Hangup()
