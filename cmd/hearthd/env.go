@@ -106,8 +106,12 @@ func holdX() (int, error) {
 }
 
 // releaseXHold closes the connection a previous image of this process held
-// across its exec (see reexec).
+// across its exec (see reexec), and checkDisplay's: our window is up.
 func releaseXHold() {
+	if displayCheck != nil {
+		displayCheck.Close()
+		displayCheck = nil
+	}
 	v := os.Getenv(xHoldEnv)
 	if v == "" {
 		return

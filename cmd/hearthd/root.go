@@ -315,29 +315,41 @@ func checkDisplay() error {
 	num, _, _ = strings.Cut(num, ".")
 	var err error
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err = xHandshake("/tmp/.X11-unix/X" + num); err == nil {
+		var c net.Conn
+		if c, err = xHandshake("/tmp/.X11-unix/X" + num); err == nil {
+			// Kept open until our window is up (releaseXHold): were this
+			// the server's only client, closing it would make the server
+			// reset, and refuse GLFW's connection meanwhile.
+			displayCheck = c
 			return nil
 		}
 	}
 	return fmt.Errorf("display %s does not answer: %w (use --headless to run without a screen)", d, err)
 }
 
+// displayCheck is checkDisplay's connection to the X server, held until
+// the window is up.
+var displayCheck net.Conn
+
 // xHandshake sends an X11 connection setup and waits for any reply: a
-// server that answers at all (even "authorization required") is up.
-func xHandshake(path string) error {
+// server that answers at all (even "authorization required") is up. The
+// connection stays open for the caller to close.
+func xHandshake(path string) (net.Conn, error) {
 	c, err := net.DialTimeout("unix", path, 2*time.Second)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	// 'l' (little endian), unused, protocol 11.0, no authorization.
 	if _, err := c.Write([]byte{'l', 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0}); err != nil {
-		return err
+		c.Close()
+		return nil, err
 	}
 	var reply [1]byte
 	if _, err := io.ReadFull(c, reply[:]); err != nil {
-		return fmt.Errorf("no answer to the X11 handshake: %w", err)
+		c.Close()
+		return nil, fmt.Errorf("no answer to the X11 handshake: %w", err)
 	}
-	return nil
+	_ = c.SetDeadline(time.Time{})
+	return c, nil
 }
