@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strconv"
 	"strings"
@@ -208,6 +209,9 @@ func run(ctx context.Context, args []string) error {
 			g.Go(func() error { return adm.run(ctx) })
 		}
 		g.Go(func() error { return watchdog.Run(ctx) })
+		if cfg.Pprof != "" {
+			g.Go(func() error { return servePprof(ctx, cfg.Pprof, log) })
+		}
 		if prov != nil {
 			g.Go(func() error { return prov.watch(ctx, time.Duration(cfg.BundleWatch)) })
 		}
@@ -352,4 +356,29 @@ func xHandshake(path string) (net.Conn, error) {
 	}
 	_ = c.SetDeadline(time.Time{})
 	return c, nil
+}
+
+// servePprof serves Go's profiles on addr (--pprof, loopback only) until
+// ctx ends. It is a developer's aid: when it cannot listen, it says so and
+// the daemon goes on.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Warn("pprof: not serving", "addr", addr, "err", err)
+		return nil
+	}
+	log.Warn("pprof: serving Go's profiles (a debugging aid)", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
+	defer stop()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("pprof: stopped", "err", err)
+	}
+	return nil
 }

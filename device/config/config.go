@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -70,6 +71,10 @@ type Config struct {
 	// BundleWatch is how often a running device looks in BundlePath for
 	// a newer bundle (an installer's stick).
 	BundleWatch Duration `json:"bundle_watch"`
+	// Pprof, when set, serves Go's profiles (net/http/pprof) on this
+	// loopback address, for a developer measuring the daemon; off by
+	// default, and never on another interface.
+	Pprof string `json:"pprof"`
 
 	// Given names the flags set on the command line: they win over a
 	// provisioning bundle's values.
@@ -167,6 +172,7 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.Var((*durationFlag)(&f.Heartbeat), "heartbeat", "how often to report health upward")
 	fs.Var((*durationFlag)(&f.BundleWatch), "bundle-watch", "how often a running device looks for a newer provisioning bundle")
 	fs.IntVar(&f.Simulate, "simulate", 0, "run `N` light simulated devices (ids DEVICE-ID-00001...) instead of this one; with --headless")
+	fs.StringVar(&f.Pprof, "pprof", "", "debug: serve Go's profiles on this loopback `address` (127.0.0.1:6060); off by default")
 	var ice string
 	fs.StringVar(&ice, "ice-servers", "", "STUN/TURN `urls`, comma-separated")
 	var fallbacks string
@@ -237,6 +243,8 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 				cfg.BundleWatch = f.BundleWatch
 			case "simulate":
 				cfg.Simulate = f.Simulate
+			case "pprof":
+				cfg.Pprof = f.Pprof
 			case "ice-servers":
 				cfg.ICEServers = strings.Split(ice, ",")
 			case "fallback-brokers":
@@ -344,6 +352,12 @@ func (c Config) Validate() error {
 	}
 	if c.Simulate < 0 || c.Simulate > 100000 || (c.Simulate > 0 && !c.Headless) {
 		return bad("simulate %d: 0 to 100000 devices, and only with --headless", c.Simulate)
+	}
+	if c.Pprof != "" {
+		host, _, err := net.SplitHostPort(c.Pprof)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return bad("pprof %q: want a loopback address such as 127.0.0.1:6060 (profiles show the daemon's insides)", c.Pprof)
+		}
 	}
 	for _, u := range c.ICEServers {
 		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {

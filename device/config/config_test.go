@@ -58,6 +58,8 @@ func TestLoadRefuses(t *testing.T) {
 		"broken file":    {[]string{"--config", broken}, "config"},
 		"missing file":   {[]string{"--config", filepath.Join(dir, "nope.json")}, "read config"},
 		"stray argument": {[]string{"--device-id", "a", "extra"}, "unexpected argument"},
+		"pprof abroad":   {[]string{"--device-id", "a", "--pprof", "0.0.0.0:6060"}, "pprof"},
+		"pprof no port":  {[]string{"--device-id", "a", "--pprof", "127.0.0.1"}, "pprof"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(tc.args, io.Discard)
@@ -155,4 +157,16 @@ func FuzzLoadFile(f *testing.F) {
 			t.Fatalf("Load returned a config that does not validate: %v (file error %v)", err, cfg.FileErr)
 		}
 	})
+}
+
+func TestPprofOnLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:0"} {
+		cfg, err := Load([]string{"--device-id", "a", "--pprof", addr}, io.Discard)
+		if err != nil || cfg.Pprof != addr {
+			t.Errorf("Load(--pprof %s) = %q, %v; want it taken", addr, cfg.Pprof, err)
+		}
+	}
+	if cfg, err := Load([]string{"--device-id", "a"}, io.Discard); err != nil || cfg.Pprof != "" {
+		t.Errorf("Load() = pprof %q, %v; want it off by default", cfg.Pprof, err)
+	}
 }
