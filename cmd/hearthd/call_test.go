@@ -166,22 +166,35 @@ func TestCallOnScreenUnderXvfb(t *testing.T) {
 	keys := callKeys(t, b.URL(), "mum-kitchen")
 	d := startDaemon(t, []string{"DISPLAY=" + display, "LANG=en_US.UTF-8"},
 		"--device-id", "mum-kitchen", "--broker", b.URL(), "--data", t.TempDir(), "--screen", "1280x720",
-		"--media", "test", "--org-key", filepath.Join(keys, "org", "org.pub"), "--announce", "3s")
+		"--media", "test", "--org-key", filepath.Join(keys, "org", "org.pub"), "--announce", "10s")
 	d.waitLog("allowlist installed", 15*time.Second)
 
 	call := startCtlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "nurse"), "--forced", "--reason", "Morning medicine check", "--for", "8s")
 	d.waitLog(`msg="call: incoming"`, 10*time.Second)
-	time.Sleep(1500 * time.Millisecond)
-	saveShot(t, screenshot(t, display), "xvfb-call-announcing.png")
-	// The test pattern's bars: 75% yellow and cyan fill much of the screen.
+	// The announcement: the calm blue notice, the reason in gold in the
+	// middle, the red "camera on" dot top-left; and no picture of the
+	// caller yet, although the call is answered and may be connected.
+	// (The reason is shown only while announcing: not when connecting.)
 	yellow, cyan := color.RGBA{191, 191, 0, 255}, color.RGBA{0, 191, 191, 255}
+	blue, gold, camRed := color.RGBA{0x15, 0x29, 0x4A, 255}, color.RGBA{0xF6, 0xDE, 0xAE, 255}, color.RGBA{0xFF, 0x45, 0x3A, 255}
 	var shot image.Image
-	waitFor(t, 15*time.Second, "the caller's picture on screen", func() bool {
+	waitFor(t, 15*time.Second, "the announcement on screen", func() bool {
+		shot = screenshot(t, display)
+		b := shot.Bounds()
+		middle := image.Rect(b.Min.X, b.Min.Y+b.Dy()/3, b.Max.X, b.Max.Y-b.Dy()/3)
+		corner := image.Rect(b.Min.X, b.Min.Y, b.Min.X+b.Dx()/4, b.Min.Y+b.Dy()/6)
+		return share(shot, blue, 12) > 0.8 && share(region(shot, middle), gold, 16) > 0.002 &&
+			share(region(shot, corner), camRed, 24) > 0.002
+	})
+	saveShot(t, shot, "xvfb-call-announcing.png")
+	if y, c := share(shot, yellow, 40), share(shot, cyan, 40); y > 0.001 || c > 0.001 {
+		t.Fatalf("the caller's picture shows during the announcement (yellow %.1f%%, cyan %.1f%%)", 100*y, 100*c)
+	}
+	// The test pattern's bars: 75% yellow and cyan fill much of the screen.
+	waitFor(t, 30*time.Second, "the caller's picture on screen", func() bool {
 		shot = screenshot(t, display)
 		return share(shot, yellow, 40) > 0.05 && share(shot, cyan, 40) > 0.05
 	})
-	time.Sleep(time.Second)
-	shot = screenshot(t, display)
 	saveShot(t, shot, "xvfb-call-active.png")
 	res := call.wait(t)
 	if !res.Answered {
@@ -192,6 +205,14 @@ func TestCallOnScreenUnderXvfb(t *testing.T) {
 		return share(s, yellow, 40) < 0.01
 	})
 	d.stop()
+}
+
+// region is the part of img inside r (a screenshot is an *image.RGBA or
+// *image.NRGBA).
+func region(img image.Image, r image.Rectangle) image.Image {
+	return img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}).SubImage(r)
 }
 
 func retainedJSON[T any](t *testing.T, broker, topic string) T {
