@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	gosync "sync"
 	"time"
@@ -270,7 +273,13 @@ func showUnprovisioned(ctx context.Context, cfg config.Config, log *slog.Logger)
 	}
 	serial, err := provisioning.ReadSerial()
 	if err != nil {
-		log.Warn("no hardware serial for the set-up code", "err", err)
+		// Without one the installer could not tell this screen from the
+		// next: a random stand-in, kept in the data folder.
+		if serial, err = localSerial(cfg.Data); err != nil {
+			log.Error("no serial for the set-up code", "err", err)
+		} else {
+			log.Warn("no hardware serial: the set-up code comes from a random one kept in the data folder")
+		}
 	}
 	code := device.SetupCode(serial)
 	log.Info("not set up yet: showing the set-up code", "code", code)
@@ -302,4 +311,25 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// localSerial is a random stand-in for a hardware serial, made once and
+// kept in the data folder (a factory reset makes a new one).
+func localSerial(data string) (string, error) {
+	p := filepath.Join(data, "local-serial")
+	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var r [16]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(r[:])
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return "", err
+	}
+	if err := provisioning.WriteFile(p, []byte(s+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return s, nil
 }

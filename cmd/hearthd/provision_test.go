@@ -273,3 +273,24 @@ func TestProvisionEndToEnd(t *testing.T) {
 	}
 	d.stop()
 }
+
+// A device without a hardware serial still gets a set-up code of its own,
+// and the same one at every start.
+func TestLocalSerialIsKept(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	a, err := localSerial(data)
+	if err != nil || len(a) != 32 {
+		t.Fatalf("localSerial = %q, %v", a, err)
+	}
+	b, err := localSerial(data)
+	if err != nil || b != a {
+		t.Fatalf("second localSerial = %q, %v; want %q again", b, err, a)
+	}
+	if fi, err := os.Stat(filepath.Join(data, "local-serial")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("local-serial: %v, %v", fi, err)
+	}
+	other, _ := localSerial(filepath.Join(t.TempDir(), "data"))
+	if other == a {
+		t.Fatal("two devices got the same stand-in serial")
+	}
+}
