@@ -120,6 +120,18 @@ func (c *Checker) Check(in proto.Invite) (proto.AllowedCaller, error) {
 	if !slices.Contains(caller.Mode, in.Mode) {
 		return refuse(fmt.Errorf("%w: %s", ErrModeNotAllowed, in.Mode))
 	}
+	// The spent id is durable before Check returns, so before the device
+	// chimes, announces or answers. It must be durable before the answer
+	// leaves at the latest: the answer lets the caller connect, and a crash
+	// after an answer whose id was not yet on disk would let the same
+	// invite, replayed within its lifetime, be answered again after the
+	// restart. Writing it while the answer is made would save the commit's
+	// fsync (a median of 1 ms, up to 4.4, on the bench's disk; more on an SD
+	// card) out of the device's ~3.5 ms from invite to answer, but Spent
+	// reads and writes in one transaction: only it tells a fresh id from
+	// one spent before a restart, and a replay would then be found after
+	// the resident had heard the chime and seen the notice, not refused
+	// with its reason.
 	if c.Spent != nil {
 		fresh, err := c.Spent(in.Call, in.Expires, now)
 		if err != nil {
