@@ -92,9 +92,11 @@ func TestCaptureTestKind(t *testing.T) {
 			t.Fatalf("ReadAudio #%d = %d bytes, %v; want data, 20ms", i, len(s.Data), s.Duration)
 		}
 	}
+	// Paced like a microphone, not as fast as the encoder can go (a slow
+	// machine only makes this longer).
 	per := time.Since(start) / packets
-	if per < 15*time.Millisecond || per > 30*time.Millisecond {
-		t.Errorf("audio packet interval = %v, want ~20ms", per)
+	if per < 15*time.Millisecond {
+		t.Errorf("audio packet interval = %v, want ~20ms: the tone is not paced", per)
 	}
 	st := c.Stats()
 	t.Logf("stats %+v; encode per frame %v", st, st.VideoEncodeTime/time.Duration(max(st.VideoFrames, 1)))
@@ -103,8 +105,8 @@ func TestCaptureTestKind(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Errorf("Close = %v", err)
 	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("Close took %v, want < 500ms", d)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Close took %v: hung", d)
 	}
 	if err := c.Close(); err != nil {
 		t.Errorf("second Close = %v", err)

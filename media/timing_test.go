@@ -43,8 +43,8 @@ func TestVideoReleaseLatency(t *testing.T) {
 		select {
 		case at := <-got:
 			lat = append(lat, at.Sub(sent[i]))
-		case <-time.After(time.Second):
-			t.Fatalf("frame %d not delivered", i)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("frame %d never delivered", i)
 		}
 	}
 	slices.Sort(lat)

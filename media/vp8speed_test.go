@@ -63,11 +63,13 @@ func newTestVP8Encoder(t testing.TB, speed int) func() []byte {
 }
 
 // TestVP8SpeedApplied checks that the libvpx context is still found inside
-// mediadevices' encoder, and that a fast speed is faster than libvpx's
-// default.
+// mediadevices' encoder and takes the speed control (newTestVP8Encoder
+// fails otherwise: a mediadevices upgrade that moved it). How much faster
+// the speed makes encoding is logged here and measured by make bench, not
+// asserted: a loaded machine must not fail a test.
 func TestVP8SpeedApplied(t *testing.T) {
 	if testing.Short() {
-		t.Skip("timing test")
+		t.Skip("encodes 70 frames")
 	}
 	perFrame := func(speed int) (time.Duration, int) {
 		enc := newTestVP8Encoder(t, speed)
@@ -86,9 +88,6 @@ func TestVP8SpeedApplied(t *testing.T) {
 	fast, fastBytes := perFrame(DefaultVP8Speed)
 	t.Logf("640x480 noisy, per frame: cpu-used 0 %v (%d bytes), cpu-used -%d %v (%d bytes)",
 		slow, slowBytes, DefaultVP8Speed, fast, fastBytes)
-	if fast >= slow {
-		t.Errorf("speed %d took %v per frame, not faster than default %v", DefaultVP8Speed, fast, slow)
-	}
 }
 
 func BenchmarkVP8Encode640x480(b *testing.B) {
