@@ -89,6 +89,7 @@ fuzz:
 	$(GO) test ./cmd/hearthctl -run XXX -fuzz FuzzWebHandler -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./cmd/hearthctl -run XXX -fuzz FuzzBlobStore -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./media/photo -run XXX -fuzz FuzzPrepare -fuzztime 60s -fuzzminimizetime 5s
+	$(GO) test ./media -run XXX -fuzz FuzzSpeakerPush -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./media -run XXX -fuzz FuzzVideoDecoder -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./media -run XXX -fuzz FuzzVP8Assembler -fuzztime 30s -fuzzminimizetime 5s
 

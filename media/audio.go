@@ -137,7 +137,7 @@ func (s *Speaker) Push(streamID string, payload []byte) error {
 	}
 	st.stats.PacketsReceived++
 	st.lastPush = time.Now()
-	n, err := st.dec.DecodeToInt16(payload, st.decodeBuf)
+	n, err := decodeOpus(&st.dec, payload, st.decodeBuf)
 	if err != nil {
 		st.stats.DecodeErrors++
 		s.stats.DecodeErrors++
@@ -153,6 +153,22 @@ func (s *Speaker) Push(streamID string, payload []byte) error {
 		st.pcm = append(st.pcm[:0], st.pcm[over:]...)
 	}
 	return nil
+}
+
+// decodeOpus decodes one packet from a remote caller into buf. The packet
+// is outside input: a decoder that panics on it costs that packet, not the
+// daemon.
+func decodeOpus(dec *opus.Decoder, payload []byte, buf []int16) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("opus decoder failed on a %d-byte packet: %v", len(payload), r)
+		}
+	}()
+	n, err = dec.DecodeToInt16(payload, buf)
+	if err == nil && (n < 0 || n > len(buf)) {
+		return 0, fmt.Errorf("opus decoder returned %d samples for a %d-sample buffer", n, len(buf))
+	}
+	return n, err
 }
 
 // stream finds or makes streamID's state; s.mu is held.

@@ -164,3 +164,37 @@ func TestSpeakerRealWithoutHardware(t *testing.T) {
 		t.Errorf("NewSpeaker(real) = %v, want ErrNoSpeaker", err)
 	}
 }
+
+// FuzzSpeakerPush: whatever a caller sends as Opus, the speaker decodes it
+// or counts a decode error; it never panics, and a stream goes on after a
+// bad packet.
+func FuzzSpeakerPush(f *testing.F) {
+	c := openTestCapture(f, CaptureOptions{Width: 160, Height: 120, FPS: 15})
+	for range 3 {
+		s, err := c.ReadAudio()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(s.Data) // real packets of the test tone
+	}
+	c.Close()
+	for _, seed := range [][]byte{{0xf8, 0xff, 0xfe}, {}, {0xfc}, {0x03, 0x81}, {0xff, 0xff, 0xff, 0xff}, {0x4b, 0x41}} {
+		f.Add(seed)
+	}
+	silence := []byte{0xf8, 0xff, 0xfe}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		sp, err := NewSpeaker(KindTest, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sp.Close()
+		_ = sp.Push("caller", payload)
+		if err := sp.Push("caller", silence); err != nil {
+			t.Fatalf("a good packet after %x: %v", payload, err)
+		}
+		st := sp.Stats()
+		if st.PacketsReceived != 2 || st.PacketsDecoded+st.DecodeErrors != 2 {
+			t.Fatalf("stats %+v after two packets", st)
+		}
+	})
+}
