@@ -451,19 +451,19 @@ func (m *Manager) control(c *callState, p *peer, ctl string) {
 		return
 	case strings.HasPrefix(ctl, proto.ControlAdd):
 		if p.call != c.id {
-			m.log.Warn("call: only the caller who started the call may add people", "caller", p.caller.ID)
+			m.refuseControl(c, p, ctl, "only the caller who started the call may add people")
 			return
 		}
 		id := strings.TrimPrefix(ctl, proto.ControlAdd)
 		if list, ok := m.opt.Auth.Allowlist(); !ok || !slices.ContainsFunc(list.Callers, func(a proto.AllowedCaller) bool { return a.ID == id }) {
-			m.log.Warn("call: cannot add a caller who is not on the allowlist", "call", c.id, "added", id)
+			m.refuseControl(c, p, ctl, "cannot add "+id+": not on the allowlist")
 			return
 		}
 		c.added[id] = true
 		// Tell them, so their caller can join with this call's id.
 		m.opt.Out.Reply(id, m.reply(proto.SignalJoin, c.id, func(r *proto.Reply) { r.From = p.name }))
 	case !carer:
-		m.log.Warn("call: camera and microphone controls are for carers", "caller", p.caller.ID, "control", ctl)
+		m.refuseControl(c, p, ctl, "camera and microphone controls are for carers")
 		return
 	case ctl == proto.ControlCameraOff:
 		c.cameraOff = true
@@ -479,6 +479,13 @@ func (m *Manager) control(c *callState, p *peer, ctl string) {
 }
 
 // onDeadline acts on whatever deadline has passed.
+// refuseControl logs an in-call control the caller may not give, and
+// reports it upward (control_refused); the call goes on.
+func (m *Manager) refuseControl(c *callState, p *peer, ctl, reason string) {
+	m.log.Warn("call: control refused", "call", c.id, "caller", p.caller.ID, "control", ctl, "reason", reason)
+	m.opt.Activity(Event{Type: "control_refused", Call: c.id, Caller: p.caller.ID, Mode: c.mode, Reason: reason + " (" + ctl + ")"})
+}
+
 func (m *Manager) onDeadline() {
 	c := m.cur
 	if c == nil {

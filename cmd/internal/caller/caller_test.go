@@ -77,9 +77,10 @@ type outbox struct {
 	mu      gosync.Mutex
 	callers []*caller.Caller
 	avail   []proto.Availability
+	joins   map[string]bool // callers told to join (SignalJoin sent to them)
 }
 
-func (o *outbox) Reply(_ string, r proto.Reply) {
+func (o *outbox) Reply(to string, r proto.Reply) {
 	b, _ := json.Marshal(r) // through the real decoder, as over MQTT
 	r, err := proto.DecodeReply(b)
 	if err != nil {
@@ -87,6 +88,12 @@ func (o *outbox) Reply(_ string, r proto.Reply) {
 	}
 	o.mu.Lock()
 	cs := slices.Clone(o.callers)
+	if r.Type == proto.SignalJoin {
+		if o.joins == nil {
+			o.joins = map[string]bool{}
+		}
+		o.joins[to] = true
+	}
 	o.mu.Unlock()
 	for _, c := range cs {
 		c.Handle(r)
@@ -463,12 +470,14 @@ func TestRemoteCameraOff(t *testing.T) {
 	waitFor(t, "video", 10*time.Second, func() bool { return c.Snapshot().VideoFramesReceived > 5 })
 	c.Control(proto.ControlCameraOff)
 	waitFor(t, "camera off", 5*time.Second, func() bool { return !r.scr.last().CameraOn })
-	time.Sleep(300 * time.Millisecond)
-	before := c.Snapshot().VideoPacketsReceived
-	time.Sleep(700 * time.Millisecond)
-	if after := c.Snapshot().VideoPacketsReceived; after != before {
-		t.Fatalf("video still flowing with the camera off: %d -> %d packets", before, after)
-	}
+	// Packets already on their way may still come; then none (a camera
+	// that stays on never gets here).
+	var before int64
+	waitFor(t, "the video to stop", 10*time.Second, func() bool {
+		before = c.Snapshot().VideoPacketsReceived
+		time.Sleep(500 * time.Millisecond)
+		return c.Snapshot().VideoPacketsReceived == before
+	})
 	c.Control(proto.ControlCameraOn)
 	waitFor(t, "video again", 5*time.Second, func() bool { return c.Snapshot().VideoPacketsReceived > before+5 })
 	c.Hangup()
@@ -477,8 +486,12 @@ func TestRemoteCameraOff(t *testing.T) {
 	// Family may not switch the resident's camera off.
 	c2 := r.dial(anna, proto.ModeSignalled, func(o *caller.Options) {})
 	r.waitPhase(device.CallActive, 10*time.Second)
-	c2.Control(proto.ControlCameraOff)
-	time.Sleep(300 * time.Millisecond)
+	if err := c2.Control(proto.ControlCameraOff); err != nil {
+		t.Fatal(err)
+	}
+	if e := r.waitEvent("control_refused"); e.Caller != anna.ID || !strings.Contains(e.Reason, "for carers") {
+		t.Fatalf("refused control reported as %+v", e)
+	}
 	if !r.scr.last().CameraOn {
 		t.Fatal("a family caller switched the camera off")
 	}
@@ -499,7 +512,11 @@ func TestGroupOfThree(t *testing.T) {
 	}
 	host.Control("add:" + bo.ID)
 	host.Control("add:" + cy.ID)
-	time.Sleep(100 * time.Millisecond)
+	waitFor(t, "both added", 5*time.Second, func() bool {
+		r.out.mu.Lock()
+		defer r.out.mu.Unlock()
+		return r.out.joins[bo.ID] && r.out.joins[cy.ID]
+	})
 	j1 := r.dial(bo, proto.ModeSignalled, func(o *caller.Options) { o.Join = host.ID() })
 	j2 := r.dial(cy, proto.ModeSignalled, func(o *caller.Options) { o.Join = host.ID() })
 	waitFor(t, "three participants", 10*time.Second, func() bool { return len(r.scr.last().Participants) == 3 })
