@@ -45,6 +45,8 @@ allow_anonymous true
 persistence true
 persistence_location $demo/
 log_dest file $demo/mosquitto.log
+# As the shipped config (provisioning/broker): no Nagle delay on call signals.
+set_tcp_nodelay true
 CONF
 setsid mosquitto -c "$demo/mosquitto.conf" >/dev/null 2>&1 &
 echo $! >"$demo/mosquitto.pid"
