@@ -349,7 +349,6 @@ func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
 	c.order = append(c.order, in.Call)
 	m.cur = c
 	m.log.Info("call: incoming", "call", c.id, "caller", caller.ID, "name", name, "mode", in.Mode, "reason", in.Reason)
-	m.opt.Media.Speaker().PlayChime()
 	if c.forced {
 		c.phase = device.CallAnnouncing
 		c.announceEnd = now.Add(m.opt.Announce)
@@ -365,8 +364,12 @@ func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
 			m.end(c, "could not answer: "+err.Error())
 			return
 		}
+		// The chime after the answer: opening the speaker is not on the
+		// caller's way to a connection (a few ms; nobody hears the gap).
+		m.opt.Media.Speaker().PlayChime()
 		c.connectBy = c.announceEnd.Add(m.opt.ConnectTimeout)
 	} else {
+		m.opt.Media.Speaker().PlayChime()
 		c.phase = device.CallRinging
 		c.ringEnd = now.Add(m.opt.Ring)
 		c.nextRing = now.Add(ringEvery)
