@@ -45,7 +45,7 @@ log_dest file %s/mosquitto.log
 log_type error
 log_type warning
 log_type notice
-`, port, wsPort, dir, dir)
+%s`, port, wsPort, dir, dir, nodelay())
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		return "", "", nil, fmt.Errorf("write mosquitto.conf: %w", err)
 	}
@@ -227,4 +227,14 @@ func (x *xserver) timedShot(ctx context.Context) (shot, error) {
 	s.end = time.Now()
 	s.img = img
 	return s, err
+}
+
+// nodelay is the shipped broker config's set_tcp_nodelay line
+// (provisioning/broker), unless HEARTH_BENCH_NAGLE=1 asks for Mosquitto's
+// default, to compare.
+func nodelay() string {
+	if os.Getenv("HEARTH_BENCH_NAGLE") == "1" {
+		return ""
+	}
+	return "set_tcp_nodelay true\n"
 }
