@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -31,8 +32,16 @@ type calls struct {
 	log   *slog.Logger
 	auth  *callauth.Checker
 	media *callmedia.Media
-	devs  media.Devices
 	mgr   *call.Manager
+	// probe finds camera, microphone and speaker; watchDevices runs it
+	// again now and then and after a call could not open them.
+	probe   func() media.Devices
+	devMu   gosync.Mutex
+	devs    media.Devices
+	recheck chan struct{}
+	noteDev func(what string) // an activity upward
+	// devicesChanged tells the heartbeat.
+	devicesChanged func()
 	// night says whether a time is in the night hours.
 	night func(time.Time) bool
 	// dnd is do-not-disturb, kept in the store by the admin side.
@@ -86,7 +95,9 @@ func newCalls(cfg config.Config, clk clock.Clock, log *slog.Logger) (*calls, err
 		return nil, err
 	}
 	kind := media.Kind(cfg.Media)
-	c := &calls{cfg: cfg, clk: clk, log: log, auth: auth, media: callmedia.New(kind, log), devs: media.Probe(kind)}
+	c := &calls{cfg: cfg, clk: clk, log: log, auth: auth, media: callmedia.New(kind, log),
+		probe: func() media.Devices { return media.Probe(kind) }, recheck: make(chan struct{}, 1)}
+	c.devs = c.probe()
 	if !c.devs.Camera {
 		log.Warn("no camera: calls will carry no picture of the resident", "media", kind)
 	}
@@ -118,9 +129,15 @@ func (c *calls) start(out call.Outbox, disp device.CallDisplay, st *store.Store)
 	if name == "" {
 		name = c.cfg.DeviceID
 	}
+	c.noteDev = func(what string) {
+		if err := st.LogActivity(store.Activity{Time: c.clk.Now(), Type: "devices_changed", Reason: what}); err != nil {
+			c.log.Error("activity log", "err", err)
+		}
+	}
+	devs := c.devices()
 	m, err := call.New(call.Options{
 		Device: c.cfg.DeviceID, Name: name, Auth: c.auth, Clock: c.clk, Display: disp, Out: out,
-		Media: c.media, Logger: c.log, HasCamera: c.devs.Camera, HasMicrophone: c.devs.Microphone,
+		Media: probingMedia{c.media, c.recheckDevices}, Logger: c.log, HasCamera: devs.Camera, HasMicrophone: devs.Microphone,
 		Announce: time.Duration(c.cfg.Announce), Ring: time.Duration(c.cfg.Ring), Limit: time.Duration(c.cfg.CallLimit),
 		ICEServers: ice, Loopback: c.cfg.ICELoopback, Night: c.night, DND: c.dnd.at,
 		Activity: func(e call.Event) {
@@ -146,10 +163,99 @@ func (c *calls) Deliver(m proto.CallIn) { c.mgr.Deliver(m) }
 
 func (c *calls) SetAllowlist(a proto.Allowlist) error { return c.mgr.SetAllowlist(a) }
 
-// Run answers calls until ctx ends.
+// Run answers calls until ctx ends, and keeps an eye on the devices.
 func (c *calls) Run(ctx context.Context) error {
 	if c.mgr == nil {
 		return errors.New("calls: not started")
 	}
+	go c.watchDevices(ctx, devicesRecheck)
 	return c.mgr.Run(ctx)
+}
+
+// devicesRecheck is how often camera, microphone and speaker are looked
+// for again: a USB camera can be unplugged, or plugged back, at any time.
+const devicesRecheck = time.Minute
+
+// devices is what the device has, as last probed.
+func (c *calls) devices() media.Devices {
+	c.devMu.Lock()
+	defer c.devMu.Unlock()
+	return c.devs
+}
+
+// recheckDevices asks watchDevices to probe now (a call could not open
+// the camera or microphone).
+func (c *calls) recheckDevices() {
+	select {
+	case c.recheck <- struct{}{}:
+	default:
+	}
+}
+
+// watchDevices probes every interval and when asked; a change goes to the
+// call side (availability), the heartbeat (which asks devices) and the
+// activity log.
+func (c *calls) watchDevices(ctx context.Context, every time.Duration) {
+	for {
+		t := c.clk.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		case <-c.recheck:
+			t.Stop()
+		}
+		now := c.probe()
+		c.devMu.Lock()
+		was := c.devs
+		c.devs = now
+		c.devMu.Unlock()
+		if now == was {
+			continue
+		}
+		what := devicesChange(was, now)
+		c.log.Warn("camera, microphone or speaker changed", "change", what)
+		if c.noteDev != nil {
+			c.noteDev(what)
+		}
+		if c.mgr != nil {
+			c.mgr.SetDevices(now.Camera, now.Microphone)
+		}
+		if c.devicesChanged != nil {
+			c.devicesChanged()
+		}
+	}
+}
+
+// devicesChange says what changed, "camera missing, microphone back".
+func devicesChange(was, now media.Devices) string {
+	var parts []string
+	for _, d := range []struct {
+		name     string
+		was, now bool
+	}{{"camera", was.Camera, now.Camera}, {"microphone", was.Microphone, now.Microphone}, {"speaker", was.Speaker, now.Speaker}} {
+		switch {
+		case d.was && !d.now:
+			parts = append(parts, d.name+" missing")
+		case !d.was && d.now:
+			parts = append(parts, d.name+" back")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// probingMedia is the call side's media; a capture that cannot be opened
+// has the devices looked for again at once.
+type probingMedia struct {
+	*callmedia.Media
+	failed func()
+}
+
+func (p probingMedia) OpenCapture() (call.Capture, error) {
+	cp, err := p.Media.OpenCapture()
+	if err != nil {
+		p.failed()
+	}
+	return cp, err
 }

@@ -51,13 +51,13 @@ type health struct {
 func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life store.Life, clk clock.Clock,
 	log *slog.Logger, night func() device.NightHours, loc *time.Location, calls *calls) *health {
 	h := &health{link: link, calls: calls, clk: clk, night: night, loc: loc, nightWake: make(chan struct{}, 1)}
-	// What the device has is found once at start (the call side probed
-	// already); a probe lists audio devices, not work for every heartbeat.
-	var devs media.Devices
-	if calls != nil {
-		devs = calls.devs
-	} else {
-		devs = media.Probe(media.Kind(cfg.Media))
+	// What the device has: the call side's probe (again every minute, and
+	// after a call could not open them); without calls, once at start. A
+	// probe lists audio devices, not work for every heartbeat.
+	devices := func() media.Devices { return calls.devices() }
+	if calls == nil {
+		devs := media.Probe(media.Kind(cfg.Media))
+		devices = func() media.Devices { return devs }
 	}
 	h.hb = &status.Heartbeat{
 		Device: cfg.DeviceID, Version: Version, Build: buildString(), Interval: time.Duration(cfg.Heartbeat), Clock: clk, Logger: log,
@@ -66,7 +66,10 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life stor
 			s := link.Stats()
 			return status.LinkStats{Reconnects: s.Reconnects, LastSync: s.LastSync}
 		},
-		Devices: func() (bool, bool, bool) { return devs.Camera, devs.Microphone, devs.Speaker },
+		Devices: func() (bool, bool, bool) {
+			d := devices()
+			return d.Camera, d.Microphone, d.Speaker
+		},
 		OnScreen: func() string {
 			if h.onScreen != nil {
 				return h.onScreen()
@@ -91,6 +94,7 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, life stor
 	}
 	if calls != nil {
 		h.hb.DND = calls.dnd.at
+		calls.devicesChanged = h.hb.Poke
 	}
 	h.hb.Init()
 	h.connectSystem(log)

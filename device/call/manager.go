@@ -258,6 +258,19 @@ func (m *Manager) dnd(t time.Time) (time.Time, bool) {
 // do-not-disturb was set).
 func (m *Manager) Refresh() { m.post(m.publishAvailability) }
 
+// SetDevices says which of camera and microphone the device has now (a USB
+// camera unplugged, or plugged back): availability follows at once, and
+// the next call uses what there is.
+func (m *Manager) SetDevices(camera, microphone bool) {
+	m.post(func() {
+		if m.opt.HasCamera == camera && m.opt.HasMicrophone == microphone {
+			return
+		}
+		m.opt.HasCamera, m.opt.HasMicrophone = camera, microphone
+		m.publishAvailability()
+	})
+}
+
 // SetAllowlist installs a new allowlist and republishes availability.
 func (m *Manager) SetAllowlist(a proto.Allowlist) error {
 	if err := m.opt.Auth.SetAllowlist(a); err != nil {

@@ -481,3 +481,21 @@ func TestDNDEndsByItself(t *testing.T) {
 	r.m.Refresh()
 	r.waitAvailability("night after off", isState("night", proto.AnswerAuto, proto.AnswerRings))
 }
+
+// A camera unplugged while the device runs: callers see camera_missing at
+// once, and the picture is back in the availability when it is plugged in.
+func TestSetDevicesFollowsTheCamera(t *testing.T) {
+	r := newTimerRig(t)
+	r.waitAvailability("available", isState("available", proto.AnswerAuto, proto.AnswerRings))
+	r.m.SetDevices(false, true)
+	a := r.waitAvailability("camera_missing", isState("camera_missing", proto.AnswerAuto, proto.AnswerRings))
+	if a.Camera || !a.Microphone {
+		t.Fatalf("availability %+v, want no camera and a microphone", a)
+	}
+	r.m.SetDevices(false, false)
+	r.waitAvailability("no camera or microphone", isState("no_camera_or_microphone", proto.AnswerNone, proto.AnswerNone))
+	r.m.SetDevices(true, true)
+	if a := r.waitAvailability("available again", isState("available", proto.AnswerAuto, proto.AnswerRings)); !a.Camera {
+		t.Fatalf("availability %+v, want the camera back", a)
+	}
+}
