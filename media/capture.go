@@ -15,7 +15,7 @@ import (
 	"github.com/pion/mediadevices/pkg/codec/opus"
 	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/driver"
-	_ "github.com/pion/mediadevices/pkg/driver/camera" // V4L2 cameras, registered in init
+	"github.com/pion/mediadevices/pkg/driver/camera" // V4L2 cameras, registered in init
 	"github.com/pion/mediadevices/pkg/prop"
 )
 
@@ -257,6 +257,10 @@ func openCamera(o CaptureOptions, selector *mediadevices.CodecSelector) (t media
 			t, err = nil, fmt.Errorf("%w: open camera: panic: %v", ErrNoCamera, r)
 		}
 	}()
+	// Look again: mediadevices registers the V4L2 devices it finds at
+	// start-up, and a USB camera may have been plugged in, or pulled out,
+	// since. One capture is open at a time, so no driver in use is dropped.
+	camera.Initialize()
 	if len(cameraDrivers()) == 0 {
 		return nil, fmt.Errorf("%w: no V4L2 capture device", ErrNoCamera)
 	}
@@ -278,7 +282,8 @@ func openCamera(o CaptureOptions, selector *mediadevices.CodecSelector) (t media
 	return tracks[0], nil
 }
 
-// cameraDrivers lists the V4L2 devices mediadevices found at start-up.
+// cameraDrivers lists the V4L2 devices mediadevices found at start-up or at
+// the last camera.Initialize.
 func cameraDrivers() []driver.Driver {
 	return driver.GetManager().Query(driver.FilterAnd(
 		driver.FilterVideoRecorder(), driver.FilterDeviceType(driver.Camera)))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/gen2brain/malgo"
 )
@@ -27,7 +28,7 @@ func Probe(kind Kind) Devices {
 		log := slog.New(slog.DiscardHandler)
 		mic, _ := audioDeviceCount(log, malgo.Capture)
 		spk, _ := audioDeviceCount(log, malgo.Playback)
-		return Devices{Camera: len(cameraDrivers()) > 0, Microphone: mic > 0, Speaker: spk > 0}
+		return Devices{Camera: hasVideoDevice(), Microphone: mic > 0, Speaker: spk > 0}
 	}
 	return Devices{}
 }
@@ -60,4 +61,13 @@ func audioDeviceCount(log *slog.Logger, t malgo.DeviceType) (n int, err error) {
 // sound card: it discards playback and captures silence.
 func isNullDevice(d malgo.DeviceInfo) bool {
 	return string(bytes.TrimRight(d.ID[:], "\x00")) == "null"
+}
+
+// hasVideoDevice reports whether there is a V4L2 device node now. It looks
+// at /dev rather than at mediadevices' drivers, which are registered at
+// start-up (and again when a call opens the camera): a USB camera plugged
+// in or pulled out since shows here at once.
+func hasVideoDevice() bool {
+	nodes, _ := filepath.Glob("/dev/video*")
+	return len(nodes) > 0
 }
