@@ -72,6 +72,10 @@ type Client struct {
 	availability []byte      // the latest, republished on every connect
 	session      uint64      // of the current or last connection
 	alert        string      // why the device needs a person; "" when it does not
+
+	// resubscribed: the content subscription was made in this process
+	// (Run's goroutine only).
+	resubscribed bool
 }
 
 // New checks the options and returns a Client.
@@ -239,12 +243,15 @@ func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, er
 	defer cl.Disconnect(250)
 	ct := tok.(*mqtt.ConnectToken)
 	log := c.log.With("broker", brokerURL, "session_present", ct.SessionPresent())
-	if !ct.SessionPresent() {
-		// A new session: subscribe, which also brings the retained items.
+	// A new session: subscribe, which also brings the retained items. So
+	// does a new database under an old session (a factory reset, a
+	// database set aside): the broker sent those items to the old one.
+	if !ct.SessionPresent() || (c.opt.Store.Created() && !c.resubscribed) {
 		st := cl.Subscribe(proto.ContentFilter(c.opt.DeviceID), 1, nil)
 		if err := waitToken(ctx, st); err != nil {
 			return true, fmt.Errorf("subscribe: %w", err)
 		}
+		c.resubscribed = true
 	}
 	stateTopic := proto.StateTopic(c.opt.DeviceID)
 	if err := waitToken(ctx, cl.Publish(stateTopic, 1, true, c.stateBytes(proto.LifeInit, session, ""))); err != nil {

@@ -262,3 +262,18 @@ func TestFallbackWhenFirstUnreachable(t *testing.T) {
 	r := newStoppedRig(t, b)
 	r.startWith(fmt.Sprintf("mqtt://127.0.0.1:%d", dead), b.URL())
 }
+
+// A fresh database under the broker's old session (a factory reset, a
+// database set aside): the broker sent the retained items to the old one,
+// so the device subscribes again and gets them all back.
+func TestFreshStoreUnderOldSession(t *testing.T) {
+	b := mqtttest.Start(t)
+	r := newRig(t, b)
+	r.publish(proto.ContentTopic(dev, "m-kept"), msg("m-kept", 1, "still here"), true)
+	waitFor(t, 10*time.Second, "m-kept", func() bool { return r.live()["m-kept"] == 1 })
+	r.stop()
+
+	fresh := newStoppedRig(t, b) // a new database, the same client id
+	fresh.start()
+	waitFor(t, 15*time.Second, "m-kept in the fresh database", func() bool { return fresh.live()["m-kept"] == 1 })
+}

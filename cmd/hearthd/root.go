@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -93,10 +94,26 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	st, err := store.Open(cfg.Data, store.Options{Timeout: 5 * time.Second, Logger: log})
+	var setAside string
+	if errors.Is(err, store.ErrUnreadable) {
+		// A damaged database must not keep the screen dark: it is kept
+		// aside for a person, a fresh one takes its place, and the
+		// broker's retained content fills it again.
+		log.Error("the database is unreadable: setting it aside and starting a fresh one", "err", err)
+		if setAside, err = store.SetAside(cfg.Data, clk.Now()); err == nil {
+			st, err = store.Open(cfg.Data, store.Options{Timeout: 5 * time.Second, Logger: log})
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
+	if setAside != "" {
+		if err := st.LogActivity(store.Activity{Time: clk.Now(), Type: "store_recovered",
+			Reason: "the database was unreadable; kept as " + filepath.Base(setAside) + ", content comes again from the broker"}); err != nil {
+			log.Warn("activity", "err", err)
+		}
+	}
 	// An admin's night hours win over the configuration.
 	if h, ok := st.Setting(store.SettingNight); ok {
 		if n, err := device.ParseNightHours(h); err == nil {

@@ -25,6 +25,12 @@ var (
 	// disk. A record never refers to a blob that is not fully written.
 	ErrBlobMissing = errors.New("blob not on disk")
 
+	// ErrUnreadable: the database file itself cannot be opened: not a
+	// bbolt file, a damaged meta page or checksum, a schema record that is
+	// not one (an SD card's failure, say). SetAside moves it away so a
+	// fresh one can take its place; content comes again from the broker.
+	ErrUnreadable = errors.New("store database is unreadable")
+
 	// ErrCorrupt: a stored value could not be decoded. Reads log and skip
 	// such a record instead of failing, so one damaged entry cannot blank
 	// the screen; it is only seen in logs.

@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,11 +87,13 @@ type Options struct {
 // Store is the device's item database and photo files. Its methods are safe
 // for concurrent use.
 type Store struct {
-	db    *bolt.DB
-	dir   string
-	blobs string
-	log   *slog.Logger
-	opt   Options
+	db *bolt.DB
+	// created: this Open made the database (see Created).
+	created bool
+	dir     string
+	blobs   string
+	log     *slog.Logger
+	opt     Options
 
 	// logID names this database's activity log, so event ids stay unique
 	// after a factory reset starts the numbering again.
@@ -133,8 +136,10 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err := os.MkdirAll(blobs, 0o700); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	path := filepath.Join(dir, "hearth.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.Timeout})
+	path := filepath.Join(dir, dbFile)
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
+	db, err := openBolt(path, opt.Timeout)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: %w (waited %s; is another hearthd running?)", path, ErrLocked, opt.Timeout)
 	}
@@ -155,6 +160,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	db.MaxBatchDelay = batchDelay
 	if err := db.Update(initSchema); err != nil {
 		db.Close()
+		if errors.Is(err, ErrCorrupt) {
+			err = fmt.Errorf("%w: %w", ErrUnreadable, err)
+		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	logID, err := ensureLogID(db)
@@ -163,8 +171,8 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s := &Store{
-		logID: logID,
-		db:    db, dir: dir, blobs: blobs, log: opt.Logger.With("component", "store"), opt: opt,
+		logID: logID, created: created,
+		db: db, dir: dir, blobs: blobs, log: opt.Logger.With("component", "store"), opt: opt,
 		changed: make(chan struct{}), actChanged: make(chan struct{}),
 		fresh:   map[string]time.Time{},
 		wallNow: time.Now,
@@ -180,6 +188,48 @@ func Open(dir string, opt Options) (*Store, error) {
 }
 
 // initSchema creates the buckets once and checks the schema version.
+// dbFile is the database's name in the store's folder.
+const dbFile = "hearth.db"
+
+// openBolt opens the database file; a file that is not a usable bbolt
+// database is ErrUnreadable (bbolt may also panic on a damaged one).
+func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("%w: bbolt: %v", ErrUnreadable, r)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	switch {
+	case err == nil, errors.Is(err, bolterrors.ErrTimeout):
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch),
+		errors.Is(err, bolterrors.ErrChecksum), strings.Contains(err.Error(), "file size too small"):
+		err = fmt.Errorf("%w: %w", ErrUnreadable, err)
+	}
+	return db, err
+}
+
+// SetAside moves the unreadable database in dir out of the way, to
+// hearth.db.unreadable-TIME beside it (kept for a person to look at), so
+// that Open makes a fresh one. Photo files stay; those nothing refers to
+// are collected later. It returns the new name.
+func SetAside(dir string, now time.Time) (string, error) {
+	path := filepath.Join(dir, dbFile)
+	aside := path + ".unreadable-" + now.UTC().Format("20060102T150405Z")
+	if err := os.Rename(path, aside); err != nil {
+		return "", fmt.Errorf("set aside %s: %w", path, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return "", fmt.Errorf("set aside %s: %w", path, err)
+	}
+	return aside, nil
+}
+
+// Created reports whether this Open made the database (a first start, a
+// factory reset, or one set aside): it then holds nothing the broker
+// delivered before, whatever the broker's session says.
+func (s *Store) Created() bool { return s.created }
+
 func initSchema(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta != nil {

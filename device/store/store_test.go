@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -712,4 +713,48 @@ func BenchmarkApplySerial(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "items/s")
+}
+
+// A database file that is not one (an SD card's failure) is ErrUnreadable,
+// never a panic; set aside, a fresh one opens and says it was created.
+func TestUnreadableSetAside(t *testing.T) {
+	for name, damage := range map[string]func(b []byte) []byte{
+		"garbage":      func([]byte) []byte { return bytes.Repeat([]byte("not a database "), 4096) },
+		"truncated":    func(b []byte) []byte { return b[:100] },
+		"meta smashed": func(b []byte) []byte { c := slices.Clone(b); copy(c[0:8192], make([]byte, 8192)); return c },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openT(t, dir, Options{})
+			if !s.Created() {
+				t.Fatal("a new database does not say it was created")
+			}
+			s.Close()
+			if s = openT(t, dir, Options{}); s.Created() {
+				t.Fatal("a reopened database says it was created")
+			}
+			s.Close()
+			b, err := os.ReadFile(filepath.Join(dir, "hearth.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "hearth.db"), damage(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Open(dir, Options{Logger: quiet()}); !errors.Is(err, ErrUnreadable) {
+				t.Fatalf("Open(damaged) = %v, want ErrUnreadable", err)
+			}
+			aside, err := SetAside(dir, time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+			if err != nil || filepath.Base(aside) != "hearth.db.unreadable-20261128T090000Z" {
+				t.Fatalf("SetAside = %q, %v", aside, err)
+			}
+			if _, err := os.Stat(aside); err != nil {
+				t.Fatalf("the damaged file is not kept: %v", err)
+			}
+			if s = openT(t, dir, Options{}); !s.Created() {
+				t.Fatal("the fresh database does not say it was created")
+			}
+			s.Close()
+		})
+	}
 }
