@@ -604,6 +604,7 @@ func (m *Manager) dropPeer(c *callState, p *peer, reason string) {
 		m.end(c, reason)
 		return
 	}
+	m.log.Info("call: participant left", "call", c.id, "participant", p.caller.ID, "reason", reason)
 	delete(c.peers, p.call)
 	c.order = slices.DeleteFunc(c.order, func(id string) bool { return id == p.call })
 	m.opt.Out.Reply(p.caller.ID, m.reply(proto.SignalHangup, p.call, func(r *proto.Reply) { r.Reason = reason }))
