@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/hearth-home/hearth/cmd/internal/chromium"
 )
 
 //go:embed loopback.html
@@ -225,39 +227,16 @@ func serveLoopbackPage() (string, func(), error) {
 // microphone (FIELD-NOTES' flags for Chromium as a caller). chromedp
 // starts it with a parent-death signal and kills what is left on close.
 func startHeadlessChromium(ctx context.Context, profile string) (context.Context, func(), error) {
-	bin, err := chromiumBinary()
+	bin, err := chromium.Binary()
 	if err != nil {
 		return nil, nil, err
 	}
 	out := &capped{max: 16 << 10}
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.Flag("mute-audio", true),
-		chromedp.CombinedOutput(out),
-	)
-	bctx, cancel := chromedp.NewContext(actx)
-	if err := chromedp.Do(bctx); err != nil { // starts the browser
-		cancel()
-		cancelAlloc()
-		return nil, nil, fmt.Errorf("start chromium: %w\n%s", err, out)
+	bctx, stop, err := chromium.Start(ctx, bin, profile, out)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w\n%s", err, out)
 	}
-	return bctx, func() { cancel(); cancelAlloc() }, nil
+	return bctx, stop, nil
 }
 
 // navigate opens url in the tab. The tab's first action runs on the tab's

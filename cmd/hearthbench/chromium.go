@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	gosync "sync"
 	"time"
+
+	"github.com/hearth-home/hearth/cmd/internal/chromium"
 )
 
 //go:embed kiosk.html
@@ -97,17 +99,6 @@ func (k *kioskServer) addPage(name string, items []pageItem, dwell, fade time.Du
 	return "http://" + k.addr + p, nil
 }
 
-// chromiumBinary finds Debian's chromium (a shell wrapper that execs the
-// browser, so the pid stays the browser's) or another name for it.
-func chromiumBinary() (string, error) {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("chromium not found (apt-get install chromium)")
-}
-
 // chromiumArgs are the flags of a kiosk that renders into the X display:
 // FIELD-NOTES' headless set without --headless, plus what keeps first-run
 // bubbles and infobars off the screen so screenshots see only the page.
@@ -127,7 +118,7 @@ func chromiumArgs(profile string, w, h int, url string) []string {
 // startChromium starts the kiosk on display x. Its whole process tree is
 // in the returned proc's process group.
 func startChromium(ps *procs, x *xserver, profile, url string) (*proc, error) {
-	bin, err := chromiumBinary()
+	bin, err := chromium.Binary()
 	if err != nil {
 		return nil, err
 	}

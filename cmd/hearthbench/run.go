@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hearth-home/hearth/cmd/internal/chromium"
 )
 
 // params sizes a run; -quick shrinks it to a smoke run.
@@ -205,7 +207,7 @@ func (b *bench) checkTools(want map[string]bool) error {
 	}
 	if on("carousel") || on("launch") {
 		need("Xvfb")
-		if _, err := chromiumBinary(); err != nil {
+		if _, err := chromium.Binary(); err != nil {
 			missing = append(missing, "chromium")
 		}
 	}
@@ -214,7 +216,7 @@ func (b *bench) checkTools(want map[string]bool) error {
 		need(filepath.Join(b.bin, "hearthctl"))
 		need("mosquitto")
 		need("ffmpeg")
-		if _, err := chromiumBinary(); err != nil && !slices.Contains(missing, "chromium") {
+		if _, err := chromium.Binary(); err != nil && !slices.Contains(missing, "chromium") {
 			missing = append(missing, "chromium")
 		}
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/hearth-home/hearth/cmd/internal/chromium"
 	"github.com/hearth-home/hearth/device/callauth"
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/provisioning"
@@ -162,27 +163,15 @@ func TestBrowserSignaturesVerifyInGo(t *testing.T) {
 // by itself, picture and sound flow both ways, a second caller meanwhile
 // gets busy, and a caller the organisation has not allowed is refused.
 //
-// DEVICE-DEPENDENT: this needs hearthd's side of calls (device/call; the
-// flags --org-key, --media test, --announce, --name; log lines `allowlist
-// installed`, `msg="call: answered"`, `msg="call: ended"` and `msg="call:
-// stats" video_frames_decoded=N audio_packets=N`). It skips, saying so, with
-// a hearthd that has no --org-key flag.
+// It reads hearthd's log lines `allowlist installed`, `msg="call:
+// answered"`, `msg="call: ended"` and `msg="call: stats"
+// video_frames_decoded=N audio_packets=N`.
 func TestBrowserCallsDevice(t *testing.T) {
 	if reexecInNetns(t) {
 		return
 	}
 	b, _, args := headlessSetup(t)
-	keys := t.TempDir()
-	org := filepath.Join(keys, "org")
-	eva := filepath.Join(keys, "eva")
-	anna := filepath.Join(keys, "anna")
-	stranger := filepath.Join(keys, "stranger")
-	ctl(t, b.URL(), "provision", "ca", "init", "--out", org, "--name", "North Care")
-	ctl(t, b.URL(), "caller", "new", "--name", "Nurse Eva", "--id", "nurse-eva", "--out", eva)
-	ctl(t, b.URL(), "caller", "new", "--name", "Anna", "--id", "anna", "--out", anna)
-	ctl(t, b.URL(), "caller", "new", "--name", "Stranger", "--id", "stranger", "--out", stranger)
-	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", eva, "--may", "forced")
-	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", anna, "--may", "signalled")
+	org, eva, anna, stranger := browserKeys(t, b.URL(), "forced")
 
 	d := startConnected(t, append(args, "--org-key", filepath.Join(org, provisioning.OrgPubFile), "--media", "test",
 		"--announce", "1s", "--name", "Mum's kitchen"))
@@ -255,22 +244,14 @@ func TestBrowserCallsDevice(t *testing.T) {
 // Both pages then get the device's picture; Anna leaving does not end the
 // nurse's call.
 //
-// DEVICE-DEPENDENT like TestBrowserCallsDevice, and also on the device's
-// group calls (the `join` reply, `msg="call: participant joins"`).
+// It also reads the device's `join` reply and `msg="call: participant
+// joins"`.
 func TestBrowserGroupCall(t *testing.T) {
 	if reexecInNetns(t) {
 		return
 	}
 	b, _, args := headlessSetup(t)
-	keys := t.TempDir()
-	org := filepath.Join(keys, "org")
-	eva := filepath.Join(keys, "eva")
-	anna := filepath.Join(keys, "anna")
-	ctl(t, b.URL(), "provision", "ca", "init", "--out", org, "--name", "North Care")
-	ctl(t, b.URL(), "caller", "new", "--name", "Nurse Eva", "--id", "nurse-eva", "--out", eva)
-	ctl(t, b.URL(), "caller", "new", "--name", "Anna", "--id", "anna", "--out", anna)
-	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", eva, "--may", "both")
-	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", anna, "--may", "signalled")
+	org, eva, anna, _ := browserKeys(t, b.URL(), "both")
 
 	d := startConnected(t, append(args, "--org-key", filepath.Join(org, provisioning.OrgPubFile), "--media", "test",
 		"--announce", "1s", "--name", "Mum's kitchen"))
@@ -463,16 +444,9 @@ func reexecInNetns(t *testing.T) bool {
 	return true
 }
 
-func chromiumPath() string {
-	if p := os.Getenv("HEARTH_CHROMIUM"); p != "" {
-		return p
-	}
-	return "/usr/bin/chromium"
-}
-
 func needChromium(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath()); err != nil {
+	if _, err := chromium.Binary(); err != nil {
 		if os.Getenv("HEARTH_REQUIRE_CHROMIUM") != "" {
 			t.Fatalf("chromium: %v", err)
 		}
@@ -480,47 +454,44 @@ func needChromium(t *testing.T) {
 	}
 }
 
+// browserKeys makes the organisation ("North Care") and three callers for
+// mum-kitchen: Nurse Eva (nurse-eva) who may place nurseMay calls, Anna
+// (anna) who may place signalled ones, and a stranger on no allowlist. It
+// returns their folders.
+func browserKeys(t *testing.T, broker, nurseMay string) (org, eva, anna, stranger string) {
+	t.Helper()
+	keys := t.TempDir()
+	org = filepath.Join(keys, "org")
+	ctl(t, broker, "provision", "ca", "init", "--out", org, "--name", "North Care")
+	dirs := []*string{&eva, &anna, &stranger}
+	for i, p := range []struct{ name, id string }{{"Nurse Eva", "nurse-eva"}, {"Anna", "anna"}, {"Stranger", "stranger"}} {
+		*dirs[i] = filepath.Join(keys, p.id)
+		ctl(t, broker, "caller", "new", "--name", p.name, "--id", p.id, "--out", *dirs[i])
+	}
+	ctl(t, broker, "allow", "--org", org, "--device", "mum-kitchen", "--caller", eva, "--may", nurseMay)
+	ctl(t, broker, "allow", "--org", org, "--device", "mum-kitchen", "--caller", anna, "--may", "signalled")
+	return org, eva, anna, stranger
+}
+
 // newBrowser starts headless Chromium with fake camera and microphone for
 // the test's life; each openPage is a tab in it.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	bin, err := chromium.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := &syncBuffer{}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath()),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		// Without it ICE gathering never completes with only lo up.
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.Flag("mute-audio", true),
-		// Two calls at once in one browser: keep background tabs running.
+	// Two calls at once in one browser: keep background tabs running.
+	bctx, stop, err := chromium.Start(context.Background(), bin, t.TempDir(), out,
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.CombinedOutput(out),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancel := chromedp.NewContext(actx)
-	if err := chromedp.Do(bctx); err != nil { // starts the browser
-		cancel()
-		cancelAlloc()
-		t.Fatalf("start chromium: %v\n%s", err, out)
+		chromedp.Flag("disable-backgrounding-occluded-windows", true))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
 	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
+		stop()
 		if t.Failed() {
 			t.Logf("chromium output:\n%s", out)
 		}
@@ -748,17 +719,7 @@ func TestBrowserCallsStandIn(t *testing.T) {
 		return
 	}
 	b := mqtttest.Start(t)
-	keys := t.TempDir()
-	org := filepath.Join(keys, "org")
-	eva := filepath.Join(keys, "eva")
-	anna := filepath.Join(keys, "anna")
-	stranger := filepath.Join(keys, "stranger")
-	ctl(t, b.URL(), "provision", "ca", "init", "--out", org, "--name", "North Care")
-	ctl(t, b.URL(), "caller", "new", "--name", "Nurse Eva", "--id", "nurse-eva", "--out", eva)
-	ctl(t, b.URL(), "caller", "new", "--name", "Anna", "--id", "anna", "--out", anna)
-	ctl(t, b.URL(), "caller", "new", "--name", "Stranger", "--id", "stranger", "--out", stranger)
-	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", eva, "--may", "forced")
-	ctl(t, b.URL(), "allow", "--org", org, "--device", "mum-kitchen", "--caller", anna, "--may", "signalled")
+	org, eva, anna, stranger := browserKeys(t, b.URL(), "forced")
 
 	dev := startStandIn(t, b.URL(), "mum-kitchen", filepath.Join(org, provisioning.OrgPubFile))
 	browser := newBrowser(t)
