@@ -42,6 +42,8 @@ type adminSide struct {
 	// nightChanged tells the call side and the heartbeat that the night
 	// hours changed.
 	nightChanged func()
+	// bus is the shared system-bus link (logind), nil without one.
+	bus *sysbus.Link
 }
 
 // newAdmin returns nil when the device has no organisation key: then it
@@ -94,13 +96,12 @@ func (a *adminSide) run(ctx context.Context) error {
 // leaves a request for hearthd-reboot.path (root) in its runtime folder;
 // last, systemctl.
 func (a *adminSide) Reboot(ctx context.Context) error {
-	if bus, err := sysbus.Connect(""); err == nil {
-		defer bus.Close()
-		err := bus.Reboot(ctx)
+	if a.bus != nil {
+		err := a.bus.Reboot(ctx)
 		if err == nil {
 			return nil
 		}
-		a.log.Info("reboot through logind not allowed; asking hearthd-reboot.path", "err", err)
+		a.log.Info("reboot through logind failed or not allowed; asking hearthd-reboot.path", "err", err)
 	}
 	if dir := os.Getenv("RUNTIME_DIRECTORY"); dir != "" {
 		if err := os.WriteFile(filepath.Join(dir, "reboot"), []byte("admin command\n"), 0o600); err == nil {

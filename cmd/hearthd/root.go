@@ -194,7 +194,7 @@ func run(ctx context.Context, args []string) error {
 	defer health.close()
 	wifi := newWifiSetup(cfg.Data, st, health.bus, clk, log)
 	if adm != nil {
-		adm.nightChanged = health.nightChanged
+		adm.nightChanged, adm.bus = health.nightChanged, health.bus
 	}
 	shown := func(id string, rev uint64) {
 		if _, err := st.MarkShown(id, rev, clk.Now()); err != nil {
