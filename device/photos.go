@@ -18,13 +18,16 @@ import (
 
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/internal/backoff"
 )
 
 // Defaults and limits of the photo worker.
 const (
 	DefaultFetchTimeout = 2 * time.Minute
 	// firstRetry and maxRetry bound the backoff after a transient failure
-	// (network error, HTTP error status).
+	// (network error, HTTP error status): the first wait is up to
+	// firstRetry, the ceiling doubling up to maxRetry, with full jitter so
+	// that devices sharing a photo server do not all come back at once.
 	firstRetry = 5 * time.Second
 	maxRetry   = 5 * time.Minute
 	// maxFetches URL photos download at once (each up to
@@ -68,9 +71,14 @@ type photoResult struct {
 	err   error // transient; refusals and successes are nil
 }
 
-type backoff struct {
+// photoRetry is the backoff after a transient failure, and after a failed
+// listing of the store.
+var photoRetry = backoff.Policy{Base: firstRetry, Cap: maxRetry}
+
+// retryState is one revision's backoff.
+type retryState struct {
 	next  time.Time
-	delay time.Duration
+	fails int // transient failures in a row
 }
 
 // Run works until ctx ends, then waits for the photos in hand (a Prepare
@@ -103,22 +111,23 @@ func (p *Photos) Run(ctx context.Context) error {
 	defer cancel()
 	done := make(chan photoResult)
 	busy := map[photoKey]bool{}
-	retry := map[photoKey]*backoff{}
+	retry := map[photoKey]*retryState{}
 	fetching, local := 0, 0
 	alarm := clock.Alarm{Clock: clk}
 	defer alarm.Stop()
-	listWait := firstRetry
+	listFails := 0
 	for {
 		changed := p.Store.Changed()
 		pending, err := p.Store.Pending()
 		now := clk.Now()
 		var wake time.Time
 		if err != nil {
-			w.log.Error("list pending photos", "err", err, "retry_in", listWait)
-			wake = now.Add(listWait)
-			listWait = min(listWait*2, maxRetry)
+			wait := photoRetry.Delay(listFails)
+			listFails++
+			w.log.Error("list pending photos", "err", err, "retry_in", wait)
+			wake = now.Add(wait)
 		} else {
-			listWait = firstRetry
+			listFails = 0
 			// Soonest shown first.
 			slices.SortStableFunc(pending, func(a, b store.Record) int { return a.Item.Start.Compare(b.Item.Start) })
 			inStore := map[photoKey]bool{}
@@ -180,13 +189,13 @@ func (p *Photos) Run(ctx context.Context) error {
 			}
 			b := retry[r.key]
 			if b == nil {
-				b = &backoff{delay: firstRetry}
+				b = &retryState{}
 				retry[r.key] = b
-			} else {
-				b.delay = min(b.delay*2, maxRetry)
 			}
-			b.next = clk.Now().Add(b.delay)
-			w.log.Warn("photo not ready, will retry", "id", r.key.id, "rev", r.key.rev, "err", r.err, "retry_in", b.delay)
+			wait := photoRetry.Delay(b.fails)
+			b.fails++
+			b.next = clk.Now().Add(wait)
+			w.log.Warn("photo not ready, will retry", "id", r.key.id, "rev", r.key.rev, "err", r.err, "retry_in", wait)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/internal/backoff"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -228,19 +229,38 @@ func TestPhotosRefusals(t *testing.T) {
 	}
 }
 
+// settleRetry waits until the one armed timer is the retry after the
+// failure numbered attempt, made at from: jittered, so anywhere between
+// the backoff's floor and its ceiling. It returns the retry's time.
+func settleRetry(t *testing.T, clk *clock.Fake, from time.Time, attempt int) time.Time {
+	t.Helper()
+	lo, hi := from.Add(backoff.MinDelay), from.Add(photoRetry.Ceiling(attempt))
+	deadline := time.Now().Add(waitLimit)
+	for {
+		got := clk.Pending()
+		if len(got) == 1 && !got[0].Before(lo) && !got[0].After(hi) {
+			return got[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("armed timers = %v, want one retry in [%v, %v]", got, lo, hi)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestPhotosRetry(t *testing.T) {
 	f := newPhotoFixture(t)
 	path := "/flaky/2/later"
 	f.apply(t, urlPhoto("p", f.srv.URL+path, []byte("later")))
 	f.run(t, nil)
-	// 404: not a refusal; retried after 5 s, then 10 s.
-	settle(t, f.clk, pt0.Add(5*time.Second))
+	// 404: not a refusal; retried within 5 s, then within 10 s.
+	at := settleRetry(t, f.clk, pt0, 0)
 	if r, _, _ := f.st.Get("p"); r.State != proto.StatePending {
 		t.Fatalf("after a 404: %s %q, want pending", r.State, r.Reason)
 	}
-	f.clk.Advance(5 * time.Second)
-	settle(t, f.clk, pt0.Add(15*time.Second))
-	f.clk.Advance(10 * time.Second)
+	f.clk.Set(at)
+	at = settleRetry(t, f.clk, at, 1)
+	f.clk.Set(at)
 	waitState(t, f.st, "p", proto.StateReady)
 	settle(t, f.clk)
 	if n := f.hitCount(path); n != 3 {
@@ -258,11 +278,13 @@ func TestPhotosConnectionRefused(t *testing.T) {
 	ln.Close()
 	f.apply(t, urlPhoto("p", dead, []byte("x")))
 	f.run(t, nil)
-	settle(t, f.clk, pt0.Add(5*time.Second))
-	f.clk.Advance(5 * time.Second)
-	settle(t, f.clk, pt0.Add(15*time.Second))
-	f.clk.Advance(10 * time.Second)
-	settle(t, f.clk, pt0.Add(35*time.Second))
+	at := pt0
+	for attempt := range 3 {
+		at = settleRetry(t, f.clk, at, attempt)
+		if attempt < 2 {
+			f.clk.Set(at)
+		}
+	}
 	if r, _, _ := f.st.Get("p"); r.State != proto.StatePending {
 		t.Errorf("unreachable server: %s %q, want still pending", r.State, r.Reason)
 	}
@@ -294,7 +316,7 @@ func TestPhotosFetchTimeout(t *testing.T) {
 	f.apply(t, urlPhoto("slow", f.srv.URL+"/slow/s", []byte("s")))
 	f.run(t, func(p *Photos) { p.FetchTimeout = 50 * time.Millisecond })
 	// The download gives up (real time) and is retried later (fake time).
-	settle(t, f.clk, pt0.Add(5*time.Second))
+	settleRetry(t, f.clk, pt0, 0)
 	if r, _, _ := f.st.Get("slow"); r.State != proto.StatePending {
 		t.Errorf("after a timeout: %s %q, want pending", r.State, r.Reason)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/hearth-home/hearth/device/callauth"
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/internal/backoff"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -159,12 +160,20 @@ func (c *Client) Stats() Stats {
 	return s
 }
 
+// reconnect is the wait between attempts to reach a broker: up to 1 s
+// after a lost link, growing to at most 3 s while no broker answers, with
+// full jitter so that a fleet that lost its broker does not come back in
+// step. The cap is the product's promise: a device is back within 5 s of its
+// broker's return (TestReconnectAfterBrokerDownAMinute), so the wait after
+// the broker is up again must stay well below that, whatever the outage.
+var reconnect = backoff.Policy{Base: time.Second, Cap: 3 * time.Second, Floor: 100 * time.Millisecond}
+
 // Run keeps a connection to the broker until ctx ends, reconnecting with
 // backoff. Cancellation is not an error.
 func (c *Client) Run(ctx context.Context) error {
 	brokers := append([]string{c.opt.Broker}, c.opt.Fallbacks...)
-	next := 0 // index into brokers
-	backoff := time.Second
+	next := 0    // index into brokers
+	attempt := 0 // failed rounds of the list since the link was last up
 	for ctx.Err() == nil {
 		broker := brokers[next]
 		connected, err := c.once(ctx, broker)
@@ -172,13 +181,14 @@ func (c *Client) Run(ctx context.Context) error {
 			break
 		}
 		if connected {
-			backoff = time.Second
+			attempt = 0
 		} else {
 			// Unreachable or refused: the next broker, round the list.
 			next = (next + 1) % len(brokers)
 		}
-		c.log.Warn("broker link down", "broker", broker, "err", err, "retry_in", backoff, "next", brokers[next])
-		t := c.opt.Clock.NewTimer(backoff)
+		wait := reconnect.Delay(attempt)
+		c.log.Warn("broker link down", "broker", broker, "err", err, "retry_in", wait, "next", brokers[next])
+		t := c.opt.Clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -186,7 +196,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		if next == 0 || connected {
 			// Back off once per round of the list, not per broker.
-			backoff = min(backoff*2, 30*time.Second)
+			attempt++
 		}
 		c.reconnects.Add(1)
 	}
@@ -210,7 +220,11 @@ func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, er
 		AddBroker(broker).
 		SetClientID(c.opt.ClientID).
 		SetCleanSession(false).
+		// Run is the only retry loop: paho must add no waits of its own
+		// (its ConnectRetry would retry inside Connect, and its
+		// reconnect backoff remembers failures for 2 x ConnectTimeout).
 		SetAutoReconnect(false).
+		SetConnectRetry(false).
 		SetKeepAlive(c.opt.KeepAlive).
 		SetPingTimeout(c.opt.KeepAlive/2+time.Second).
 		SetConnectTimeout(10*time.Second).

@@ -5,15 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hearth-home/hearth/internal/backoff"
 	hsync "github.com/hearth-home/hearth/sync"
 )
 
-// Reconnect backoff of the watching commands: at once, then from minRetry
-// doubling up to maxRetry.
-const (
-	minRetry = 500 * time.Millisecond
-	maxRetry = 15 * time.Second
-)
+// retryPolicy is the reconnect backoff of the watching commands: at once,
+// then up to 500 ms, the ceiling doubling up to 15 s, with full jitter so
+// that many watchers of one broker do not knock together when it returns.
+var retryPolicy = backoff.Policy{Base: 500 * time.Millisecond, Cap: 15 * time.Second}
 
 // redial keeps the broker connection of a command that watches (fleet
 // --watch, activity --follow). An hsync.Conn does not reconnect; when it is
@@ -31,7 +30,7 @@ type redial struct {
 	conn    *hsync.Conn // nil while down
 	down    time.Time   // when the broker was lost; zero while connected
 	retry   <-chan time.Time
-	backoff time.Duration
+	fails   int // failed redials in a row
 	lastErr string
 }
 
@@ -54,7 +53,7 @@ func (r *redial) Dropped() {
 	r.down = r.e.now()
 	fmt.Fprintf(r.e.stderr, "%s: broker unreachable since %s, retrying (%v)\n", r.name, r.e.clock(r.down), r.conn.LostErr())
 	r.conn.Close()
-	r.conn, r.backoff = nil, 0
+	r.conn, r.fails = nil, 0
 	r.retry = time.After(0)
 }
 
@@ -71,12 +70,8 @@ func (r *redial) Redial(ctx context.Context) bool {
 			fmt.Fprintf(r.e.stderr, "%s: %v; retrying\n", r.name, err)
 			r.lastErr = err.Error()
 		}
-		if r.backoff == 0 {
-			r.backoff = minRetry
-		} else {
-			r.backoff = min(2*r.backoff, maxRetry)
-		}
-		r.retry = time.After(r.backoff)
+		r.retry = time.After(retryPolicy.Delay(r.fails))
+		r.fails++
 		return false
 	}
 	fmt.Fprintf(r.e.stderr, "%s: broker back at %s\n", r.name, r.e.clock(r.e.now()))

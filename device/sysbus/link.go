@@ -10,11 +10,14 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/internal/backoff"
 )
 
 // Backoff between attempts to reach a missing bus, unless LinkOptions say
 // otherwise: the first retry after a loss is at once (a restarted
-// dbus-daemon is usually back), then MinBackoff, doubling up to MaxBackoff.
+// dbus-daemon is usually back), then up to MinBackoff, the ceiling doubling
+// up to MaxBackoff, with full jitter (internal/backoff): never less than
+// backoff.MinDelay, never more than the ceiling.
 const (
 	MinBackoff = time.Second
 	MaxBackoff = 30 * time.Second
@@ -30,8 +33,9 @@ type LinkOptions struct {
 	Logger *slog.Logger
 	// Clock times the backoff; nil is the real clock.
 	Clock clock.Clock
-	// MinBackoff and MaxBackoff bound the wait between attempts while
-	// there is no bus; zero takes the package's defaults.
+	// MinBackoff (the first ceiling) and MaxBackoff (the cap) bound the
+	// wait between attempts while there is no bus; zero takes the
+	// package's defaults.
 	MinBackoff, MaxBackoff time.Duration
 }
 
@@ -54,9 +58,9 @@ type Link struct {
 	mu      gosync.Mutex
 	bus     *Bus
 	closed  bool
-	down    bool          // logged as missing or lost, not yet as back
-	wait    time.Duration // the next backoff step
-	nextTry time.Time     // no attempt to connect before this
+	down    bool      // logged as missing or lost, not yet as back
+	fails   int       // failed attempts in a row
+	nextTry time.Time // no attempt to connect before this
 }
 
 var (
@@ -102,7 +106,7 @@ func (l *Link) conn(ctx context.Context) *dbus.Conn {
 		_ = l.bus.Close()
 		l.bus = nil
 		l.down = true
-		l.wait, l.nextTry = 0, time.Time{}
+		l.fails, l.nextTry = 0, time.Time{}
 		l.log.Warn("system bus lost: clock sync and network reported as unknown until it is back")
 	}
 	if l.bus == nil {
@@ -125,21 +129,18 @@ func (l *Link) connectLocked(ctx context.Context) {
 		if ctx.Err() != nil {
 			return // the caller gave up; not a verdict on the bus
 		}
-		if l.wait == 0 {
-			l.wait = l.opt.MinBackoff
-		} else {
-			l.wait = min(2*l.wait, l.opt.MaxBackoff)
-		}
-		l.nextTry = now.Add(l.wait)
+		wait := backoff.Policy{Base: l.opt.MinBackoff, Cap: l.opt.MaxBackoff}.Delay(l.fails)
+		l.fails++
+		l.nextTry = now.Add(wait)
 		if !l.down {
 			l.down = true
 			l.log.Info("no system bus: clock sync and network reported as unknown, retrying", "err", err)
 		} else {
-			l.log.Debug("system bus still missing", "err", err, "retry_in", l.wait)
+			l.log.Debug("system bus still missing", "err", err, "retry_in", wait)
 		}
 		return
 	}
-	l.bus, l.wait, l.nextTry = bus, 0, time.Time{}
+	l.bus, l.fails, l.nextTry = bus, 0, time.Time{}
 	if l.down {
 		l.down = false
 		l.log.Info("system bus back")

@@ -10,6 +10,7 @@ import (
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/sysbus"
 	"github.com/hearth-home/hearth/device/sysbus/sysbustest"
+	"github.com/hearth-home/hearth/internal/backoff"
 )
 
 // logBuf collects a Link's log lines. A Link logs only on the goroutine
@@ -129,18 +130,20 @@ func TestLinkBusAppearsLater(t *testing.T) {
 }
 
 // A missing bus is tried again only after the backoff, at start and after
-// a loss (whose first retry is at once, and fails here).
+// a loss (whose first retry is at once, and fails here). The backoff is
+// jittered: the first wait lies between backoff.MinDelay and MinBackoff.
 func TestLinkBackoff(t *testing.T) {
 	bus := sysbustest.New(t)
 	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	l, logs := newLink(t, bus.Address, clk) // the first attempt failed: wait MinBackoff
+	l, logs := newLink(t, bus.Address, clk) // the first attempt failed: wait up to MinBackoff
 	bus.Start()
 	bus.TimeDated(true)
-	clk.Advance(sysbus.MinBackoff / 2)
+	early := backoff.MinDelay / 2
+	clk.Advance(early)
 	if _, known := l.Synchronized(t.Context()); known {
-		t.Fatalf("reconnected %v after a failure, want not before %v", sysbus.MinBackoff/2, sysbus.MinBackoff)
+		t.Fatalf("reconnected %v after a failure, want not before %v", early, backoff.MinDelay)
 	}
-	clk.Advance(sysbus.MinBackoff / 2)
+	clk.Advance(sysbus.MinBackoff - early)
 	if _, known := l.Synchronized(t.Context()); !known {
 		t.Fatalf("not reconnected %v after a failure", sysbus.MinBackoff)
 	}
