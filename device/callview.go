@@ -3,45 +3,24 @@ package device
 import (
 	"image"
 	"time"
+
+	"github.com/hearth-home/hearth/sync/proto"
 )
 
-// CallPhase is where a call stands, as the screen shows it.
-type CallPhase int
+// CallPhase is where a call stands, as the screen shows it; defined with
+// its one text encoding in sync/proto, where callers read it too.
+type CallPhase = proto.CallPhase
 
-// The phases of a call on screen. CallNone means no call: the carousel.
+// The phases of a call on screen (see proto.CallPhase). CallNone means no
+// call: the carousel.
 const (
-	CallNone CallPhase = iota
-	// CallAnnouncing: a forced call; chime, caller's name and reason for the
-	// announcement time; the camera is opening but no video leaves yet.
-	CallAnnouncing
-	// CallRinging: a signalled call rings with the caller's name for the
-	// ring time, then answers by itself; one touch ends it.
-	CallRinging
-	// CallConnecting: answered, waiting for the media to flow.
-	CallConnecting
-	// CallActive: the caller full screen, the resident small in a corner.
-	CallActive
-	// CallEnded: shown briefly ("Call ended") before the carousel returns.
-	CallEnded
+	CallNone       = proto.CallNone
+	CallAnnouncing = proto.CallAnnouncing
+	CallRinging    = proto.CallRinging
+	CallConnecting = proto.CallConnecting
+	CallActive     = proto.CallActive
+	CallEnded      = proto.CallEnded
 )
-
-func (p CallPhase) String() string {
-	switch p {
-	case CallNone:
-		return "none"
-	case CallAnnouncing:
-		return "announcing"
-	case CallRinging:
-		return "ringing"
-	case CallConnecting:
-		return "connecting"
-	case CallActive:
-		return "active"
-	case CallEnded:
-		return "ended"
-	}
-	return "unknown"
-}
 
 // Participant is one remote person in a call.
 type Participant struct {

@@ -205,7 +205,7 @@ type Reply struct {
 	Reason string `json:"reason,omitempty"`
 	// Phase is the call's phase (type "state"): announcing, ringing,
 	// connecting, active, ended.
-	Phase string `json:"phase,omitempty"`
+	Phase CallPhase `json:"phase,omitempty"`
 	// Ends is when the call's time runs out (type "state").
 	Ends time.Time `json:"ends,omitzero"`
 	// Camera and Mic say whether the device sends picture and sound.
@@ -237,15 +237,6 @@ func DecodeReply(payload []byte) (Reply, error) {
 	return r, nil
 }
 
-// Answer policies a caller meets (Availability.Answer).
-const (
-	AnswerAuto   = "auto"   // answers by itself (forced calls connect)
-	AnswerRings  = "rings"  // rings, then answers by itself
-	AnswerAsleep = "asleep" // night hours or do-not-disturb: only forced calls
-	AnswerBusy   = "busy"   // in a call
-	AnswerNone   = "none"   // cannot take calls (no allowlist, no camera and microphone)
-)
-
 // RefusedDND is the reason a signalled call is refused while the device is
 // in do-not-disturb (forced calls are still answered).
 const RefusedDND = "do not disturb"
@@ -257,12 +248,10 @@ type Availability struct {
 	Device string    `json:"device"`
 	Name   string    `json:"name,omitempty"` // "Mum's kitchen"
 	Time   time.Time `json:"time"`
-	// State: available, ringing, in_call, do_not_disturb, night,
-	// camera_missing, microphone_missing, no_allowlist,
-	// no_camera_or_microphone, not_provisioned.
-	State string `json:"state"`
+	// State: see AvailabilityState.
+	State AvailabilityState `json:"state"`
 	// Answer maps caller modes to what happens: forced and signalled.
-	Answer     map[CallMode]string `json:"answer"`
+	Answer     map[CallMode]Answer `json:"answer"`
 	Camera     bool                `json:"camera"`
 	Microphone bool                `json:"microphone"`
 	// DNDUntil is when do-not-disturb ends by itself, while it is on (also

@@ -105,17 +105,17 @@ type Heartbeat struct {
 	Reconnects int64  `json:"reconnects"`
 	Storage    Usage  `json:"storage"`
 	// MemoryRSS is the daemon's resident memory; MemoryAvailable the system's.
-	MemoryRSS       uint64    `json:"memory_rss"`
-	MemoryAvailable uint64    `json:"memory_available"`
-	CPUTempC        *float64  `json:"cpu_temp_c,omitempty"`
-	Items           int       `json:"items"`
-	OnScreen        string    `json:"on_screen,omitempty"`
-	LastSync        time.Time `json:"last_sync,omitzero"`
-	Display         string    `json:"display"` // on, dimmed, off
-	Camera          bool      `json:"camera"`
-	Microphone      bool      `json:"microphone"`
-	Speaker         bool      `json:"speaker"`
-	Availability    string    `json:"availability,omitempty"`
+	MemoryRSS       uint64            `json:"memory_rss"`
+	MemoryAvailable uint64            `json:"memory_available"`
+	CPUTempC        *float64          `json:"cpu_temp_c,omitempty"`
+	Items           int               `json:"items"`
+	OnScreen        string            `json:"on_screen,omitempty"`
+	LastSync        time.Time         `json:"last_sync,omitzero"`
+	Display         string            `json:"display"` // on, dimmed, off
+	Camera          bool              `json:"camera"`
+	Microphone      bool              `json:"microphone"`
+	Speaker         bool              `json:"speaker"`
+	Availability    AvailabilityState `json:"availability,omitempty"`
 	// DNDUntil is when do-not-disturb ends, while it is on.
 	DNDUntil time.Time `json:"dnd_until,omitzero"`
 }
