@@ -12,11 +12,14 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hearth-home/hearth/sync/mqtttest"
 )
 
-// startBroker runs Mosquitto the way sync/mqtttest does: "user root" (so it
-// does not switch users and lose the parent-death signal), its own process
-// group, persistence on disk, free loopback ports. It returns the broker's
+// startBroker runs Mosquitto the way sync/mqtttest does, with its
+// configuration (mqtttest.Conf): "user root" (so it does not switch users
+// and lose the parent-death signal), its own process group, persistence on
+// disk, free loopback ports. It returns the broker's
 // mqtt:// URL and the ws:// URL of a second listener that speaks MQTT over
 // WebSockets, for browsers (the web caller).
 func startBroker(ctx context.Context, ps *procs, dir string) (mqttURL, wsURL string, _ *proc, _ error) {
@@ -29,24 +32,8 @@ func startBroker(ctx context.Context, ps *procs, dir string) (mqttURL, wsURL str
 		return "", "", nil, err
 	}
 	conf := filepath.Join(dir, "mosquitto.conf")
-	// The WebSockets listener comes last: "protocol" applies to the
-	// listener declared before it.
-	cfg := fmt.Sprintf(`user root
-listener %d 127.0.0.1
-listener %d 127.0.0.1
-protocol websockets
-allow_anonymous true
-persistence true
-persistence_location %s/
-autosave_interval 60
-max_queued_messages 100000
-max_inflight_messages 100
-log_dest file %s/mosquitto.log
-log_type error
-log_type warning
-log_type notice
-%s`, port, wsPort, dir, dir, nodelay())
-	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+	cfg := mqtttest.Conf{Dir: dir, Port: port, WSPort: wsPort, Autosave: time.Minute, Extra: nodelay()}
+	if err := os.WriteFile(conf, []byte(cfg.String()), 0o600); err != nil {
 		return "", "", nil, fmt.Errorf("write mosquitto.conf: %w", err)
 	}
 	p, _, err := runMosquitto(ctx, ps, "mosquitto", conf, port, 20*time.Millisecond)

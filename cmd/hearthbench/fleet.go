@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hearth-home/hearth/sync/mqtttest"
 )
 
 // The fleet section: b.p.fleetDevices simulated devices (hearthctl
@@ -211,18 +213,8 @@ func startFleetBroker(ctx context.Context, ps *procs, dir string) (string, *proc
 		return "", nil, err
 	}
 	conf := filepath.Join(dir, "mosquitto.conf")
-	cfg := fmt.Sprintf(`user root
-listener %d 127.0.0.1
-max_connections -1
-allow_anonymous true
-persistence false
-max_queued_messages 1000000
-max_inflight_messages 100
-log_dest file %s/mosquitto.log
-log_type error
-log_type warning
-`, port, dir)
-	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+	cfg := mqtttest.Conf{Dir: dir, Port: port, MaxQueued: 1000000, Quiet: true, Extra: "max_connections -1\n"}
+	if err := os.WriteFile(conf, []byte(cfg.String()), 0o600); err != nil {
 		return "", nil, fmt.Errorf("write mosquitto.conf: %w", err)
 	}
 	p, _, err := runMosquitto(ctx, ps, "mosquitto (fleet)", conf, port, 20*time.Millisecond)

@@ -21,6 +21,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	hsync "github.com/hearth-home/hearth/sync"
+	"github.com/hearth-home/hearth/sync/mqtttest"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -633,18 +634,8 @@ func startStatusBroker(ctx context.Context, ps *procs, dir string) (*statusBroke
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	cfg := fmt.Sprintf(`user root
-listener %d 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location %s/
-autosave_interval 60
-log_dest file %s/mosquitto.log
-log_type error
-log_type warning
-log_type notice
-`, port, dir, dir)
-	if err := os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(cfg), 0o600); err != nil {
+	cfg := mqtttest.Conf{Dir: dir, Port: port, Autosave: time.Minute}
+	if err := os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(cfg.String()), 0o600); err != nil {
 		return nil, fmt.Errorf("write mosquitto.conf: %w", err)
 	}
 	sb := &statusBroker{ps: ps, dir: dir, port: port, url: "mqtt://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}

@@ -44,12 +44,7 @@ func (b *Broker) WSURL() string { return fmt.Sprintf("ws://127.0.0.1:%d", b.WSPo
 // mosquitto is not installed and HEARTH_REQUIRE_BROKER is unset.
 func Start(t testing.TB) *Broker {
 	t.Helper()
-	if _, err := exec.LookPath(binary()); err != nil {
-		if os.Getenv("HEARTH_REQUIRE_BROKER") != "" {
-			t.Fatalf("mosquitto not found (%v); run .ci/deps.sh", err)
-		}
-		t.Skipf("mosquitto not found: %v", err)
-	}
+	needBinary(t)
 	b := &Broker{Dir: t.TempDir(), t: t}
 	b.startFresh(2)
 	t.Cleanup(b.Stop)
@@ -64,12 +59,7 @@ func Start(t testing.TB) *Broker {
 // second listener would.
 func StartTLS(t testing.TB, certDir string, extraCAs ...string) *Broker {
 	t.Helper()
-	if _, err := exec.LookPath(binary()); err != nil {
-		if os.Getenv("HEARTH_REQUIRE_BROKER") != "" {
-			t.Fatalf("mosquitto not found (%v); run .ci/deps.sh", err)
-		}
-		t.Skipf("mosquitto not found: %v", err)
-	}
+	needBinary(t)
 	b := &Broker{Dir: t.TempDir(), t: t, tlsDir: certDir}
 	// One cafile: the broker's own CA and the extras, in the broker's dir.
 	cas, err := os.ReadFile(filepath.Join(certDir, "ca.crt"))
@@ -94,6 +84,18 @@ func StartTLS(t testing.TB, certDir string, extraCAs ...string) *Broker {
 
 // TLSURL is the broker's mqtts:// address (StartTLS).
 func (b *Broker) TLSURL() string { return fmt.Sprintf("mqtts://127.0.0.1:%d", b.TLSPort) }
+
+// needBinary skips the test when mosquitto is not installed, or fails it
+// when HEARTH_REQUIRE_BROKER is set.
+func needBinary(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath(binary()); err != nil {
+		if os.Getenv("HEARTH_REQUIRE_BROKER") != "" {
+			t.Fatalf("mosquitto not found (%v); run .ci/deps.sh", err)
+		}
+		t.Skipf("mosquitto not found: %v", err)
+	}
+}
 
 func binary() string {
 	if p, err := exec.LookPath("mosquitto"); err == nil {
@@ -147,29 +149,10 @@ func FreePorts(t testing.TB, n int) []int {
 func (b *Broker) start() error {
 	b.t.Helper()
 	conf := filepath.Join(b.Dir, "mosquitto.conf")
-	// "user root": started as root Mosquitto would switch to the mosquitto
-	// user, which drops the parent-death signal and can leave an orphan
-	// holding go test's output open (FIELD-NOTES).
-	// The WebSockets listener comes last: "protocol" applies to the
-	// listener declared before it.
-	cfg := fmt.Sprintf(`user root
-listener %d 127.0.0.1
-listener %d 127.0.0.1
-protocol websockets
-allow_anonymous true
-persistence true
-persistence_location %s/
-autosave_interval 1
-max_queued_messages 100000
-max_inflight_messages 100
-log_dest file %s/mosquitto.log
-log_type error
-log_type warning
-log_type notice
-`, b.Port, b.WSPort, b.Dir, b.Dir)
+	c := Conf{Dir: b.Dir, Port: b.Port, WSPort: b.WSPort, Autosave: time.Second}
 	if b.TLSPort != 0 {
 		// Last, so that its settings apply to this listener only.
-		cfg += fmt.Sprintf(`listener %d 127.0.0.1
+		c.Extra = fmt.Sprintf(`listener %d 127.0.0.1
 cafile %s
 certfile %s/server.crt
 keyfile %s/server.key
@@ -177,7 +160,7 @@ require_certificate true
 use_identity_as_username true
 `, b.TLSPort, b.cafile, b.tlsDir, b.tlsDir)
 	}
-	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(c.String()), 0o600); err != nil {
 		b.t.Fatalf("write mosquitto.conf: %v", err)
 	}
 	return b.run(conf, b.Port, b.WSPort, b.TLSPort)
@@ -288,6 +271,14 @@ func (b *Broker) Stop() {
 func (b *Broker) Restart() {
 	b.t.Helper()
 	b.Stop()
+	b.StartAgain()
+}
+
+// StartAgain starts a stopped broker again on the same ports with the same
+// persistence: Restart for a test that keeps the broker down a while. A
+// port taken meanwhile fails the test.
+func (b *Broker) StartAgain() {
+	b.t.Helper()
 	if err := b.start(); err != nil {
 		b.t.Fatal(err)
 	}
