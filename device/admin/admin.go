@@ -16,24 +16,23 @@ import (
 	"time"
 
 	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/device/signed"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
 // The reasons a command is refused, besides proto's decoding errors.
 var (
-	// ErrBadSignature: not signed with the organisation's key.
-	ErrBadSignature = errors.New("bad signature")
+	// ErrBadSignature: not signed with the organisation's key. The same
+	// error as signed.ErrBadSignature.
+	ErrBadSignature = signed.ErrBadSignature
 	// ErrExpired: outside its lifetime (or issued too far in the future).
-	ErrExpired = errors.New("expired")
+	// The same error as signed.ErrExpired.
+	ErrExpired = signed.ErrExpired
 	// ErrReplayed: this command id was used before.
 	ErrReplayed = errors.New("replayed command id")
 	// ErrNoOrgKey: the device has no organisation key (not provisioned).
 	ErrNoOrgKey = errors.New("no organisation key")
 )
-
-// clockSkew is how far the organisation's clock may run ahead of the
-// device's, as for invites.
-const clockSkew = 30 * time.Second
 
 // Activity types reported for every command.
 const (
@@ -41,17 +40,18 @@ const (
 	ActivityRefused = "admin_refused"
 )
 
-// Checker decides whether a command may be obeyed. Safe for concurrent use.
+// Checker decides whether a command may be obeyed: the checks of package
+// signed, with the organisation's key. Safe for concurrent use.
 type Checker struct {
 	OrgKey ed25519.PublicKey
 	Clock  clock.Clock
 	// Spent, when set, records used ids on disk so that a restart (a
 	// reboot command!) does not forget them; it reports whether id was
-	// fresh. An error refuses the command.
+	// fresh. An error refuses the command. Set it before the first Check.
 	Spent func(id string, until, now time.Time) (fresh bool, err error)
 
-	mu   sync.Mutex
-	seen map[string]time.Time // id -> when it may be forgotten
+	once  sync.Once
+	spent signed.Spent
 }
 
 // Check verifies a decoded command. On success its id is spent.
@@ -60,37 +60,17 @@ func (c *Checker) Check(cmd proto.AdminCommand) error {
 	if len(c.OrgKey) != ed25519.PublicKeySize {
 		return refuse(ErrNoOrgKey)
 	}
-	if !ed25519.Verify(c.OrgKey, cmd.SigningBytes(), cmd.Sig) {
-		return refuse(ErrBadSignature)
+	if err := signed.Verify(c.OrgKey, cmd.SigningBytes(), cmd.Sig); err != nil {
+		return refuse(err)
 	}
 	now := c.Clock.Now()
-	if !now.Before(cmd.Expires) || now.Add(clockSkew).Before(cmd.Issued) {
-		return refuse(fmt.Errorf("%w (valid %s to %s, now %s)", ErrExpired,
-			cmd.Issued.Format(time.RFC3339), cmd.Expires.Format(time.RFC3339), now.Format(time.RFC3339)))
+	if err := signed.Lifetime(now, cmd.Issued, cmd.Expires); err != nil {
+		return refuse(err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.seen == nil {
-		c.seen = map[string]time.Time{}
+	c.once.Do(func() { c.spent.Replayed, c.spent.Durable = ErrReplayed, c.Spent })
+	if err := c.spent.Spend(cmd.ID, cmd.Expires, now); err != nil {
+		return refuse(err)
 	}
-	for id, until := range c.seen {
-		if now.After(until) {
-			delete(c.seen, id)
-		}
-	}
-	if _, ok := c.seen[cmd.ID]; ok {
-		return refuse(ErrReplayed)
-	}
-	if c.Spent != nil {
-		fresh, err := c.Spent(cmd.ID, cmd.Expires, now)
-		if err != nil {
-			return refuse(fmt.Errorf("record command id: %w", err))
-		}
-		if !fresh {
-			return refuse(ErrReplayed)
-		}
-	}
-	c.seen[cmd.ID] = cmd.Expires
 	return nil
 }
 

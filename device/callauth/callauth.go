@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/device/signed"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -23,10 +24,12 @@ var (
 	ErrNoAllowlist = errors.New("no allowlist")
 	// ErrUnknownCaller: the caller is not on the allowlist.
 	ErrUnknownCaller = errors.New("unknown caller")
-	// ErrBadSignature: the signature does not match the caller's (or the organisation's) key.
-	ErrBadSignature = errors.New("bad signature")
-	// ErrExpired: the invite's lifetime is over (or has not begun).
-	ErrExpired = errors.New("expired")
+	// ErrBadSignature: the signature does not match the caller's (or the
+	// organisation's) key. The same error as signed.ErrBadSignature.
+	ErrBadSignature = signed.ErrBadSignature
+	// ErrExpired: the invite's lifetime is over (or has not begun). The
+	// same error as signed.ErrExpired.
+	ErrExpired = signed.ErrExpired
 	// ErrReplayed: this call id was seen before.
 	ErrReplayed = errors.New("replayed call id")
 	// ErrModeNotAllowed: the caller may not use this mode.
@@ -35,21 +38,19 @@ var (
 	ErrStale = errors.New("stale allowlist")
 )
 
-// clockSkew is how far a caller's clock may run ahead of the device's.
-const clockSkew = 30 * time.Second
-
 // Checker holds the allowlist and the call ids already used. Safe for
 // concurrent use.
 type Checker struct {
 	org   ed25519.PublicKey
 	clock clock.Clock
 	// Spent, when set, also records used call ids on disk, so a restart
-	// does not forget them; it reports whether id was fresh.
+	// does not forget them; it reports whether id was fresh. Set it before
+	// the first Check.
 	Spent func(id string, until, now time.Time) (fresh bool, err error)
 
-	mu   sync.Mutex
-	list *proto.Allowlist
-	seen map[string]time.Time // call id -> when it may be forgotten
+	mu    sync.Mutex
+	list  *proto.Allowlist
+	spent signed.Spent
 }
 
 // New returns a Checker that trusts allowlists signed with org.
@@ -57,14 +58,17 @@ func New(org ed25519.PublicKey, clk clock.Clock) (*Checker, error) {
 	if len(org) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("callauth: organisation key of %d bytes, want %d", len(org), ed25519.PublicKeySize)
 	}
-	return &Checker{org: org, clock: clk, seen: map[string]time.Time{}}, nil
+	if clk == nil {
+		clk = clock.Real()
+	}
+	return &Checker{org: org, clock: clk, spent: signed.Spent{Replayed: ErrReplayed}}, nil
 }
 
 // SetAllowlist installs a if the organisation signed it and its serial is
 // above the current one.
 func (c *Checker) SetAllowlist(a proto.Allowlist) error {
-	if !ed25519.Verify(c.org, a.SigningBytes(), a.Sig) {
-		return fmt.Errorf("allowlist %d: %w", a.Serial, ErrBadSignature)
+	if err := signed.Verify(c.org, a.SigningBytes(), a.Sig); err != nil {
+		return fmt.Errorf("allowlist %d: %w", a.Serial, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -85,66 +89,95 @@ func (c *Checker) Allowlist() (proto.Allowlist, bool) {
 	return *c.list, true
 }
 
-// Check decides on an invite. On success the call id is spent: the same
-// invite is refused as a replay from then on.
-func (c *Checker) Check(in proto.Invite) (proto.AllowedCaller, error) {
-	now := c.clock.Now()
+// Caller looks id up on the allowlist: ErrNoAllowlist or ErrUnknownCaller
+// if it is not there. Cheap (no signature), for turning a stranger's
+// message away before anything costly.
+func (c *Checker) Caller(id string) (proto.AllowedCaller, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for id, until := range c.seen {
-		if now.After(until) {
-			delete(c.seen, id)
-		}
+	if c.list == nil {
+		return proto.AllowedCaller{}, ErrNoAllowlist
 	}
+	i := slices.IndexFunc(c.list.Callers, func(a proto.AllowedCaller) bool { return a.ID == id })
+	if i < 0 {
+		return proto.AllowedCaller{}, ErrUnknownCaller
+	}
+	return c.list.Callers[i], nil
+}
+
+// Authenticated reports whether a refusal came after the message proved
+// to be from the caller it names: false for no allowlist, an unknown
+// caller and a bad signature (anybody can send those, under any name).
+func Authenticated(err error) bool {
+	return !errors.Is(err, ErrNoAllowlist) && !errors.Is(err, ErrUnknownCaller) && !errors.Is(err, ErrBadSignature)
+}
+
+// Check decides on an invite. On success the call id is spent: the same
+// invite is refused as a replay from then on. It is Verify then Spend.
+func (c *Checker) Check(in proto.Invite) (proto.AllowedCaller, error) {
+	caller, err := c.Verify(in)
+	if err != nil {
+		return caller, err
+	}
+	if err := c.Spend(in); err != nil {
+		return proto.AllowedCaller{}, err
+	}
+	return caller, nil
+}
+
+// Verify checks everything about an invite but does not spend its call
+// id: the caller is on the allowlist, signed it, it is within its
+// lifetime, its id was not used before (as far as memory knows: Spend
+// also asks the disk) and the caller may use its mode. It changes
+// nothing, so it may run where the message arrives, before it is queued.
+func (c *Checker) Verify(in proto.Invite) (proto.AllowedCaller, error) {
+	now := c.clock.Now()
 	refuse := func(err error) (proto.AllowedCaller, error) {
 		return proto.AllowedCaller{}, fmt.Errorf("invite %s from %s: %w", in.Call, in.Caller, err)
 	}
-	if c.list == nil {
-		return refuse(ErrNoAllowlist)
+	caller, err := c.Caller(in.Caller)
+	if err != nil {
+		return refuse(err)
 	}
-	i := slices.IndexFunc(c.list.Callers, func(a proto.AllowedCaller) bool { return a.ID == in.Caller })
-	if i < 0 {
-		return refuse(ErrUnknownCaller)
+	if err := signed.Verify(caller.Key, in.SigningBytes(), in.Sig); err != nil {
+		return refuse(err)
 	}
-	caller := c.list.Callers[i]
-	if !ed25519.Verify(caller.Key, in.SigningBytes(), in.Sig) {
-		return refuse(ErrBadSignature)
+	// (Used first: it also forgets the ids that expired.)
+	used := c.spent.Used(in.Call, now)
+	if err := signed.Lifetime(now, in.Created, in.Expires); err != nil {
+		return refuse(err)
 	}
-	if !now.Before(in.Expires) || now.Add(clockSkew).Before(in.Created) {
-		return refuse(fmt.Errorf("%w (valid %s to %s, now %s)", ErrExpired,
-			in.Created.Format(time.RFC3339), in.Expires.Format(time.RFC3339), now.Format(time.RFC3339)))
-	}
-	if _, ok := c.seen[in.Call]; ok {
+	if used {
 		return refuse(ErrReplayed)
 	}
 	if !slices.Contains(caller.Mode, in.Mode) {
 		return refuse(fmt.Errorf("%w: %s", ErrModeNotAllowed, in.Mode))
 	}
-	// The spent id is durable before Check returns, so before the device
-	// chimes, announces or answers. It must be durable before the answer
-	// leaves at the latest: the answer lets the caller connect, and a crash
-	// after an answer whose id was not yet on disk would let the same
-	// invite, replayed within its lifetime, be answered again after the
-	// restart. Writing it while the answer is made would save the commit's
-	// fsync (a median of 1 ms, up to 4.4, on the bench's disk; more on an SD
-	// card) out of the device's ~3.5 ms from invite to answer, but Spent
-	// reads and writes in one transaction: only it tells a fresh id from
-	// one spent before a restart, and a replay would then be found after
-	// the resident had heard the chime and seen the notice, not refused
-	// with its reason.
-	if c.Spent != nil {
-		fresh, err := c.Spent(in.Call, in.Expires, now)
-		if err != nil {
-			// Without the record the id could be replayed later: refuse.
-			return refuse(fmt.Errorf("record call id: %w", err))
-		}
-		if !fresh {
-			return refuse(ErrReplayed)
-		}
-	}
-	// Remembered until the invite could no longer pass the expiry check.
-	c.seen[in.Call] = in.Expires
 	return caller, nil
+}
+
+// Spend records a verified invite's call id as used, or refuses it as a
+// replay (also of an id spent before a restart, through Spent).
+//
+// The spent id is durable before Spend returns, so before the device
+// chimes, announces or answers. It must be durable before the answer
+// leaves at the latest: the answer lets the caller connect, and a crash
+// after an answer whose id was not yet on disk would let the same invite,
+// replayed within its lifetime, be answered again after the restart.
+// Writing it while the answer is made would save the commit's fsync (a
+// median of 1 ms, up to 4.4, on the bench's disk; more on an SD card) out
+// of the device's ~3.5 ms from invite to answer, but Spent reads and
+// writes in one transaction: only it tells a fresh id from one spent
+// before a restart, and a replay would then be found after the resident
+// had heard the chime and seen the notice, not refused with its reason.
+func (c *Checker) Spend(in proto.Invite) error {
+	c.mu.Lock()
+	c.spent.Durable = c.Spent
+	c.mu.Unlock()
+	if err := c.spent.Spend(in.Call, in.Expires, c.clock.Now()); err != nil {
+		return fmt.Errorf("invite %s from %s: %w", in.Call, in.Caller, err)
+	}
+	return nil
 }
 
 // CheckSignal verifies a caller's message about a call: the caller is on
@@ -152,21 +185,15 @@ func (c *Checker) Check(in proto.Invite) (proto.AllowedCaller, error) {
 // Which call it belongs to is the call's owner to decide.
 func (c *Checker) CheckSignal(s proto.Signal) (proto.AllowedCaller, error) {
 	now := c.clock.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	refuse := func(err error) (proto.AllowedCaller, error) {
 		return proto.AllowedCaller{}, fmt.Errorf("%s for call %s from %s: %w", s.Type, s.Call, s.Caller, err)
 	}
-	if c.list == nil {
-		return refuse(ErrNoAllowlist)
+	caller, err := c.Caller(s.Caller)
+	if err != nil {
+		return refuse(err)
 	}
-	i := slices.IndexFunc(c.list.Callers, func(a proto.AllowedCaller) bool { return a.ID == s.Caller })
-	if i < 0 {
-		return refuse(ErrUnknownCaller)
-	}
-	caller := c.list.Callers[i]
-	if !ed25519.Verify(caller.Key, s.SigningBytes(), s.Sig) {
-		return refuse(ErrBadSignature)
+	if err := signed.Verify(caller.Key, s.SigningBytes(), s.Sig); err != nil {
+		return refuse(err)
 	}
 	if d := now.Sub(s.Time); d > proto.SignalSkew || d < -proto.SignalSkew {
 		return refuse(fmt.Errorf("%w (sent %s, now %s)", ErrExpired, s.Time.Format(time.RFC3339), now.Format(time.RFC3339)))

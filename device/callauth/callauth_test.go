@@ -104,8 +104,8 @@ func TestReplayRefusedUntilExpiry(t *testing.T) {
 	if _, err := c.Check(in); !errors.Is(err, ErrExpired) {
 		t.Fatalf("Check after expiry = %v, want %v", err, ErrExpired)
 	}
-	if len(c.seen) != 0 {
-		t.Errorf("seen holds %d call ids after they expired, want 0", len(c.seen))
+	if n := c.spent.Len(); n != 0 {
+		t.Errorf("spent holds %d call ids after they expired, want 0", n)
 	}
 }
 
@@ -172,5 +172,49 @@ func TestSpentCallIDsSurviveARestart(t *testing.T) {
 	}
 	if spent["c-1"] != in.Expires {
 		t.Fatalf("kept until %v, want the invite's expiry %v", spent["c-1"], in.Expires)
+	}
+}
+
+// Verify changes nothing: it may run where a message arrives, before it
+// is queued; only Spend uses the call id up.
+func TestVerifyThenSpend(t *testing.T) {
+	c, _, k := setup(t)
+	in := invite(k.nurse, "nurse-eva", "c-1", proto.ModeForced)
+	for range 2 {
+		if _, err := c.Verify(in); err != nil {
+			t.Fatalf("Verify = %v", err)
+		}
+	}
+	if err := c.Spend(in); err != nil {
+		t.Fatalf("Spend = %v", err)
+	}
+	if _, err := c.Verify(in); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("Verify after Spend = %v, want %v", err, ErrReplayed)
+	}
+	if err := c.Spend(in); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("second Spend = %v, want %v", err, ErrReplayed)
+	}
+}
+
+func TestAuthenticated(t *testing.T) {
+	c, _, k := setup(t)
+	for name, tc := range map[string]struct {
+		in   proto.Invite
+		auth bool
+	}{
+		"stranger":        {invite(k.stranger, "mallory", "c-1", proto.ModeForced), false},
+		"forged as nurse": {invite(k.stranger, "nurse-eva", "c-2", proto.ModeForced), false},
+		"anna forced":     {invite(k.anna, "anna", "c-3", proto.ModeForced), true},
+	} {
+		_, err := c.Verify(tc.in)
+		if err == nil || Authenticated(err) != tc.auth {
+			t.Errorf("%s: Verify = %v, Authenticated = %v, want %v", name, err, Authenticated(err), tc.auth)
+		}
+	}
+	if _, err := c.Caller("mallory"); !errors.Is(err, ErrUnknownCaller) {
+		t.Errorf("Caller(mallory) = %v, want %v", err, ErrUnknownCaller)
+	}
+	if a, err := c.Caller("anna"); err != nil || a.Name != "Anna" {
+		t.Errorf("Caller(anna) = %+v, %v", a, err)
 	}
 }
