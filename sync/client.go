@@ -41,6 +41,10 @@ type Options struct {
 	InventoryDelay time.Duration
 	// Calls takes call signalling and allowlists; nil: the device takes no calls.
 	Calls CallSink
+	// Outbox carries replies to callers and the availability through this
+	// Client's connection; nil: New makes one. It is made first when the
+	// call side, which needs it, must exist before the Client.
+	Outbox *Outbox
 	// Version is this build, carried by the lifecycle messages.
 	Version string
 	// TLS is used for mqtts:// brokers: the device's client certificate and
@@ -68,11 +72,14 @@ type Client struct {
 	lastSync   atomic.Int64 // unix nanoseconds of the last stored item
 	received   atomic.Int64
 
-	mu           gosync.Mutex
-	cl           mqtt.Client // the connected client, nil between connections
-	availability []byte      // the latest, republished on every connect
-	session      uint64      // of the current or last connection
-	alert        string      // why the device needs a person; "" when it does not
+	out *Outbox
+
+	mu      gosync.Mutex
+	cl      mqtt.Client // the connected client, nil between connections
+	session uint64      // of the current or last connection
+	alert   string      // why the device needs a person; "" when it does not
+
+	callRefusals refusalCounter
 
 	// resubscribed: the content subscription was made in this process
 	// (Run's goroutine only).
@@ -107,7 +114,11 @@ func New(opt Options) (*Client, error) {
 	if opt.InventoryDelay == 0 {
 		opt.InventoryDelay = time.Second
 	}
-	return &Client{opt: opt, log: opt.Logger.With("component", "sync")}, nil
+	out := opt.Outbox
+	if out == nil {
+		out = NewOutbox(opt.DeviceID, opt.Logger)
+	}
+	return &Client{opt: opt, out: out, log: opt.Logger.With("component", "sync")}, nil
 }
 
 // BrokerURL turns a broker address into the form paho dials: mqtt:// and
@@ -294,16 +305,14 @@ func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, er
 	}
 	c.mu.Lock()
 	c.cl = cl
-	avail := c.availability
 	c.mu.Unlock()
+	c.out.attach(cl) // publishes the latest availability again
 	defer func() {
+		c.out.attach(nil)
 		c.mu.Lock()
 		c.cl = nil
 		c.mu.Unlock()
 	}()
-	if avail != nil {
-		cl.Publish(proto.AvailabilityTopic(c.opt.DeviceID), 1, true, avail)
-	}
 	if err := waitToken(ctx, c.publishState(cl)); err != nil {
 		return true, fmt.Errorf("publish state: %w", err)
 	}
@@ -413,40 +422,12 @@ func (c *Client) ownState(m mqtt.Message) {
 	c.publishState(cl)
 }
 
-// Reply sends r to one caller, QoS 1, if connected; calls are live, so
-// nothing is kept for later.
-func (c *Client) Reply(caller string, r proto.Reply) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		c.log.Error("encode reply", "err", err)
-		return
-	}
-	c.mu.Lock()
-	cl := c.cl
-	c.mu.Unlock()
-	if cl == nil {
-		c.log.Debug("reply dropped: not connected", "caller", caller, "type", r.Type)
-		return
-	}
-	cl.Publish(proto.CallOutTopic(c.opt.DeviceID, caller), 1, false, b)
-}
+// Reply sends r to one caller through the Outbox (see Outbox.Reply).
+func (c *Client) Reply(caller string, r proto.Reply) { c.out.Reply(caller, r) }
 
-// SetAvailability publishes a, retained, now if connected and again after
-// every reconnect.
-func (c *Client) SetAvailability(a proto.Availability) {
-	b, err := json.Marshal(a)
-	if err != nil {
-		c.log.Error("encode availability", "err", err)
-		return
-	}
-	c.mu.Lock()
-	c.availability = b
-	cl := c.cl
-	c.mu.Unlock()
-	if cl != nil {
-		cl.Publish(proto.AvailabilityTopic(c.opt.DeviceID), 1, true, b)
-	}
-}
+// SetAvailability publishes a through the Outbox (see
+// Outbox.SetAvailability).
+func (c *Client) SetAvailability(a proto.Availability) { c.out.SetAvailability(a) }
 
 // handleCall passes call signalling and allowlists on; they are not stored,
 // so they are acknowledged at once.
@@ -457,10 +438,30 @@ func (c *Client) handleCall(m mqtt.Message) {
 	}
 	now := c.opt.Clock.Now()
 	refuse := func(err error) {
+		// Anyone may publish on call/in: a flood of junk is counted, not
+		// recorded one by one, so it cannot push real refusals out.
+		record, more := c.callRefusals.note(now)
+		if more > 0 {
+			c.log.Warn("call messages refused", "count", more, "within", refusalWindow)
+			if err := c.opt.Store.AddRefusal(proto.Refusal{Time: now, Topic: m.Topic(),
+				Reason: fmt.Sprintf("%d more call messages refused within %s", more, refusalWindow)}); err != nil {
+				c.log.Error("record refusal", "err", err)
+			}
+		}
+		if !record {
+			c.log.Debug("call message refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
+			return
+		}
 		c.log.Warn("call message refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
 		if err := c.opt.Store.AddRefusal(proto.Refusal{Time: now, Topic: m.Topic(), Reason: err.Error()}); err != nil {
 			c.log.Error("record refusal", "err", err)
 		}
+	}
+	if m.Retained() && m.Topic() == proto.CallInTopic(c.opt.DeviceID) {
+		// An invite is live or nothing: one kept by the broker would be
+		// replayed to the device at every new subscription.
+		refuse(errors.New("retained message on call/in ignored"))
+		return
 	}
 	if m.Topic() == proto.AllowlistTopic(c.opt.DeviceID) {
 		a, err := proto.DecodeAllowlist(m.Payload())
