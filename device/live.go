@@ -82,9 +82,9 @@ type ClockTrust uint8
 
 // The clock trust states.
 const (
-	ClockUnknown ClockTrust = iota // no time service answered
-	ClockSynced                    // NTP synchronised
-	ClockUnsynced                  // running on its own (no RTC on a Pi: may be far off after boot)
+	ClockUnknown  ClockTrust = iota // no time service answered
+	ClockSynced                     // NTP synchronised
+	ClockUnsynced                   // running on its own (no RTC on a Pi: may be far off after boot)
 )
 
 // ClockTrusts lists every clock trust state.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	gosync "sync"
 	"time"
 
 	"github.com/hearth-home/hearth/device/clock"
@@ -21,17 +20,17 @@ const (
 )
 
 // Scheduler decides what is on screen: at time t exactly the live items
-// with Start <= t < End, and the night mode of t. It recomputes when the
-// store changes and at the next instant anything can change (a window's
-// start or end, a night-hours edge), on one clock timer; between those it
-// sleeps.
+// with Start <= t < End, and the screen mode the live state gives (night
+// hours, or day while a call is on). It recomputes when the store changes,
+// when the screen mode changes and at the next instant a window starts or
+// ends, on one clock timer; between those it sleeps.
 type Scheduler struct {
-	Store    *store.Store
-	Clock    clock.Clock // default clock.Real()
-	Display  Display
-	Night    NightHours
-	Location *time.Location // for night hours; default time.Local
-	Logger   *slog.Logger   // default slog.Default()
+	Store   *store.Store
+	Clock   clock.Clock // default clock.Real()
+	Display Display
+	// Live is the device's state, for the screen mode (required).
+	Live   *Live
+	Logger *slog.Logger // default slog.Default()
 	// ExpireAfter is how long ended items stay in the store (and the
 	// inventory); default DefaultExpireAfter.
 	ExpireAfter time.Duration
@@ -40,46 +39,6 @@ type Scheduler struct {
 	// a Pi has no RTC) would otherwise go unnoticed until the next boundary,
 	// possibly days away. A wake-up that changes nothing calls nothing.
 	MaxWait time.Duration
-
-	mu       gosync.Mutex
-	override *NightHours   // set by SetNight (an admin's command)
-	wake     chan struct{} // SetNight wakes Run
-}
-
-// SetNight replaces the night hours while Run runs (an admin's command);
-// the screen follows at once.
-func (s *Scheduler) SetNight(n NightHours) {
-	s.mu.Lock()
-	s.override = &n
-	if s.wake == nil {
-		s.wake = make(chan struct{}, 1)
-	}
-	w := s.wake
-	s.mu.Unlock()
-	select {
-	case w <- struct{}{}:
-	default:
-	}
-}
-
-// Hours returns the night hours in force: the configured ones, or the
-// last SetNight's.
-func (s *Scheduler) Hours() NightHours {
-	n, _ := s.night()
-	return n
-}
-
-// night returns the night hours in force and the channel SetNight wakes.
-func (s *Scheduler) night() (NightHours, chan struct{}) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.wake == nil {
-		s.wake = make(chan struct{}, 1)
-	}
-	if s.override != nil {
-		return *s.override, s.wake
-	}
-	return s.Night, s.wake
 }
 
 // slideKey identifies what a slide shows.
@@ -92,16 +51,12 @@ type slideKey struct {
 // once at start and then only when they change. Cancellation is not an
 // error.
 func (s *Scheduler) Run(ctx context.Context) error {
-	if s.Store == nil || s.Display == nil {
-		return errors.New("scheduler: Store and Display are required")
+	if s.Store == nil || s.Display == nil || s.Live == nil {
+		return errors.New("scheduler: Store, Display and Live are required")
 	}
 	clk := s.Clock
 	if clk == nil {
 		clk = clock.Real()
-	}
-	loc := s.Location
-	if loc == nil {
-		loc = time.Local
 	}
 	log := s.Logger
 	if log == nil {
@@ -136,7 +91,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			expire = false
 		}
 		changed := s.Store.Changed()
-		night, wake := s.night()
+		live, liveChanged := s.Live.Watch()
 		now := clk.Now()
 		recs, err := s.Store.Live()
 		var next time.Time
@@ -148,7 +103,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		} else {
 			errWait = time.Second
 			// The mode first: after a power cut at night, no bright flash.
-			if m := night.ModeAt(now, loc); first || m != mode {
+			if m := live.ScreenMode(); first || m != mode {
 				log.Info("screen mode", "mode", m, "at", now)
 				s.Display.SetMode(m)
 				mode = m
@@ -167,20 +122,25 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			first = false
 			next = nextBoundary(recs, now, keep)
 		}
-		if e := night.NextEdge(now, loc); !e.IsZero() && (next.IsZero() || e.Before(next)) {
-			next = e
-		}
 		if maxWait > 0 && (next.IsZero() || next.Sub(now) > maxWait) {
 			next = now.Add(maxWait)
 		}
 		fire := alarm.At(now, next)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-changed:
-		case <-wake:
-		case <-fire:
-			expire = true
+		for woke := false; !woke; {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-changed:
+				woke = true
+			case <-liveChanged:
+				// Only the screen mode matters here, not every change of
+				// the live state (a new slide on screen is one).
+				var live State
+				live, liveChanged = s.Live.Watch()
+				woke = live.ScreenMode() != mode
+			case <-fire:
+				expire, woke = true, true
+			}
 		}
 	}
 }

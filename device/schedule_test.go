@@ -137,10 +137,12 @@ func settle(t *testing.T, clk *clock.Fake, want ...time.Time) {
 }
 
 type schedFixture struct {
-	st   *store.Store
-	clk  *clock.Fake
-	disp *recDisplay
-	loc  *time.Location
+	st    *store.Store
+	clk   *clock.Fake
+	disp  *recDisplay
+	loc   *time.Location
+	night NightHours // in force when run starts
+	live  *Live      // made by run
 }
 
 // newFixture makes a store, a recording display and a fake clock showing
@@ -154,10 +156,12 @@ func newFixture(t *testing.T, h, m int) *schedFixture {
 
 func (f *schedFixture) run(t *testing.T, configure func(*Scheduler)) {
 	t.Helper()
-	s := &Scheduler{Store: f.st, Clock: f.clk, Display: f.disp, Location: f.loc, Logger: quietLog(), MaxWait: -1}
+	f.live = NewLive(State{NightHours: f.night}, f.clk, f.loc)
+	s := &Scheduler{Store: f.st, Clock: f.clk, Display: f.disp, Live: f.live, Logger: quietLog(), MaxWait: -1}
 	if configure != nil {
 		configure(s)
 	}
+	runUntilCleanup(t, f.live.Run)
 	runUntilCleanup(t, s.Run)
 }
 
@@ -331,22 +335,43 @@ func TestSchedulerPendingPhoto(t *testing.T) {
 
 func TestSchedulerNight(t *testing.T) {
 	f := newFixture(t, 21, 0)
-	f.apply(t, item("a", 1, f.at(9, 0), f.at(9, 0).AddDate(0, 0, 3)))
-	night := NightHours{From: 22 * time.Hour, To: 7 * time.Hour, Mode: ModeNightOff}
-	f.run(t, func(s *Scheduler) { s.Night = night })
+	end := f.at(9, 0).AddDate(0, 0, 3)
+	f.apply(t, item("a", 1, f.at(9, 0), end))
+	f.night = NightHours{From: 22 * time.Hour, To: 7 * time.Hour, Mode: ModeNightOff}
+	f.run(t, nil)
 	f.disp.expect(t, "mode day")
 	f.disp.expect(t, "slides [a:1]")
-	settle(t, f.clk, f.at(22, 0))
+	settle(t, f.clk, f.at(22, 0), end) // Live's night edge, the item's end
 
 	f.clk.Set(f.at(22, 0))
 	f.disp.expect(t, "mode night-off")
 	morning := f.at(7, 0).AddDate(0, 0, 1)
-	settle(t, f.clk, morning)
+	settle(t, f.clk, morning, end)
 
 	f.clk.Set(morning)
 	f.disp.expect(t, "mode day")
-	settle(t, f.clk, f.at(22, 0).AddDate(0, 0, 1))
+	settle(t, f.clk, f.at(22, 0).AddDate(0, 0, 1), end)
 	f.disp.none(t)
+}
+
+// A call wins over every night mode: the screen is on while it lasts, and
+// goes back to the night's mode after.
+func TestSchedulerCallWinsOverNight(t *testing.T) {
+	f := newFixture(t, 23, 0)
+	f.night = NightHours{From: 22 * time.Hour, To: 7 * time.Hour, Mode: ModeNightOff}
+	f.run(t, nil)
+	f.disp.expect(t, "mode night-off")
+	f.disp.expect(t, "slides []")
+	for _, p := range []CallPhase{CallAnnouncing, CallActive, CallEnded} {
+		f.live.SetCall("c-1", p)
+		if p == CallAnnouncing {
+			f.disp.expect(t, "mode day")
+		}
+	}
+	f.live.SetOnScreen("x") // not a mode change: nothing
+	f.disp.none(t)
+	f.live.SetCall("", CallNone)
+	f.disp.expect(t, "mode night-off")
 }
 
 func TestSchedulerMaxWait(t *testing.T) {
@@ -401,11 +426,13 @@ func TestSchedulerOrder(t *testing.T) {
 
 func TestSchedulerStartsAtNight(t *testing.T) {
 	f := newFixture(t, 23, 30) // back from a power cut at night
-	f.apply(t, item("a", 1, f.at(9, 0), f.at(9, 0).AddDate(0, 0, 3)))
-	f.run(t, func(s *Scheduler) { s.Night = NightHours{From: 22 * time.Hour, To: 7 * time.Hour, Mode: ModeNightDim} })
+	end := f.at(9, 0).AddDate(0, 0, 3)
+	f.apply(t, item("a", 1, f.at(9, 0), end))
+	f.night = NightHours{From: 22 * time.Hour, To: 7 * time.Hour, Mode: ModeNightDim}
+	f.run(t, nil)
 	f.disp.expect(t, "mode night-dim") // before any slide is drawn
 	f.disp.expect(t, "slides [a:1]")
-	settle(t, f.clk, f.at(7, 0).AddDate(0, 0, 1))
+	settle(t, f.clk, f.at(7, 0).AddDate(0, 0, 1), end)
 }
 
 func TestSchedulerDays(t *testing.T) {
@@ -435,8 +462,7 @@ func TestSchedulerDays(t *testing.T) {
 
 func TestSchedulerSetNight(t *testing.T) {
 	f := newFixture(t, 10, 0)
-	var sched *Scheduler
-	f.run(t, func(s *Scheduler) { sched = s })
+	f.run(t, nil)
 	f.disp.expect(t, "mode day")
 	f.disp.expect(t, "slides []")
 	n, err := ParseNightHours("09:00-11:00") // an admin's command: now is night
@@ -444,6 +470,6 @@ func TestSchedulerSetNight(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.Mode = ModeNightDim
-	sched.SetNight(n)
+	f.live.SetNightHours(n)
 	f.disp.expect(t, "mode night-dim")
 }

@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hearth-home/hearth/internal/atomicfile"
 )
 
 // Layout of the provisioning state inside hearthd's data directory:
@@ -348,7 +350,7 @@ func apply(path string, opt ApplyOptions) (Result, error) {
 		res.RemoveErr = err
 		log.Error("CANNOT REMOVE THE BUNDLE: its private key stays on the medium; delete the file by hand", "err", err)
 	} else {
-		syncDir(filepath.Dir(path))
+		_ = atomicfile.SyncDir(filepath.Dir(path))
 	}
 	if err := opt.step("remove"); err != nil {
 		return res, err
@@ -362,7 +364,7 @@ func apply(path string, opt ApplyOptions) (Result, error) {
 	dir := filepath.Dir(path)
 	if err := os.WriteFile(filepath.Join(dir, AppliedNote), []byte(note), 0o644); err == nil {
 		_ = os.Remove(filepath.Join(dir, RefusedNote))
-		syncDir(dir)
+		_ = atomicfile.SyncDir(dir)
 	}
 	return res, nil
 }
@@ -380,8 +382,10 @@ func install(b Bundle, opt ApplyOptions) (State, error) {
 	if err := os.MkdirAll(filepath.Join(dir, tlsDir), 0o700); err != nil {
 		return State{}, err
 	}
-	syncDir(opt.Data)
-	syncDir(base)
+	// Best effort, here and for the bundle's medium: a file system that
+	// cannot sync a directory should not stop provisioning.
+	_ = atomicfile.SyncDir(opt.Data)
+	_ = atomicfile.SyncDir(base)
 	if err := opt.step("dir"); err != nil {
 		return State{}, err
 	}
@@ -407,18 +411,11 @@ func install(b Bundle, opt ApplyOptions) (State, error) {
 			return State{}, err
 		}
 	}
-	syncDir(filepath.Join(dir, tlsDir))
-	syncDir(dir)
-	// The switch: a new symlink renamed over current.
-	tmp := filepath.Join(base, ".current.tmp")
-	_ = os.Remove(tmp)
-	if err := os.Symlink(stamp, tmp); err != nil {
+	// The switch: a new symlink renamed over current. A temporary link
+	// that a power cut left behind is pruned with the old states.
+	if err := atomicfile.Symlink(stamp, filepath.Join(base, currentLink)); err != nil {
 		return State{}, err
 	}
-	if err := os.Rename(tmp, filepath.Join(base, currentLink)); err != nil {
-		return State{}, err
-	}
-	syncDir(base)
 	if err := opt.step("switch"); err != nil {
 		return State{}, err
 	}
@@ -444,18 +441,7 @@ func prune(base, keep string, log *slog.Logger) {
 			}
 		}
 	}
-	syncDir(base)
-}
-
-// syncDir makes a rename or a removal in dir durable. Errors are ignored:
-// FAT and some file systems do not support fsync on directories.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	_ = d.Close()
+	_ = atomicfile.SyncDir(base)
 }
 
 // Stamps lists the state folders present (tests, diagnostics).

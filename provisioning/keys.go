@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearth-home/hearth/internal/atomicfile"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -240,31 +241,12 @@ func writePublic(path string, k crypto.PublicKey) error {
 	return WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
 }
 
-// WriteFile writes through a temporary file, fsync and rename, so a power
-// cut leaves the old file or the new one.
+// WriteFile writes through a temporary file, fsync, rename and a sync of
+// the directory, so a power cut leaves the old file or the new one. It is
+// atomicfile.WriteFile, the device's one way to write a file, under the
+// name this package's callers know.
 func WriteFile(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Chmod(mode)
-	if err == nil {
-		_, err = tmp.Write(b)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, b, mode)
 }
 
 // Allow returns list with caller given exactly modes (none removes the

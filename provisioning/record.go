@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearth-home/hearth/internal/atomicfile"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -114,7 +115,7 @@ func appendIssued(orgDir string, r Issued) error {
 		return fmt.Errorf("record certificate in %s: %w", path, err)
 	}
 	if errors.Is(statErr, os.ErrNotExist) {
-		syncDir(orgDir)
+		_ = atomicfile.SyncDir(orgDir)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/hearth-home/hearth/internal/atomicfile"
 )
 
 // Result is one row of results.json: a measurement of Hearth beside the
@@ -107,7 +109,7 @@ func fmtNum(f float64) string {
 }
 
 // writeJSON writes the rows, indented, to path (making its directory),
-// through a temporary file so a reader never sees half a file.
+// atomically so a reader never sees half a file.
 func writeJSON(path string, rows []Result) error {
 	if rows == nil {
 		rows = []Result{}
@@ -120,11 +122,7 @@ func writeJSON(path string, rows []Result) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("results dir: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write results: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteFile(path, b, 0o644); err != nil {
 		return fmt.Errorf("write results: %w", err)
 	}
 	return nil

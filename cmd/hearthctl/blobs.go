@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearth-home/hearth/internal/atomicfile"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -192,12 +193,11 @@ func putBlob(dir, sum string, body io.Reader) (int, error) {
 	if t := sniffPhoto(head); t == "application/octet-stream" {
 		return http.StatusUnsupportedMediaType, fmt.Errorf("not a JPEG, PNG or WebP photo (%s)", http.DetectContentType(head))
 	}
-	tmp, err := os.CreateTemp(dir, ".put-*")
+	tmp, err := atomicfile.Create(filepath.Join(dir, sum), 0o600)
 	if err != nil {
 		return http.StatusInternalServerError, errors.New("cannot store photos now")
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
+	defer tmp.Abort()
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(tmp, h), io.MultiReader(bytes.NewReader(head), body)); err != nil {
 		var pe *os.PathError
@@ -209,13 +209,7 @@ func putBlob(dir, sum string, body io.Reader) (int, error) {
 	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
 		return http.StatusBadRequest, fmt.Errorf("body hashes to %s, not %s", got, sum)
 	}
-	if err := tmp.Sync(); err != nil {
-		return http.StatusInternalServerError, errors.New("cannot store photos now")
-	}
-	if err := tmp.Close(); err != nil {
-		return http.StatusInternalServerError, errors.New("cannot store photos now")
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, sum)); err != nil {
+	if err := tmp.Commit(); err != nil {
 		return http.StatusInternalServerError, errors.New("cannot store photos now")
 	}
 	return http.StatusCreated, nil

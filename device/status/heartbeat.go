@@ -15,8 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hearth-home/hearth/device"
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/store"
+	"github.com/hearth-home/hearth/device/sysbus"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -32,7 +34,17 @@ type LinkStats struct {
 	LastSync   time.Time
 }
 
-// Heartbeat builds and sends heartbeats. Zero func fields report unknown.
+// System is what the heartbeat asks of the operating system's services
+// (sysbus.Link: timedated and NetworkManager over D-Bus); known is false
+// when a service does not answer.
+type System interface {
+	Synchronized(ctx context.Context) (synced, known bool)
+	Status(ctx context.Context) (sysbus.NetStatus, bool)
+}
+
+// Heartbeat builds and sends heartbeats. What the device is doing (its
+// availability, devices, screen, do-not-disturb) comes from Live, and a
+// change there that a heartbeat carries sends one soon.
 type Heartbeat struct {
 	Device         string
 	Version, Build string
@@ -44,16 +56,14 @@ type Heartbeat struct {
 	Life           store.Life
 	Started        time.Time
 	DataDir        string
+	// Live is the device's state; nil reports it unknown.
+	Live *device.Live
+	// Headless: the device has no screen (display "none").
+	Headless bool
+	// System answers time sync and network; nil reports them unknown.
+	System System
 
-	Stats        func() LinkStats
-	TimeSynced   func(ctx context.Context) *bool
-	Network      func(ctx context.Context) *proto.Net
-	Devices      func() (camera, microphone, speaker bool)
-	OnScreen     func() string
-	Display      func() string // on, dimmed, off
-	Availability func() string
-	// DND reports whether do-not-disturb is on at t, and until when.
-	DND func(t time.Time) (until time.Time, on bool)
+	Stats func() LinkStats
 
 	// ProcRoot and SysRoot are "/proc" and "/sys" (tests point them elsewhere).
 	ProcRoot, SysRoot string
@@ -109,6 +119,13 @@ func (h *Heartbeat) Run(ctx context.Context) error {
 	alarm.Clock = h.Clock
 	defer alarm.Stop()
 	next := h.Clock.Now()
+	var changed <-chan struct{} // nil without Live: blocks
+	var seen liveKey
+	if h.Live != nil {
+		var s device.State
+		s, changed = h.Live.Watch()
+		seen = carried(s)
+	}
 	for {
 		now := h.Clock.Now()
 		if !now.Before(next) {
@@ -126,8 +143,67 @@ func (h *Heartbeat) Run(ctx context.Context) error {
 		case <-alarm.At(now, next):
 		case <-h.poke:
 			next = last.Add(minGap)
+		case <-changed:
+			s, ch := h.Live.Watch()
+			changed = ch
+			if k := carried(s); k != seen {
+				seen = k
+				next = last.Add(minGap)
+			}
 		}
 	}
+}
+
+// liveKey is what of the live state a heartbeat carries (not the item on
+// screen: it changes every few seconds and waits for the next one).
+type liveKey struct {
+	devices device.Devices
+	mode    device.Mode
+	avail   proto.AvailabilityState
+	dnd     time.Time
+	clock   device.ClockTrust
+}
+
+func carried(s device.State) liveKey {
+	a, _ := s.Availability()
+	return liveKey{s.Devices, s.ScreenMode(), a, s.DNDUntil, s.Clock}
+}
+
+func displayOf(m device.Mode) string {
+	switch m {
+	case device.ModeNightDim:
+		return "dimmed"
+	case device.ModeNightOff:
+		return "off"
+	}
+	return "on"
+}
+
+// system asks the time and network services, and notes the clock's trust
+// in Live.
+func (h *Heartbeat) system(ctx context.Context) (*bool, *proto.Net) {
+	var synced *bool
+	trust := device.ClockUnknown
+	if s, known := h.System.Synchronized(ctx); known {
+		synced = &s
+		trust = device.ClockUnsynced
+		if s {
+			trust = device.ClockSynced
+		}
+	}
+	if h.Live != nil {
+		h.Live.SetClock(trust)
+	}
+	st, known := h.System.Status(ctx)
+	if !known {
+		return synced, nil
+	}
+	n := &proto.Net{Interface: st.Interface, Type: st.Type, SSID: st.SSID, IP: st.IP, State: st.State}
+	if st.Signal >= 0 {
+		sig := st.Signal
+		n.Signal = &sig
+	}
+	return synced, n
 }
 
 func (h *Heartbeat) send(ctx context.Context) bool {
@@ -159,28 +235,21 @@ func (h *Heartbeat) Gather(ctx context.Context) proto.Heartbeat {
 		st := h.Stats()
 		hb.Reconnects, hb.LastSync = st.Reconnects, st.LastSync
 	}
-	if h.TimeSynced != nil {
-		hb.TimeSynced = h.TimeSynced(ctx)
+	if h.System != nil {
+		hb.TimeSynced, hb.Network = h.system(ctx)
 	}
-	if h.Network != nil {
-		hb.Network = h.Network(ctx)
-	}
-	if h.Devices != nil {
-		hb.Camera, hb.Microphone, hb.Speaker = h.Devices()
-	}
-	if h.OnScreen != nil {
-		hb.OnScreen = h.OnScreen()
-	}
-	if h.Display != nil {
-		hb.Display = h.Display()
-	}
-	if h.Availability != nil {
-		hb.Availability = h.Availability()
-	}
-	if h.DND != nil {
-		if until, on := h.DND(now); on && now.Before(until) {
-			hb.DNDUntil = until.UTC()
+	if h.Live != nil {
+		st := h.Live.Get()
+		hb.Camera, hb.Microphone, hb.Speaker = st.Devices.Camera, st.Devices.Microphone, st.Devices.Speaker
+		hb.OnScreen = st.OnScreen
+		hb.Display = displayOf(st.ScreenMode())
+		hb.Availability, _ = st.Availability()
+		if st.DND() {
+			hb.DNDUntil = st.DNDUntil.UTC()
 		}
+	}
+	if h.Headless {
+		hb.Display = "none" // no screen at all
 	}
 	if h.Store != nil {
 		if recs, err := h.Store.All(); err == nil {

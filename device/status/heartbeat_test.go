@@ -10,7 +10,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/hearth-home/hearth/device"
 	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/device/sysbus"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -31,6 +33,14 @@ func (l *link) PublishHeartbeat(h proto.Heartbeat) bool {
 }
 func (l *link) Session() uint64 { return 7 }
 
+// system answers time sync; the network is unknown.
+type system struct{ synced bool }
+
+func (s system) Synchronized(context.Context) (bool, bool) { return s.synced, true }
+func (s system) Status(context.Context) (sysbus.NetStatus, bool) {
+	return sysbus.NetStatus{}, false
+}
+
 func TestGatherReadsWhatIsThereAndLeavesTheRestUnknown(t *testing.T) {
 	root := t.TempDir()
 	write := func(p, s string) {
@@ -41,16 +51,24 @@ func TestGatherReadsWhatIsThereAndLeavesTheRestUnknown(t *testing.T) {
 	write("proc/meminfo", "MemTotal: 4000000 kB\nMemAvailable:    2048000 kB\n")
 	write("sys/class/thermal/thermal_zone0/temp", "48312\n")
 	t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-	synced := true
-	h := &Heartbeat{Device: "mum", Version: "v1", Interval: time.Minute, Clock: clock.NewFake(t0.Add(90 * time.Second)),
+	clk := clock.NewFake(t0.Add(90 * time.Second))
+	night, _ := device.ParseNightHours("08:00-10:00")
+	live := device.NewLive(device.State{Calls: device.CallsOn, NightHours: night, DNDUntil: t0.Add(time.Hour),
+		Devices: device.Devices{Camera: true, Speaker: true}, OnScreen: "photo-1"}, clk, time.UTC)
+	h := &Heartbeat{Device: "mum", Version: "v1", Interval: time.Minute, Clock: clk,
 		Link: &link{up: true}, Started: t0, DataDir: root, ProcRoot: root + "/proc", SysRoot: root + "/sys",
-		TimeSynced: func(context.Context) *bool { return &synced },
-		Display:    func() string { return "dimmed" },
-		DND:        func(time.Time) (time.Time, bool) { return t0.Add(time.Hour), true },
+		System: system{synced: true}, Live: live,
 	}
 	hb := h.Gather(context.Background())
 	if hb.Session != 7 || hb.Seq != 1 || hb.UptimeS != 90 || hb.IntervalS != 60 || hb.Display != "dimmed" {
 		t.Fatalf("heartbeat %+v", hb)
+	}
+	if hb.Availability != proto.AvailDoNotDisturb || !hb.Camera || hb.Microphone || !hb.Speaker || hb.OnScreen != "photo-1" {
+		t.Fatalf("availability %q camera %v microphone %v speaker %v on screen %q, want do_not_disturb, true, false, true, photo-1",
+			hb.Availability, hb.Camera, hb.Microphone, hb.Speaker, hb.OnScreen)
+	}
+	if live.Get().Clock != device.ClockSynced {
+		t.Fatalf("clock trust = %v, want synced", live.Get().Clock)
 	}
 	if !hb.DNDUntil.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("dnd_until = %v, want %v", hb.DNDUntil, t0.Add(time.Hour))
@@ -118,6 +136,46 @@ func TestRunEveryIntervalAndOnPoke(t *testing.T) {
 		clk.Advance(10 * time.Second)
 		h.Poke()
 		sent("a poke after minGap", t0, t0.Add(time.Minute), last, last.Add(10*time.Second))
+	})
+}
+
+// A change in the live state that a heartbeat carries (availability)
+// sends one after minGap; a new item on screen does not.
+func TestRunOnLiveChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+		clk := clock.NewFake(t0)
+		live := device.NewLive(device.State{Calls: device.CallsOn, Devices: device.Devices{Camera: true, Microphone: true}}, clk, time.UTC)
+		l := &link{up: true}
+		h := &Heartbeat{Device: "mum", Interval: time.Minute, Clock: clk, Link: l, Live: live, ProcRoot: "/nonexistent", SysRoot: "/nonexistent"}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- h.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		count := func() int {
+			synctest.Wait()
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			return len(l.got)
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("at start: %d heartbeats, want 1", n)
+		}
+		clk.Advance(10 * time.Second)
+		live.SetOnScreen("photo-2")
+		if n := count(); n != 1 {
+			t.Fatalf("after a new slide: %d heartbeats, want 1", n)
+		}
+		live.SetCall("c-1", device.CallRinging)
+		if n := count(); n != 2 {
+			t.Fatalf("after a call began ringing: %d heartbeats, want 2", n)
+		}
+		l.mu.Lock()
+		got := l.got[1].Availability
+		l.mu.Unlock()
+		if got != proto.AvailRinging {
+			t.Fatalf("availability = %q, want ringing", got)
+		}
 	})
 }
 

@@ -12,11 +12,13 @@ import (
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/hearth-home/hearth/internal/atomicfile"
 )
 
 // tmpPrefix starts the names of blob files being written; GC and Open
 // remove leftovers.
-const tmpPrefix = ".tmp-"
+const tmpPrefix = atomicfile.TempPrefix
 
 // WriteBlob stores data as a file named by its sha256 and returns the hash.
 // When WriteBlob returns, the file is complete and durable. Writing the same
@@ -33,7 +35,7 @@ func (s *Store) WriteBlob(data []byte) (string, error) {
 
 // writeBlob writes data, whose sha256 is h: temporary file, fsync, rename,
 // fsync of the directory.
-func (s *Store) writeBlob(h string, data []byte) (err error) {
+func (s *Store) writeBlob(h string, data []byte) error {
 	s.blobMu.Lock()
 	s.fresh[h] = s.wallNow()
 	s.writers++
@@ -47,29 +49,7 @@ func (s *Store) writeBlob(h string, data []byte) (err error) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(data)) {
 		return nil
 	}
-	f, err := os.CreateTemp(s.blobs, tmpPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
-	}
-	if err := syncDir(s.blobs); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("write blob %s: %w", h, err)
 	}
 	return nil

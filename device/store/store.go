@@ -33,6 +33,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/hearth-home/hearth/internal/atomicfile"
 )
 
 // schemaVersion is the layout this build writes. Bump it (and add a
@@ -148,7 +150,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	// Make the names of a new database and blob directory durable.
 	for _, d := range []string{dir, blobs} {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open store: %w", err)
 		}
@@ -219,7 +221,7 @@ func SetAside(dir string, now time.Time) (string, error) {
 	if err := os.Rename(path, aside); err != nil {
 		return "", fmt.Errorf("set aside %s: %w", path, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return "", fmt.Errorf("set aside %s: %w", path, err)
 	}
 	return aside, nil
@@ -284,23 +286,6 @@ func (s *Store) notify() {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
-}
-
-// syncDir fsyncs a directory so the names created or renamed in it survive
-// a power cut.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
 }
 
 func encode(v any) ([]byte, error) {

@@ -251,6 +251,9 @@ func decodeStrict(op string, payload []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, ErrInvalid) {
+			return fmt.Errorf("%s: %w", op, err) // a named state it does not know
+		}
 		return fmt.Errorf("%s: %w: %v", op, ErrMalformed, err)
 	}
 	return nil
