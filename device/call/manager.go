@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -31,24 +32,59 @@ import (
 // ringEvery is how often a ringing call chimes.
 const ringEvery = 2500 * time.Millisecond
 
-// Outbox is how the call talks upward; the MQTT link implements it.
+const (
+	// lostAfter is how long a participant's connection may stay
+	// disconnected (ICE heard nothing for disconnectedTimeout, see NewAPI)
+	// before the participant is dropped as lost.
+	lostAfter = time.Second
+	// lostEndedShow bounds the "Call ended" screen after the last
+	// participant was lost, so the device is available again within 5 s
+	// of a caller's browser dying.
+	lostEndedShow = time.Second
+	// preemptAfter is how long a call must have had no media from anyone
+	// before a carer's forced call may take its place.
+	preemptAfter = 3 * time.Second
+	// maxPending bounds the candidates kept for a participant before the
+	// device has its peer connection.
+	maxPending = 32
+	// maxExtends bounds how often a call may be extended.
+	maxExtends = 4
+	// closeWait bounds how long closing a call's media may hold the Run
+	// loop; what has not closed by then is left to finish on its own and
+	// counted as stuck (Alive fails while it is).
+	closeWait = 3 * time.Second
+	// aliveWait bounds Alive's round trip through the Run loop.
+	aliveWait = 5 * time.Second
+)
+
+// Reasons the far side reads in a hangup reply (protocol.md).
+const (
+	// ReasonPreempted ends a call without media for a carer's forced call.
+	ReasonPreempted = "ended for a carer's call"
+	// ReasonShutdown ends a call when the device stops.
+	ReasonShutdown = "the device is shutting down"
+)
+
+// Outbox is how the call talks to callers; the MQTT link implements it.
 type Outbox interface {
 	// Reply sends r to one caller (call/out/{caller}); best effort.
 	Reply(caller string, r proto.Reply)
-	// SetAvailability publishes the device's availability, retained; the
-	// link republishes the latest one after every reconnect.
-	SetAvailability(a proto.Availability)
 }
 
 // Event is one entry for the device's activity log.
 type Event struct {
-	Type   string // call_answered, call_ended, call_refused, call_missed, call_busy
+	Type   string // call_answered, call_ended, call_refused, call_missed, call_busy, control_refused
 	Call   string
 	Caller string
 	Mode   proto.CallMode
 	Reason string
 	// Duration of an ended call, from answer to end.
 	Duration time.Duration
+	// Count is how many refusals a call_refused event stands for: 1 for
+	// the first of its kind (caller, reason) in a window, then the number
+	// of the rest when the window closes (see refusals). Zero for other
+	// types.
+	Count int
 }
 
 // Options configures a Manager. Zero durations take the defaults.
@@ -60,18 +96,14 @@ type Options struct {
 	Display device.CallDisplay
 	Out     Outbox
 	Media   Media
-	Logger  *slog.Logger
-	// Activity receives calls and refusals for the activity log.
+	// Live is the device's live state: the Manager reads do-not-disturb
+	// and which of camera and microphone there are, and is the only writer
+	// of the call (SetCall) and of whether calls are on (SetCalls).
+	Live   *device.Live
+	Logger *slog.Logger
+	// Activity receives calls and refusals for the activity log. It is
+	// called on the Run goroutine only.
 	Activity func(Event)
-	// HasCamera and HasMicrophone are what the device found at start.
-	HasCamera, HasMicrophone bool
-	// Night reports whether t is in the night hours (calls still wake the
-	// screen; availability says "night").
-	Night func(t time.Time) bool
-	// DND reports whether do-not-disturb is on at t, and until when. While
-	// it is, signalled calls are refused and forced ones answered; at its
-	// end the availability is published again.
-	DND func(t time.Time) (until time.Time, on bool)
 
 	Announce       time.Duration // forced: chime and notice before video, default 5s
 	Ring           time.Duration // signalled: ring before answering, default 10s
@@ -79,6 +111,11 @@ type Options struct {
 	Limit          time.Duration // a call's length unless the invite says, default 30m
 	Warn           time.Duration // warning before the end, default 5m
 	EndedShow      time.Duration // "Call ended" before the carousel, default 3s
+
+	// InviteBurst and InviteEvery limit each allowed caller's invites: a
+	// burst of InviteBurst, then one per InviteEvery (defaults 5 and 2s).
+	InviteBurst int
+	InviteEvery time.Duration
 
 	// ICEServers are STUN/TURN servers; none on a LAN or loopback.
 	ICEServers []webrtc.ICEServer
@@ -88,19 +125,31 @@ type Options struct {
 
 // Manager answers calls. Deliver gives it what arrived; Run owns the call.
 type Manager struct {
-	opt    Options
-	log    *slog.Logger
-	api    *webrtc.API
-	in     chan proto.CallIn
-	events chan func()
-	hangup chan string
+	opt      Options
+	log      *slog.Logger
+	api      *webrtc.API
+	box      *inbox
+	limits   limits
+	refusals *refusals
+	counts   deliverCounters
+	events   chan func()
+	hangup   chan string
+	alive    chan chan struct{}
 
-	cur   *callState // owned by Run
-	alarm clock.Alarm
-	// shownDND is the do-not-disturb end in the availability last
-	// published (zero: off); owned by Run, which publishes again then.
-	shownDND time.Time
-	done     chan struct{} // closed when Run returns
+	// postMu and stopped: once Run is past its end, post refuses, and the
+	// poster cleans up itself (a capture opened late is closed).
+	postMu  gosync.RWMutex
+	stopped bool
+	// openers are the goroutines opening captures; Run waits for them.
+	openers gosync.WaitGroup
+	// stuck counts media (peer connections, captures) that did not close
+	// within closeWait and are still closing.
+	stuck atomic.Int64
+
+	cur      *callState // owned by Run
+	alarm    clock.Alarm
+	refAlarm clock.Alarm
+	done     chan struct{} // closed when Run is ending
 	// statsMu guards last, for tests and status.
 	statsMu gosync.Mutex
 	last    Stats
@@ -111,8 +160,8 @@ func New(opt Options) (*Manager, error) {
 	switch {
 	case !proto.ValidID(opt.Device):
 		return nil, fmt.Errorf("call: device id %q is not valid", opt.Device)
-	case opt.Auth == nil || opt.Display == nil || opt.Out == nil || opt.Media == nil:
-		return nil, errors.New("call: Auth, Display, Out and Media are required")
+	case opt.Auth == nil || opt.Display == nil || opt.Out == nil || opt.Media == nil || opt.Live == nil:
+		return nil, errors.New("call: Auth, Display, Out, Media and Live are required")
 	}
 	if opt.Clock == nil {
 		opt.Clock = clock.Real()
@@ -134,6 +183,10 @@ func New(opt Options) (*Manager, error) {
 	def(&opt.Limit, 30*time.Minute)
 	def(&opt.Warn, 5*time.Minute)
 	def(&opt.EndedShow, 3*time.Second)
+	def(&opt.InviteEvery, inviteEvery)
+	if opt.InviteBurst <= 0 {
+		opt.InviteBurst = inviteBurst
+	}
 	api, err := NewAPI(opt.Loopback)
 	if err != nil {
 		return nil, err
@@ -142,30 +195,36 @@ func New(opt Options) (*Manager, error) {
 		opt:    opt,
 		log:    opt.Logger.With("component", "call"),
 		api:    api,
-		in:     make(chan proto.CallIn, 256),
+		box:    newInbox(),
 		events: make(chan func(), 256),
 		hangup: make(chan string, 1),
+		alive:  make(chan chan struct{}),
 		done:   make(chan struct{}),
 	}
+	m.refusals = newRefusals(m)
 	m.alarm.Clock = opt.Clock
+	m.refAlarm.Clock = opt.Clock
+	if _, ok := opt.Auth.Allowlist(); ok {
+		opt.Live.SetCalls(device.CallsOn)
+	} else {
+		opt.Live.SetCalls(device.CallsNoAllowlist)
+	}
 	return m, nil
 }
 
-// Deliver hands the Manager a message from call/in. It never blocks: when
-// the queue is full (a flood) the message is dropped and logged.
-func (m *Manager) Deliver(msg proto.CallIn) {
-	select {
-	case m.in <- msg:
-	default:
-		m.log.Warn("call: queue full, message dropped")
+// post runs fn on the Run goroutine (for Pion's callbacks and the capture
+// opener). It reports false, without running fn, once Run is ending.
+func (m *Manager) post(fn func()) bool {
+	m.postMu.RLock()
+	defer m.postMu.RUnlock()
+	if m.stopped {
+		return false
 	}
-}
-
-// post runs fn on the Run goroutine (for Pion's callbacks).
-func (m *Manager) post(fn func()) {
 	select {
 	case m.events <- fn:
+		return true
 	case <-m.done:
+		return false
 	}
 }
 
@@ -174,6 +233,32 @@ func (m *Manager) Hangup(call string) {
 	select {
 	case m.hangup <- call:
 	default:
+	}
+}
+
+// Alive reports whether the Manager works: its Run loop answers within
+// ctx (and at most aliveWait), and no call's media is stuck closing. The
+// systemd watchdog asks it, so a Run loop blocked for good, or a camera
+// that never closes, stops the petting and systemd restarts the daemon.
+func (m *Manager) Alive(ctx context.Context) error {
+	if n := m.stuck.Load(); n > 0 {
+		return fmt.Errorf("call: %d peer connections or captures stuck closing", n)
+	}
+	ctx, cancel := context.WithTimeout(ctx, aliveWait)
+	defer cancel()
+	pong := make(chan struct{})
+	select {
+	case m.alive <- pong:
+	case <-m.done:
+		return errors.New("call: not running")
+	case <-ctx.Done():
+		return fmt.Errorf("call: the call loop does not answer: %w", ctx.Err())
+	}
+	select {
+	case <-pong:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("call: the call loop does not answer: %w", ctx.Err())
 	}
 }
 
@@ -198,97 +283,138 @@ func (m *Manager) LastStats() Stats {
 }
 
 // Run answers calls until ctx ends; a call in progress is ended cleanly.
+// It returns within a few seconds (closeWait per stage) even when the
+// media hang; what hangs is left counted in stuck.
 func (m *Manager) Run(ctx context.Context) error {
-	defer close(m.done)
-	m.publishAvailability()
+	defer m.finish()
 	for {
-		var wake <-chan time.Time
 		now := m.opt.Clock.Now()
+		var wake <-chan time.Time
 		if m.cur != nil {
 			wake = m.alarm.At(now, m.cur.nextDeadline())
-		} else if !m.shownDND.IsZero() {
-			// Do-not-disturb ends by itself: say so when it does. Aimed at
-			// what was published, so an end that passed meanwhile fires at
-			// once. (During a call, clearing it publishes anyway.)
-			wake = m.alarm.At(now, m.shownDND)
 		} else {
 			m.alarm.Stop()
 		}
+		var refWake <-chan time.Time
+		if next := m.refusals.next(); !next.IsZero() {
+			refWake = m.refAlarm.At(now, next)
+		} else {
+			m.refAlarm.Stop()
+		}
 		select {
 		case <-ctx.Done():
-			if m.cur != nil {
-				m.end(m.cur, "the device is shutting down")
-				m.clear()
-			}
-			m.alarm.Stop()
 			return nil
-		case msg := <-m.in:
-			switch {
-			case msg.Invite != nil:
-				m.onInvite(*msg.Invite)
-			case msg.Signal != nil:
-				m.onSignal(*msg.Signal)
+		case <-m.box.ready:
+			for range drainBatch {
+				q, ok := m.box.take()
+				if !ok {
+					break
+				}
+				switch {
+				case q.invite != nil:
+					m.onInvite(*q.invite, q.caller)
+				case q.signal != nil:
+					m.onSignal(*q.signal, q.caller)
+				}
 			}
+			m.box.more()
+		case <-m.refusals.wake:
+			m.report()
+		case <-refWake:
+			m.refusals.flush(m.opt.Clock.Now(), false)
+			m.report()
 		case fn := <-m.events:
 			fn()
 		case id := <-m.hangup:
 			if c := m.cur; c != nil && c.id == id && c.phase != device.CallEnded {
 				m.end(c, "ended on the device")
 			}
+		case pong := <-m.alive:
+			close(pong)
 		case <-wake:
-			if m.cur == nil {
-				m.publishAvailability() // do-not-disturb is over
-				continue
-			}
 			m.onDeadline()
 		}
 	}
 }
 
-// dnd reports whether do-not-disturb is on at t, and until when.
-func (m *Manager) dnd(t time.Time) (time.Time, bool) {
-	if m.opt.DND == nil {
-		return time.Time{}, false
+// finish ends Run: the call in progress ends, posting stops, the capture
+// openers are waited for (bounded), and whatever they posted meanwhile
+// runs (a capture that arrives for an ended call is closed). Refusals
+// still counted are reported.
+func (m *Manager) finish() {
+	if c := m.cur; c != nil {
+		m.end(c, ReasonShutdown)
+		m.clear()
 	}
-	until, on := m.opt.DND(t)
-	return until, on && t.Before(until)
-}
-
-// Refresh republishes availability (night hours began or ended,
-// do-not-disturb was set).
-func (m *Manager) Refresh() { m.post(m.publishAvailability) }
-
-// SetDevices says which of camera and microphone the device has now (a USB
-// camera unplugged, or plugged back): availability follows at once, and
-// the next call uses what there is.
-func (m *Manager) SetDevices(camera, microphone bool) {
-	m.post(func() {
-		if m.opt.HasCamera == camera && m.opt.HasMicrophone == microphone {
-			return
+	close(m.done)
+	m.postMu.Lock() // waits for posters in flight
+	m.stopped = true
+	m.postMu.Unlock()
+	opened := make(chan struct{})
+	go func() { m.openers.Wait(); close(opened) }()
+	m.waitClosed(opened, "camera and microphone still opening")
+	for drained := false; !drained; {
+		select {
+		case fn := <-m.events:
+			fn()
+		default:
+			drained = true
 		}
-		m.opt.HasCamera, m.opt.HasMicrophone = camera, microphone
-		m.publishAvailability()
-	})
+	}
+	m.refusals.flush(m.opt.Clock.Now(), true)
+	m.report()
+	m.alarm.Stop()
+	m.refAlarm.Stop()
 }
 
-// SetAllowlist installs a new allowlist and republishes availability.
+// waitClosed waits up to closeWait for done. If it does not come, the
+// work is left to finish on its own, counted in stuck until it does (Alive
+// fails meanwhile), and the Run loop goes on.
+func (m *Manager) waitClosed(done <-chan struct{}, what string, args ...any) bool {
+	t := time.NewTimer(closeWait) // real time: it bounds real work, not the call's clock
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+	}
+	m.log.Error("call: "+what+" after "+closeWait.String()+"; leaving it", args...)
+	m.stuck.Add(1)
+	go func() {
+		<-done
+		m.stuck.Add(-1)
+		m.log.Warn("call: "+what+": done at last", args...)
+	}()
+	return false
+}
+
+// report sends what the refusals have waiting: events upward, replies to
+// callers.
+func (m *Manager) report() {
+	for _, r := range m.refusals.take() {
+		if r.ev != nil {
+			m.opt.Activity(*r.ev)
+		}
+		if r.hasReply {
+			m.opt.Out.Reply(r.replyTo, m.reply(proto.SignalRefused, r.call, func(p *proto.Reply) { p.Reason = r.reason }))
+		}
+	}
+}
+
+// SetAllowlist installs a new allowlist; calls are on from then.
 func (m *Manager) SetAllowlist(a proto.Allowlist) error {
 	if err := m.opt.Auth.SetAllowlist(a); err != nil {
 		return err
 	}
-	m.post(m.publishAvailability)
+	m.opt.Live.SetCalls(device.CallsOn)
 	return nil
 }
 
+// refuse refuses an invite the Run loop will not take (its caller is
+// authentic: the reply goes to it, except for a replay).
 func (m *Manager) refuse(in proto.Invite, reason string, err error) {
-	m.log.Warn("call: refused", "call", in.Call, "caller", in.Caller, "mode", in.Mode, "reason", reason, "err", err)
-	m.opt.Activity(Event{Type: "call_refused", Call: in.Call, Caller: in.Caller, Mode: in.Mode, Reason: reason})
-	if errors.Is(err, callauth.ErrReplayed) {
-		// The call id belongs to a genuine call: a refusal sent to it would
-		// let whoever replayed the invite end that call.
-		return
-	}
-	m.opt.Out.Reply(in.Caller, m.reply(proto.SignalRefused, in.Call, func(r *proto.Reply) { r.Reason = reason }))
+	m.refusals.note(m.opt.Clock.Now(), refusal{inv: in, reason: reason, err: err, known: true, authentic: true, reply: true})
+	m.report()
 }
 
 func (m *Manager) reply(typ, call string, fill func(*proto.Reply)) proto.Reply {
@@ -299,9 +425,16 @@ func (m *Manager) reply(typ, call string, fill func(*proto.Reply)) proto.Reply {
 	return r
 }
 
-func (m *Manager) onInvite(in proto.Invite) {
-	caller, err := m.opt.Auth.Check(in)
-	if err != nil {
+// setPhase moves the call to phase p, in the live state too.
+func (m *Manager) setPhase(c *callState, p device.CallPhase) {
+	c.phase = p
+	m.opt.Live.SetCall(c.id, p)
+}
+
+func (m *Manager) onInvite(in proto.Invite, caller proto.AllowedCaller) {
+	// Deliver verified it; the call id is spent (durably) here, before
+	// anything is shown or answered.
+	if err := m.opt.Auth.Spend(in); err != nil {
 		m.refuse(in, callauth.Reason(err), err)
 		return
 	}
@@ -319,16 +452,24 @@ func (m *Manager) onInvite(in proto.Invite) {
 		}
 		return
 	}
+	now := m.opt.Clock.Now()
 	if c != nil && c.phase != device.CallEnded {
-		m.busy(in)
-		return
+		// A carer's forced call takes the place of a call that carries
+		// nothing (a caller gone without a word, a call that never
+		// connected); any other call makes it busy.
+		if in.Mode != proto.ModeForced || !c.silentFor(now, preemptAfter) {
+			m.busy(in)
+			return
+		}
+		m.log.Info("call: a carer's forced call takes the place of a call without media", "call", c.id, "by", in.Call, "caller", caller.ID)
+		m.end(c, ReasonPreempted)
 	}
 	// Do-not-disturb keeps out all but a carer's forced call.
-	if _, on := m.dnd(m.opt.Clock.Now()); on && in.Mode != proto.ModeForced {
+	if m.opt.Live.Get().DND() && in.Mode != proto.ModeForced {
 		m.refuse(in, proto.RefusedDND, nil)
 		return
 	}
-	if c != nil {
+	if m.cur != nil {
 		m.clear() // "Call ended" gives way to the next call at once
 	}
 	m.start(in, caller)
@@ -363,7 +504,7 @@ func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
 	m.cur = c
 	m.log.Info("call: incoming", "call", c.id, "caller", caller.ID, "name", name, "mode", in.Mode, "reason", in.Reason)
 	if c.forced {
-		c.phase = device.CallAnnouncing
+		m.setPhase(c, device.CallAnnouncing)
 		c.announceEnd = now.Add(m.opt.Announce)
 		// The answer goes out at once and the camera opens during the
 		// announcement, so picture and connection are ready when it ends;
@@ -383,12 +524,11 @@ func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
 		c.connectBy = c.announceEnd.Add(m.opt.ConnectTimeout)
 	} else {
 		m.opt.Media.Speaker().PlayChime()
-		c.phase = device.CallRinging
+		m.setPhase(c, device.CallRinging)
 		c.ringEnd = now.Add(m.opt.Ring)
 		c.nextRing = now.Add(ringEvery)
 	}
 	m.show(c)
-	m.publishAvailability()
 }
 
 func (m *Manager) join(c *callState, in proto.Invite, caller proto.AllowedCaller) {
@@ -410,14 +550,7 @@ func (m *Manager) join(c *callState, in proto.Invite, caller proto.AllowedCaller
 	m.show(c)
 }
 
-func (m *Manager) onSignal(s proto.Signal) {
-	caller, err := m.opt.Auth.CheckSignal(s)
-	if err != nil {
-		// Debug: a refused caller's trickled candidates would flood the log;
-		// its invite's refusal is logged already.
-		m.log.Debug("call: signal refused", "type", s.Type, "call", s.Call, "caller", s.Caller, "err", err)
-		return
-	}
+func (m *Manager) onSignal(s proto.Signal, caller proto.AllowedCaller) {
 	c := m.cur
 	if c == nil || c.phase == device.CallEnded {
 		m.log.Debug("call: signal for no call", "type", s.Type, "call", s.Call)
@@ -437,6 +570,10 @@ func (m *Manager) onSignal(s proto.Signal) {
 		}
 		init := webrtc.ICECandidateInit{Candidate: cand.Candidate, SDPMid: cand.SDPMid, SDPMLineIndex: cand.SDPMLineIndex, UsernameFragment: cand.UFrag}
 		if p.pc == nil || p.pc.RemoteDescription() == nil {
+			if len(p.pending) >= maxPending {
+				m.log.Debug("call: too many early candidates, dropped", "call", s.Call, "kept", len(p.pending))
+				return
+			}
 			p.pending = append(p.pending, init) // early: kept until the answer
 			return
 		}
@@ -456,6 +593,11 @@ func (m *Manager) control(c *callState, p *peer, ctl string) {
 	m.log.Info("call: control", "call", c.id, "caller", p.caller.ID, "control", ctl)
 	switch {
 	case ctl == proto.ControlExtend:
+		if c.extends >= maxExtends {
+			m.refuseControl(c, p, ctl, fmt.Sprintf("no more than %d extensions", maxExtends))
+			return
+		}
+		c.extends++
 		if c.ends.IsZero() {
 			c.extra += proto.ExtendBy
 		} else {
@@ -514,13 +656,18 @@ func (m *Manager) onDeadline() {
 			m.clear()
 		}
 		return
+	case c.lostPeer(now) != nil:
+		p := c.lostPeer(now)
+		m.log.Info("call: participant's connection lost", "call", c.id, "participant", p.caller.ID,
+			"disconnected_for", now.Sub(p.disconnectedAt).Round(time.Millisecond))
+		m.dropPeer(c, p, "lost the connection to "+p.name)
 	case c.phase == device.CallAnnouncing && !now.Before(c.announceEnd):
 		c.announced = true
 		m.log.Info("call: announcement over, media flows", "call", c.id)
 		if c.anyConnected() {
 			m.activate(c)
 		} else {
-			c.phase = device.CallConnecting
+			m.setPhase(c, device.CallConnecting)
 		}
 		m.updateGates(c)
 		m.show(c)
@@ -530,7 +677,7 @@ func (m *Manager) onDeadline() {
 		c.nextRing = now.Add(ringEvery)
 	case c.phase == device.CallRinging && !now.Before(c.ringEnd):
 		c.announced = true
-		c.phase = device.CallConnecting
+		m.setPhase(c, device.CallConnecting)
 		c.connectBy = now.Add(m.opt.ConnectTimeout)
 		if err := m.makeTracks(c); err != nil {
 			m.end(c, err.Error())
@@ -562,7 +709,7 @@ func (m *Manager) activate(c *callState) {
 		return
 	}
 	now := m.opt.Clock.Now()
-	c.phase = device.CallActive
+	m.setPhase(c, device.CallActive)
 	c.connectBy = time.Time{}
 	if c.ends.IsZero() {
 		c.activeAt = now
@@ -572,7 +719,6 @@ func (m *Manager) activate(c *callState) {
 		"invite_to_connected_ms", now.Sub(c.invited).Milliseconds())
 	m.opt.Activity(Event{Type: "call_answered", Call: c.id, Caller: c.host, Mode: c.mode, Reason: c.reason})
 	m.show(c)
-	m.publishAvailability()
 }
 
 func (m *Manager) peerState(c *callState, p *peer, s webrtc.PeerConnectionState) {
@@ -582,6 +728,7 @@ func (m *Manager) peerState(c *callState, p *peer, s webrtc.PeerConnectionState)
 	m.log.Debug("call: peer state", "call", c.id, "participant", p.caller.ID, "state", s)
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
+		p.disconnectedAt = time.Time{}
 		if p.connectedAt.IsZero() {
 			p.connectedAt = m.opt.Clock.Now()
 		}
@@ -592,6 +739,13 @@ func (m *Manager) peerState(c *callState, p *peer, s webrtc.PeerConnectionState)
 		}
 		if c.announced {
 			m.activate(c)
+		}
+	case webrtc.PeerConnectionStateDisconnected:
+		// Nothing heard for ICE's disconnected timeout: dropped as lost
+		// if it lasts lostAfter more (onDeadline), so a caller whose
+		// browser died is gone within seconds; a short gap heals.
+		if p.disconnectedAt.IsZero() {
+			p.disconnectedAt = m.opt.Clock.Now()
 		}
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 		m.dropPeer(c, p, "lost the connection to "+p.name)
@@ -608,7 +762,7 @@ func (m *Manager) dropPeer(c *callState, p *peer, reason string) {
 	delete(c.peers, p.call)
 	c.order = slices.DeleteFunc(c.order, func(id string) bool { return id == p.call })
 	m.opt.Out.Reply(p.caller.ID, m.reply(proto.SignalHangup, p.call, func(r *proto.Reply) { r.Reason = reason }))
-	m.closePeer(c, p)
+	m.closePeers(c, p)
 	m.show(c)
 }
 
@@ -620,18 +774,28 @@ func (m *Manager) end(c *callState, reason string) {
 	}
 	now := m.opt.Clock.Now()
 	wasActive := c.phase == device.CallActive
-	c.phase = device.CallEnded
+	m.setPhase(c, device.CallEnded)
 	c.endReason = reason
-	c.clearAt = now.Add(m.opt.EndedShow)
+	show := m.opt.EndedShow
+	if strings.HasPrefix(reason, "lost the connection") {
+		// Nobody is left to say goodbye to: the device is available
+		// again soon (callers read "in_call" until the carousel is back).
+		show = min(show, lostEndedShow)
+	}
+	c.clearAt = now.Add(show)
 	for _, id := range c.order {
 		p := c.peers[id]
 		m.opt.Out.Reply(p.caller.ID, m.reply(proto.SignalHangup, p.call, func(r *proto.Reply) { r.Reason = reason }))
 	}
 	m.show(c)
 	st := Stats{Call: c.id, Answered: wasActive, EndReason: reason, VideoPacketsSent: c.videoSent.Load()}
+	var all []*peer
+	for _, id := range c.order {
+		all = append(all, c.peers[id])
+	}
+	m.closePeers(c, all...)
 	for _, id := range c.order {
 		p := c.peers[id]
-		m.closePeer(c, p)
 		st.VideoFramesDecoded += p.frames()
 		st.AudioPackets += p.audioPackets.Load()
 		if !p.connectedAt.IsZero() && st.ICEConnected == 0 {
@@ -656,24 +820,24 @@ func (m *Manager) end(c *callState, reason string) {
 	m.log.Info("call: stats", "call", c.id, "video_frames_decoded", st.VideoFramesDecoded, "audio_packets", st.AudioPackets,
 		"video_packets_sent", st.VideoPacketsSent, "ice_connected_ms", st.ICEConnected.Milliseconds(), "first_frame_ms", st.FirstFrame.Milliseconds())
 	m.opt.Activity(Event{Type: typ, Call: c.id, Caller: c.host, Mode: c.mode, Reason: reason, Duration: st.Duration})
-	m.publishAvailability()
 }
 
 // clear returns the screen to the carousel after an ended call.
 func (m *Manager) clear() {
 	m.cur = nil
+	m.opt.Live.SetCall("", device.CallNone)
 	m.opt.Display.ShowCall(device.CallView{Phase: device.CallNone})
-	m.publishAvailability()
 }
 
 // show sends the call's view to the screen and its state to the callers.
 func (m *Manager) show(c *callState) {
+	devs := m.opt.Live.Get().Devices
 	v := device.CallView{
 		Phase: c.phase, Call: c.id, Forced: c.forced, Name: c.name, Reason: c.reason,
 		Ends: c.ends, Warning: c.warned, EndReason: c.endReason,
 		// Shown from the moment the camera starts opening.
-		CameraOn: !c.cameraOff && (c.capture != nil && c.capture.HasVideo() || c.opening && m.opt.HasCamera),
-		MicOn:    !c.micOff && (c.capture != nil && c.capture.HasAudio() || c.opening && m.opt.HasMicrophone),
+		CameraOn: !c.cameraOff && (c.capture != nil && c.capture.HasVideo() || c.opening && devs.Camera),
+		MicOn:    !c.micOff && (c.capture != nil && c.capture.HasAudio() || c.opening && devs.Microphone),
 	}
 	for _, id := range c.order {
 		p := c.peers[id]
@@ -695,49 +859,9 @@ func (m *Manager) show(c *callState) {
 	for _, id := range c.order {
 		p := c.peers[id]
 		m.opt.Out.Reply(p.caller.ID, m.reply(proto.SignalState, p.call, func(r *proto.Reply) {
-			r.Phase, r.Ends, r.Camera, r.Mic, r.Participants = c.phase.String(), c.ends, &cam, &mic, who
+			r.Phase, r.Ends, r.Camera, r.Mic, r.Participants = c.phase, c.ends, &cam, &mic, who
 		}))
 	}
-}
-
-func (m *Manager) publishAvailability() {
-	a := proto.Availability{V: proto.Version, Device: m.opt.Device, Name: m.opt.Name, Time: m.opt.Clock.Now().UTC(),
-		Camera: m.opt.HasCamera, Microphone: m.opt.HasMicrophone,
-		Answer: map[proto.CallMode]string{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerRings}}
-	until, dnd := m.dnd(a.Time)
-	if dnd {
-		a.DNDUntil = until.UTC()
-	}
-	m.shownDND = a.DNDUntil
-	switch {
-	case m.cur != nil && m.cur.phase == device.CallRinging:
-		a.State = "ringing"
-	case m.cur != nil:
-		a.State = "in_call"
-	case dnd:
-		a.State = "do_not_disturb"
-		a.Answer[proto.ModeSignalled] = proto.AnswerAsleep
-	case m.opt.Night != nil && m.opt.Night(m.opt.Clock.Now()):
-		a.State = "night"
-	case !m.opt.HasCamera:
-		a.State = "camera_missing"
-	case !m.opt.HasMicrophone:
-		a.State = "microphone_missing"
-	default:
-		a.State = "available"
-	}
-	if m.cur != nil {
-		a.Answer = map[proto.CallMode]string{proto.ModeForced: proto.AnswerBusy, proto.ModeSignalled: proto.AnswerBusy}
-	}
-	if _, ok := m.opt.Auth.Allowlist(); !ok {
-		a.State = "no_allowlist"
-		a.Answer = map[proto.CallMode]string{proto.ModeForced: proto.AnswerNone, proto.ModeSignalled: proto.AnswerNone}
-	}
-	if !m.opt.HasCamera && !m.opt.HasMicrophone {
-		a.State = "no_camera_or_microphone"
-		a.Answer = map[proto.CallMode]string{proto.ModeForced: proto.AnswerNone, proto.ModeSignalled: proto.AnswerNone}
-	}
-	m.opt.Out.SetAvailability(a)
 }
 
 // candidateJSON is a local candidate as callers read it.

@@ -95,7 +95,9 @@ type replies struct {
 }
 
 func (o *replies) Reply(_ string, r proto.Reply) { o.mu.Lock(); o.r = append(o.r, r); o.mu.Unlock() }
-func (o *replies) SetAvailability(a proto.Availability) {
+
+// setAvailability records what device.PublishAvailability publishes.
+func (o *replies) setAvailability(a proto.Availability) {
 	o.mu.Lock()
 	o.avail = append(o.avail, a)
 	o.mu.Unlock()
@@ -125,10 +127,16 @@ type timerRig struct {
 	t     *testing.T
 	clk   *clock.Fake
 	m     *Manager
-	media *fakeMedia
+	live  *device.Live
+	media Media
+	fake  *fakeMedia
 	scr   *views
 	out   *replies
 	anna  ed25519.PrivateKey
+	bo    ed25519.PrivateKey // signalled only
+	// stop cancels Run; stopped is closed when it returned.
+	stop    context.CancelFunc
+	stopped chan struct{}
 
 	mu     gosync.Mutex
 	events []Event
@@ -149,17 +157,21 @@ func newTimerRig(t *testing.T) *timerRig { return newTimerRigWith(t, nil) }
 func newTimerRigWith(t *testing.T, set func(*Options)) *timerRig {
 	orgPub, org, _ := ed25519.GenerateKey(nil)
 	annaPub, anna, _ := ed25519.GenerateKey(nil)
+	boPub, bo, _ := ed25519.GenerateKey(nil)
 	clk := clock.NewFake(t0)
 	auth, err := callauth.New(orgPub, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	list := proto.Allowlist{V: 1, Serial: 1, Callers: []proto.AllowedCaller{{ID: "anna", Name: "Anna", Key: annaPub,
-		Mode: []proto.CallMode{proto.ModeForced, proto.ModeSignalled}}}}
+	list := proto.Allowlist{V: 1, Serial: 1, Callers: []proto.AllowedCaller{
+		{ID: "anna", Name: "Anna", Key: annaPub, Mode: []proto.CallMode{proto.ModeForced, proto.ModeSignalled}},
+		{ID: "bo", Name: "Bo", Key: boPub, Mode: []proto.CallMode{proto.ModeSignalled}}}}
 	list.Sig = ed25519.Sign(org, list.SigningBytes())
-	r := &timerRig{t: t, clk: clk, media: &fakeMedia{}, scr: &views{}, out: &replies{}, anna: anna}
-	opt := Options{Device: "mum", Auth: auth, Clock: clk, Display: r.scr, Out: r.out, Media: r.media,
-		HasCamera: true, HasMicrophone: true, Loopback: true,
+	fake := &fakeMedia{}
+	live := device.NewLive(device.State{Devices: device.Devices{Camera: true, Microphone: true, Speaker: true}}, clk, time.UTC)
+	r := &timerRig{t: t, clk: clk, live: live, media: fake, fake: fake, scr: &views{}, out: &replies{}, anna: anna, bo: bo,
+		stopped: make(chan struct{})}
+	opt := Options{Device: "mum", Auth: auth, Clock: clk, Display: r.scr, Out: r.out, Media: r.media, Live: live, Loopback: true,
 		Activity: func(e Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }}
 	if set != nil {
 		set(&opt)
@@ -168,13 +180,18 @@ func newTimerRigWith(t *testing.T, set func(*Options)) *timerRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := auth.SetAllowlist(list); err != nil {
+	if err := r.m.SetAllowlist(list); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.m.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	r.stop = cancel
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		device.PublishAvailability(ctx, live, clk, "mum", "Mum's kitchen", r.out.setAvailability)
+	}()
+	go func() { defer close(r.stopped); r.m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-r.stopped; <-pubDone })
 	return r
 }
 
@@ -200,10 +217,15 @@ func offer(t *testing.T) string {
 }
 
 func (r *timerRig) invite(call string, mode proto.CallMode) {
-	in := proto.Invite{V: 1, Type: proto.SignalInvite, Call: call, Device: "mum", Caller: "anna", CallerName: "Anna",
+	r.m.Deliver(proto.CallIn{Invite: r.signedInvite("anna", r.anna, call, mode)})
+}
+
+// signedInvite is an invite from caller signed with key.
+func (r *timerRig) signedInvite(caller string, key ed25519.PrivateKey, call string, mode proto.CallMode) *proto.Invite {
+	in := proto.Invite{V: 1, Type: proto.SignalInvite, Call: call, Device: "mum", Caller: caller, CallerName: caller,
 		Mode: mode, Created: r.clk.Now(), Expires: r.clk.Now().Add(2 * time.Minute), Offer: offer(r.t)}
-	in.Sig = ed25519.Sign(r.anna, in.SigningBytes())
-	r.m.Deliver(proto.CallIn{Invite: &in})
+	in.Sig = ed25519.Sign(key, in.SigningBytes())
+	return &in
 }
 
 // waitUntil waits (in real time, generously) until ok holds, for what
@@ -244,9 +266,11 @@ func (r *timerRig) settle() {
 	for {
 		due := make(chan bool, 1)
 		r.m.post(func() {
-			next := r.m.shownDND
+			next := r.m.refusals.next()
 			if c := r.m.cur; c != nil {
-				next = c.nextDeadline()
+				if d := c.nextDeadline(); next.IsZero() || (!d.IsZero() && d.Before(next)) {
+					next = d
+				}
 			}
 			due <- !next.IsZero() && !next.After(r.clk.Now())
 		})
@@ -288,26 +312,26 @@ func TestSignalledRingsThenOpensTheCamera(t *testing.T) {
 	r.invite("c-1", proto.ModeSignalled)
 	r.waitPhase(device.CallRinging)
 	r.advance(9 * time.Second)
-	if n := r.media.opened.Load(); n != 0 {
+	if n := r.fake.opened.Load(); n != 0 {
 		t.Fatalf("camera opened while ringing (%d)", n)
 	}
 	// A chime at the start and every 2.5 s: 0, 2.5, 5, 7.5.
-	if n := r.media.chimes.Load(); n != 4 {
+	if n := r.fake.chimes.Load(); n != 4 {
 		t.Fatalf("%d chimes in 9 s of ringing, want 4", n)
 	}
 	r.advance(1500 * time.Millisecond)
 	r.waitPhase(device.CallConnecting)
-	if n := r.media.chimes.Load(); n != 4 {
+	if n := r.fake.chimes.Load(); n != 4 {
 		t.Fatalf("%d chimes by the ring's end, want 4 (none as it answers)", n)
 	}
-	waitCount(t, "cameras opened when the ring ended", &r.media.opened, 1)
+	waitCount(t, "cameras opened when the ring ended", &r.fake.opened, 1)
 	// The caller never connects: abandoned 20 s later, camera closed.
 	r.advance(21 * time.Second)
 	r.waitPhase(device.CallEnded)
 	if v := r.scr.last(); v.EndReason != "the call did not connect" {
 		t.Fatalf("end reason %q", v.EndReason)
 	}
-	waitCount(t, "cameras closed after the abandoned call", &r.media.closed, 1)
+	waitCount(t, "cameras closed after the abandoned call", &r.fake.closed, 1)
 	r.advance(3 * time.Second)
 	r.waitPhase(device.CallNone)
 }
@@ -319,7 +343,7 @@ func TestForcedAnnouncesWithTheCameraOpen(t *testing.T) {
 	if !r.scr.last().CameraOn {
 		t.Fatal("the camera indicator is off during the announcement")
 	}
-	waitCount(t, "cameras opened during the announcement", &r.media.opened, 1)
+	waitCount(t, "cameras opened during the announcement", &r.fake.opened, 1)
 	// The answer goes out during the announcement, so ICE can connect
 	// then: it is there while the fake clock stands at the invite, and
 	// before any candidate.
@@ -349,7 +373,7 @@ func TestForcedAnnouncesWithTheCameraOpen(t *testing.T) {
 	// The resident's button ends it.
 	r.scr.last().Hangup()
 	r.waitPhase(device.CallEnded)
-	waitCount(t, "cameras closed after the hang-up", &r.media.closed, 1)
+	waitCount(t, "cameras closed after the hang-up", &r.fake.closed, 1)
 }
 
 // countOf counts the elements of s equal to v.
@@ -361,19 +385,6 @@ func countOf[T comparable](s []T, v T) int {
 		}
 	}
 	return n
-}
-
-// dndHook is a do-not-disturb setting the test changes as an admin would.
-type dndHook struct {
-	mu    gosync.Mutex
-	until time.Time
-}
-
-func (d *dndHook) set(until time.Time) { d.mu.Lock(); d.until = until; d.mu.Unlock() }
-func (d *dndHook) at(t time.Time) (time.Time, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.until, t.Before(d.until)
 }
 
 // waitAvailability waits (in real time, generously) for an availability
@@ -393,7 +404,7 @@ func (r *timerRig) waitAvailability(what string, ok func(proto.Availability) boo
 	}
 }
 
-func isState(state, forced, signalled string) func(proto.Availability) bool {
+func isState(state proto.AvailabilityState, forced, signalled proto.Answer) func(proto.Availability) bool {
 	return func(a proto.Availability) bool {
 		return a.State == state && a.Answer[proto.ModeForced] == forced && a.Answer[proto.ModeSignalled] == signalled
 	}
@@ -402,8 +413,8 @@ func isState(state, forced, signalled string) func(proto.Availability) bool {
 // While do-not-disturb is on, a signalled call is refused with its reason
 // and logged, and a carer's forced call is still announced and answered.
 func TestDNDRefusesSignalledAnswersForced(t *testing.T) {
-	dnd := &dndHook{until: t0.Add(time.Hour)}
-	r := newTimerRigWith(t, func(o *Options) { o.DND = dnd.at })
+	r := newTimerRig(t)
+	r.live.SetDND(t0.Add(time.Hour))
 	a := r.waitAvailability("do_not_disturb", isState("do_not_disturb", proto.AnswerAuto, proto.AnswerAsleep))
 	if !a.DNDUntil.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("dnd_until = %v, want %v", a.DNDUntil, t0.Add(time.Hour))
@@ -423,7 +434,7 @@ func TestDNDRefusesSignalledAnswersForced(t *testing.T) {
 	if ev := r.activity(); len(ev) != 1 || ev[0].Type != "call_refused" || ev[0].Reason != proto.RefusedDND || ev[0].Call != "c-1" {
 		t.Fatalf("activity = %+v, want one call_refused %q", ev, proto.RefusedDND)
 	}
-	if n := r.media.chimes.Load(); n != 0 || r.scr.last().Phase != device.CallNone {
+	if n := r.fake.chimes.Load(); n != 0 || r.scr.last().Phase != device.CallNone {
 		t.Fatalf("a refused call chimed %d times, screen %v", n, r.scr.last().Phase)
 	}
 
@@ -443,59 +454,4 @@ func TestDNDRefusesSignalledAnswersForced(t *testing.T) {
 	r.advance(3 * time.Second)
 	r.waitPhase(device.CallNone)
 	r.waitAvailability("do_not_disturb after the call", isState("do_not_disturb", proto.AnswerAuto, proto.AnswerAsleep))
-}
-
-// Do-not-disturb set while running is published at once (Refresh); it ends
-// by itself at its end time, and night hours show again beneath it.
-func TestDNDEndsByItself(t *testing.T) {
-	dnd := &dndHook{}
-	r := newTimerRigWith(t, func(o *Options) {
-		o.DND = dnd.at
-		o.Night = func(time.Time) bool { return true }
-	})
-	r.waitAvailability("night", isState("night", proto.AnswerAuto, proto.AnswerRings))
-
-	end := t0.Add(30 * time.Minute)
-	dnd.set(end)
-	r.m.Refresh()
-	a := r.waitAvailability("do_not_disturb over night", isState("do_not_disturb", proto.AnswerAuto, proto.AnswerAsleep))
-	if !a.DNDUntil.Equal(end) {
-		t.Fatalf("dnd_until = %v, want %v", a.DNDUntil, end)
-	}
-	r.advance(30*time.Minute - time.Second)
-	if a := r.out.lastAvailability(); a.State != "do_not_disturb" {
-		t.Fatalf("a second before its end, availability %+v", a)
-	}
-	r.advance(time.Second)
-	a = r.waitAvailability("night once do-not-disturb ended", isState("night", proto.AnswerAuto, proto.AnswerRings))
-	if !a.DNDUntil.IsZero() || !a.Time.Equal(end) {
-		t.Fatalf("after the end: %+v, want no dnd_until, published at %v", a, end)
-	}
-
-	// Turned off early by an admin: published at once, and nothing is left
-	// armed for the old end.
-	dnd.set(end.Add(time.Hour))
-	r.m.Refresh()
-	r.waitAvailability("do_not_disturb again", isState("do_not_disturb", proto.AnswerAuto, proto.AnswerAsleep))
-	dnd.set(time.Time{})
-	r.m.Refresh()
-	r.waitAvailability("night after off", isState("night", proto.AnswerAuto, proto.AnswerRings))
-}
-
-// A camera unplugged while the device runs: callers see camera_missing at
-// once, and the picture is back in the availability when it is plugged in.
-func TestSetDevicesFollowsTheCamera(t *testing.T) {
-	r := newTimerRig(t)
-	r.waitAvailability("available", isState("available", proto.AnswerAuto, proto.AnswerRings))
-	r.m.SetDevices(false, true)
-	a := r.waitAvailability("camera_missing", isState("camera_missing", proto.AnswerAuto, proto.AnswerRings))
-	if a.Camera || !a.Microphone {
-		t.Fatalf("availability %+v, want no camera and a microphone", a)
-	}
-	r.m.SetDevices(false, false)
-	r.waitAvailability("no camera or microphone", isState("no_camera_or_microphone", proto.AnswerNone, proto.AnswerNone))
-	r.m.SetDevices(true, true)
-	if a := r.waitAvailability("available again", isState("available", proto.AnswerAuto, proto.AnswerRings)); !a.Camera {
-		t.Fatalf("availability %+v, want the camera back", a)
-	}
 }

@@ -34,7 +34,10 @@ type callState struct {
 	order []string
 	added map[string]bool // callers the host let join
 
-	capture      Capture
+	capture Capture
+	// keyframes is the capture too, for Pion's RTCP goroutines (keyframe
+	// requests): set when it opens, cleared before it closes.
+	keyframes    atomic.Pointer[keyframer]
 	opening      bool // the capture is being opened
 	video, audio *webrtc.TrackLocalStaticSample
 	sendVideo    atomic.Bool
@@ -45,6 +48,7 @@ type callState struct {
 
 	cameraOff, micOff bool
 	announced         bool // the announcement (or ring) is over: media may flow
+	extends           int  // how often the call was extended
 
 	limit, extra time.Duration
 	invited      time.Time
@@ -65,6 +69,37 @@ func (c *callState) warnAt() time.Time {
 		return time.Time{}
 	}
 	return c.ends.Add(-c.warnBefore)
+}
+
+// keyframer is what RTCP readers may ask of the capture.
+type keyframer struct{ Capture }
+
+// silentFor reports whether no participant has sent any media (RTP) for
+// d by now; a participant that never sent counts from its invite.
+func (c *callState) silentFor(now time.Time, d time.Duration) bool {
+	last := c.invited
+	for _, p := range c.peers {
+		if p.invited.After(last) {
+			last = p.invited
+		}
+		if ns := p.lastMedia.Load(); ns != 0 {
+			if t := time.Unix(0, ns); t.After(last) {
+				last = t
+			}
+		}
+	}
+	return now.Sub(last) >= d
+}
+
+// lostPeer returns a participant whose connection has been disconnected
+// for lostAfter by now, if any.
+func (c *callState) lostPeer(now time.Time) *peer {
+	for _, id := range c.order {
+		if p := c.peers[id]; !p.disconnectedAt.IsZero() && !now.Before(p.disconnectedAt.Add(lostAfter)) {
+			return p
+		}
+	}
+	return nil
 }
 
 func (c *callState) anyConnected() bool {
@@ -98,6 +133,11 @@ func (c *callState) nextDeadline() time.Time {
 	if !c.anyConnected() {
 		consider(c.connectBy)
 	}
+	for _, p := range c.peers {
+		if !p.disconnectedAt.IsZero() {
+			consider(p.disconnectedAt.Add(lostAfter))
+		}
+	}
 	consider(c.ends)
 	consider(c.warnAt())
 	return next
@@ -113,7 +153,13 @@ type peer struct {
 	pc      *webrtc.PeerConnection
 	pending []webrtc.ICECandidateInit // remote candidates that came early
 
-	connectedAt  time.Time
+	connectedAt time.Time
+	// disconnectedAt is when the connection went disconnected (zero while
+	// it is not); owned by Run.
+	disconnectedAt time.Time
+	// lastMedia is when RTP last came from this participant (UnixNano on
+	// the Manager's clock; zero: never), written by the track readers.
+	lastMedia    atomic.Int64
 	readers      gosync.WaitGroup
 	audioPackets atomic.Int64
 	mu           gosync.Mutex
@@ -154,8 +200,14 @@ func NewAPI(loopback bool) (*webrtc.API, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(loopback)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	// Notice a vanished caller within seconds, not Pion's default 30.
-	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	// Notice a vanished caller within seconds, not Pion's default 30: the
+	// connection is disconnected after 1.5 s without a packet (media, or
+	// the answers to keepalives sent every 0.5 s; pion/ice checks every
+	// keepalive), and the device drops the participant lostAfter later.
+	// Failed (disconnected + failed: 9.5 s without a packet) is also
+	// ICE's limit for connecting at all (pion/ice initialCheckingTimeout),
+	// so it is left long: a caller behind TURN may take seconds.
+	se.SetICETimeouts(1500*time.Millisecond, 8*time.Second, 500*time.Millisecond)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
@@ -189,14 +241,15 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 // so the answer can go out at once.
 func (m *Manager) makeTracks(c *callState) error {
 	stream := "hearth-" + m.opt.Device
+	devs := m.opt.Live.Get().Devices
 	var err error
-	if m.opt.HasCamera && c.video == nil {
+	if devs.Camera && c.video == nil {
 		c.video, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", stream)
 		if err != nil {
 			return fmt.Errorf("video track: %w", err)
 		}
 	}
-	if m.opt.HasMicrophone && c.audio == nil {
+	if devs.Microphone && c.audio == nil {
 		c.audio, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", stream)
 		if err != nil {
 			return fmt.Errorf("audio track: %w", err)
@@ -207,12 +260,21 @@ func (m *Manager) makeTracks(c *callState) error {
 
 // openCapture opens camera and microphone in the background (it takes
 // ~100 ms, while ICE connects); captureReady takes the result on the Run
-// goroutine.
+// goroutine. Run waits for the opener when it ends; a capture that opens
+// after Run has ended is closed by the opener itself.
 func (m *Manager) openCapture(c *callState) {
 	c.opening = true
+	m.openers.Add(1)
 	go func() {
+		defer m.openers.Done()
 		cp, err := m.opt.Media.OpenCapture()
-		m.post(func() { m.captureReady(c, cp, err) })
+		if m.post(func() { m.captureReady(c, cp, err) }) || err != nil {
+			return
+		}
+		if err := cp.Close(); err != nil {
+			m.log.Warn("call: close capture", "call", c.id, "err", err)
+		}
+		m.log.Info("call: camera and microphone closed (the call side stopped while they opened)", "call", c.id)
 	}()
 }
 
@@ -227,11 +289,19 @@ func (m *Manager) captureReady(c *callState, cp Capture, err error) {
 		return
 	}
 	if m.cur != c || c.phase == device.CallEnded {
-		_ = cp.Close()
+		done := make(chan struct{})
+		go func() {
+			if err := cp.Close(); err != nil {
+				m.log.Warn("call: close capture", "call", c.id, "err", err)
+			}
+			close(done)
+		}()
+		m.waitClosed(done, "capture did not close", "call", c.id)
 		m.log.Info("call: camera and microphone closed (the call ended while they opened)", "call", c.id)
 		return
 	}
 	c.capture = cp
+	c.keyframes.Store(&keyframer{cp})
 	c.stopMedia = make(chan struct{})
 	if cp.HasVideo() && c.video != nil {
 		c.media.Add(2)
@@ -300,19 +370,29 @@ func (m *Manager) updateGates(c *callState) {
 	c.sendAudio.Store(c.announced && !c.micOff && c.phase != device.CallEnded)
 }
 
+// closeCapture closes the camera and microphone and waits (bounded) for
+// the goroutines that pumped them.
 func (m *Manager) closeCapture(c *callState) {
 	c.sendVideo.Store(false)
 	c.sendAudio.Store(false)
 	if c.capture == nil {
 		return
 	}
+	c.keyframes.Store(nil)
 	close(c.stopMedia)
-	if err := c.capture.Close(); err != nil {
-		m.log.Warn("call: close capture", "call", c.id, "err", err)
-	}
-	c.media.Wait()
+	cp := c.capture
 	c.capture = nil
-	m.log.Info("call: camera and microphone closed", "call", c.id)
+	done := make(chan struct{})
+	go func() {
+		if err := cp.Close(); err != nil {
+			m.log.Warn("call: close capture", "call", c.id, "err", err)
+		}
+		c.media.Wait()
+		close(done)
+	}()
+	if m.waitClosed(done, "camera and microphone did not close", "call", c.id) {
+		m.log.Info("call: camera and microphone closed", "call", c.id)
+	}
 }
 
 // answer makes the peer connection for p and sends the device's answer.
@@ -405,8 +485,8 @@ func (m *Manager) readRTCP(c *callState, s *webrtc.RTPSender) {
 		for _, pk := range pkts {
 			switch pk.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				if cp := c.capture; cp != nil {
-					cp.RequestKeyframe()
+				if k := c.keyframes.Load(); k != nil {
+					k.RequestKeyframe()
 				}
 			}
 		}
@@ -424,6 +504,7 @@ func (m *Manager) readTrack(p *peer, tr *webrtc.TrackRemote) {
 			if err != nil {
 				return
 			}
+			p.lastMedia.Store(m.opt.Clock.Now().UnixNano())
 			p.audioPackets.Add(1)
 			sp.Push(p.caller.ID, pkt.Payload)
 		}
@@ -453,26 +534,29 @@ func (m *Manager) readTrack(p *peer, tr *webrtc.TrackRemote) {
 			}
 			return
 		}
+		p.lastMedia.Store(m.opt.Clock.Now().UnixNano())
 		dec.Push(pkt)
 	}
 }
 
-// closePeer closes p's connection and waits for its readers.
-func (m *Manager) closePeer(c *callState, p *peer) {
-	if p.pc == nil {
-		return
+// closePeers closes the participants' connections together and waits
+// (bounded) for them and their readers.
+func (m *Manager) closePeers(c *callState, ps ...*peer) {
+	var wg gosync.WaitGroup
+	for _, p := range ps {
+		if p.pc == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.pc.Close(); err != nil {
+				m.log.Warn("call: close peer connection", "call", c.id, "participant", p.caller.ID, "err", err)
+			}
+			p.readers.Wait()
+		}()
 	}
 	done := make(chan struct{})
-	go func() {
-		if err := p.pc.Close(); err != nil {
-			m.log.Warn("call: close peer connection", "call", c.id, "participant", p.caller.ID, "err", err)
-		}
-		p.readers.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		m.log.Error("call: peer connection did not close within 10s; leaving it", "call", c.id, "participant", p.caller.ID)
-	}
+	go func() { wg.Wait(); close(done) }()
+	m.waitClosed(done, "peer connections did not close", "call", c.id)
 }

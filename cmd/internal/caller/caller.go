@@ -425,10 +425,10 @@ func (c *Caller) handle(r proto.Reply) {
 		c.finish(func(res *Result) { res.EndReason = r.Reason })
 	case proto.SignalState:
 		c.mu.Lock()
-		if n := len(c.res.Phases); n == 0 || c.res.Phases[n-1].Phase != r.Phase {
-			c.res.Phases = append(c.res.Phases, Phase{Phase: r.Phase, AtMs: max(1, time.Since(c.sent).Milliseconds())})
+		if n := len(c.res.Phases); n == 0 || c.res.Phases[n-1].Phase != r.Phase.String() {
+			c.res.Phases = append(c.res.Phases, Phase{Phase: r.Phase.String(), AtMs: max(1, time.Since(c.sent).Milliseconds())})
 		}
-		if r.Phase == "active" {
+		if r.Phase == proto.CallActive {
 			c.res.Answered = true
 		}
 		c.res.CameraOn = r.Camera

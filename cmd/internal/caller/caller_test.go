@@ -100,7 +100,8 @@ func (o *outbox) Reply(to string, r proto.Reply) {
 	}
 }
 
-func (o *outbox) SetAvailability(a proto.Availability) {
+// setAvailability records what device.PublishAvailability publishes.
+func (o *outbox) setAvailability(a proto.Availability) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.avail = append(o.avail, a)
@@ -135,6 +136,7 @@ func (m *countingMedia) OpenCapture() (call.Capture, error) {
 type rig struct {
 	t      *testing.T
 	mgr    *call.Manager
+	live   *device.Live
 	org    provisioning.Org
 	scr    *screen
 	out    *outbox
@@ -160,10 +162,11 @@ func newRig(t *testing.T, tune func(*call.Options)) *rig {
 		t.Fatal(err)
 	}
 	r := &rig{t: t, org: org, scr: &screen{remote: map[string]int{}}, out: &outbox{}, dir: dir,
-		media: &countingMedia{Media: callmedia.New(media.KindTest, nil)}, events: make(chan call.Event, 100)}
+		media: &countingMedia{Media: callmedia.New(media.KindTest, nil)}, events: make(chan call.Event, 100),
+		live: device.NewLive(device.State{Devices: device.Devices{Camera: true, Microphone: true, Speaker: true}}, nil, nil)}
 	opt := call.Options{
 		Device: dev, Name: "Mum's kitchen", Auth: auth, Display: r.scr, Out: r.out, Media: r.media,
-		HasCamera: true, HasMicrophone: true, Loopback: true,
+		Live: r.live, Loopback: true,
 		Announce: time.Second, Ring: time.Second, EndedShow: 200 * time.Millisecond,
 		Activity: func(e call.Event) {
 			select {
@@ -181,9 +184,15 @@ func newRig(t *testing.T, tune func(*call.Options)) *rig {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	pubDone := make(chan struct{})
 	go func() { done <- r.mgr.Run(ctx) }()
+	go func() {
+		defer close(pubDone)
+		device.PublishAvailability(ctx, r.live, nil, dev, "Mum's kitchen", r.out.setAvailability)
+	}()
 	t.Cleanup(func() {
 		cancel()
+		<-pubDone
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
@@ -582,7 +591,11 @@ func TestManyCallsNoLeak(t *testing.T) {
 	if testing.Short() {
 		n = 10
 	}
-	r := newRig(t, func(o *call.Options) { o.Announce = 10 * time.Millisecond; o.EndedShow = 10 * time.Millisecond })
+	r := newRig(t, func(o *call.Options) {
+		o.Announce = 10 * time.Millisecond
+		o.EndedShow = 10 * time.Millisecond
+		o.InviteBurst = 1000 // a carer calling 100 times in a row
+	})
 	nurse := r.person("Nurse", proto.ModeForced)
 	r.noCleanup = true
 	one := func() {
