@@ -16,7 +16,7 @@ NOCGO_PKGS := ./device/... ./sync/... ./ui ./provisioning/...
 ARM64_ENV := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
 	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
 
-.PHONY: all deps deps-cross build cross test test-nocgo check check-buildroot image-smoke bench demo demo-stop fuzz clean
+.PHONY: all deps deps-cross build cross test test-nocgo test-race check check-buildroot image-smoke bench demo demo-stop fuzz clean
 
 all: build
 
@@ -40,9 +40,15 @@ cross: deps-cross
 REQUIRE := HEARTH_REQUIRE_BROKER=1 HEARTH_REQUIRE_XVFB=1 HEARTH_REQUIRE_CHROMIUM=1 \
 	HEARTH_REQUIRE_DBUS=1 HEARTH_REQUIRE_SYSTEMD=1
 
-test: build cross test-nocgo
+test: build cross test-nocgo test-race
 	HEARTH_BIN=$(CURDIR)/bin HEARTH_ARM64_BIN=$(CURDIR)/bin/linux-arm64 $(REQUIRE) \
 	$(GO) test -count=1 -timeout 30m ./...
+
+# The packages that start goroutines, under the race detector (their tests
+# also check, with goleak, that every goroutine has an owner that waits).
+RACE_PKGS := ./device/... ./sync/... ./cmd/internal/...
+test-race:
+	$(REQUIRE) $(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 
 test-nocgo:
 	CGO_ENABLED=0 $(GO) build $(NOCGO_PKGS) ./media/photo

@@ -274,8 +274,8 @@ func (s *sim) state(d *simDevice, l proto.Lifecycle) []byte {
 
 func (s *sim) availability(d *simDevice) []byte {
 	b, _ := json.Marshal(proto.Availability{V: proto.Version, Device: d.id, Name: fmt.Sprintf("Simulated %d", d.n),
-		Time: time.Now().UTC(), State: "available",
-		Answer: map[proto.CallMode]string{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerRings},
+		Time: time.Now().UTC(), State: proto.AvailAvailable,
+		Answer: map[proto.CallMode]proto.Answer{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerRings},
 		Camera: true, Microphone: true})
 	return b
 }
@@ -298,7 +298,7 @@ func (s *sim) heartbeat(d *simDevice) []byte {
 		Storage:    proto.Usage{Used: 1 << 30, Free: 14 << 30},
 		MemoryRSS:  60 << 20, MemoryAvailable: 2 << 30, CPUTempC: &temp,
 		Items: 12, OnScreen: "welcome", LastSync: d.start.UTC(), Display: "on",
-		Camera: true, Microphone: true, Speaker: true, Availability: "available",
+		Camera: true, Microphone: true, Speaker: true, Availability: proto.AvailAvailable,
 	})
 	return b
 }

@@ -157,13 +157,13 @@ func mergeFleet(st fleetStatus, now time.Time, rule staleRule) []fleetRow {
 			r.OnScreen = hb.OnScreen
 			cam, mic := hb.Camera, hb.Microphone
 			r.Camera, r.Microphone = &cam, &mic
-			r.Availability = hb.Availability
+			r.Availability = string(hb.Availability)
 			r.DNDUntil = dndAhead(hb.DNDUntil, now)
 		}
 		// The availability topic is newer than the heartbeat's copy of it
 		// (it is sent on every change).
 		if hasAv {
-			r.Availability = av.State
+			r.Availability = string(av.State)
 			r.DNDUntil = dndAhead(av.DNDUntil, now)
 			cam, mic := av.Camera, av.Microphone
 			r.Camera, r.Microphone = &cam, &mic

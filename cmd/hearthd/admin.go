@@ -26,29 +26,27 @@ import (
 var errFactoryReset = errors.New("factory reset done; starting again unprovisioned")
 
 // adminSide obeys the organisation's signed admin commands. The link hands
-// payloads over; one goroutine checks and carries them out in order.
+// payloads over; one goroutine checks and carries them out in order. What
+// they change lives in the store (so it outlives a restart) and in the
+// live state (so every component follows at once).
 type adminSide struct {
 	h     *admin.Handler
 	log   *slog.Logger
 	in    chan []byte
 	reset atomic.Bool
-	stop  context.CancelFunc
 
-	st        *store.Store
-	sched     *device.Scheduler
+	st   *store.Store
+	live *device.Live
+	// nightMode is how the configuration darkens the screen at night; an
+	// admin's set_night changes the hours only.
 	nightMode device.Mode
-	setVolume func(int)
-	setDND    func(until time.Time)
-	// nightChanged tells the call side and the heartbeat that the night
-	// hours changed.
-	nightChanged func()
-	// bus is the shared system-bus link (logind), nil without one.
+	// bus is the system-bus link (logind), for reboots.
 	bus *sysbus.Link
 }
 
 // newAdmin returns nil when the device has no organisation key: then it
 // obeys no admin command (and says so).
-func newAdmin(cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Logger, stop context.CancelFunc) *adminSide {
+func newAdmin(cfg config.Config, st *store.Store, live *device.Live, bus *sysbus.Link, clk clock.Clock, log *slog.Logger) *adminSide {
 	if cfg.OrgKey == "" {
 		log.Warn("admin commands are off: no organisation key")
 		return nil
@@ -58,7 +56,8 @@ func newAdmin(cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Log
 		log.Error("admin commands are off", "err", err)
 		return nil
 	}
-	a := &adminSide{log: log.With("component", "admin"), in: make(chan []byte, 16), stop: stop, st: st}
+	a := &adminSide{log: log.With("component", "admin"), in: make(chan []byte, 16), st: st, live: live,
+		nightMode: nightMode(cfg), bus: bus}
 	a.h = &admin.Handler{
 		Device: cfg.DeviceID, Log: a.log, Actions: a,
 		Checker: &admin.Checker{OrgKey: org, Clock: clk,
@@ -74,13 +73,18 @@ func newAdmin(cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Log
 
 // deliver is the link's Admin hook: it never blocks for long.
 func (a *adminSide) deliver(p []byte) {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
 	select {
 	case a.in <- append([]byte(nil), p...):
-	case <-time.After(time.Second):
+	case <-t.C:
 		a.log.Warn("admin command dropped: queue full")
 	}
 }
 
+// run carries out commands until ctx ends, or a factory reset ends the
+// daemon (errFactoryReset: the composition root wipes the data once the
+// store is closed).
 func (a *adminSide) run(ctx context.Context) error {
 	for {
 		select {
@@ -88,6 +92,9 @@ func (a *adminSide) run(ctx context.Context) error {
 			return nil
 		case p := <-a.in:
 			_ = a.h.Handle(ctx, p) // logged and reported by Handle
+			if a.reset.Load() {
+				return errFactoryReset
+			}
 		}
 	}
 }
@@ -114,11 +121,10 @@ func (a *adminSide) Reboot(ctx context.Context) error {
 	return nil
 }
 
-// FactoryReset stops the daemon; run wipes the data folder once the store
-// is closed, and exits so that systemd starts it again.
+// FactoryReset stops the daemon; the data folder is wiped once the store
+// is closed, and hearthd exits so that systemd starts it again.
 func (a *adminSide) FactoryReset(context.Context) error {
 	a.reset.Store(true)
-	a.stop()
 	return nil
 }
 
@@ -132,12 +138,7 @@ func (a *adminSide) SetNight(hours string) error {
 	if err := a.st.SetSetting(store.SettingNight, hours); err != nil {
 		return err
 	}
-	if a.sched != nil {
-		a.sched.SetNight(n)
-	}
-	if a.nightChanged != nil {
-		a.nightChanged()
-	}
+	a.live.SetNightHours(n)
 	return nil
 }
 
@@ -149,9 +150,7 @@ func (a *adminSide) SetVolume(percent int) error {
 	if err := a.st.SetSetting(store.SettingVolume, strconv.Itoa(percent)); err != nil {
 		return err
 	}
-	if a.setVolume != nil {
-		a.setVolume(percent)
-	}
+	a.live.SetVolume(percent)
 	return nil
 }
 
@@ -165,9 +164,7 @@ func (a *adminSide) SetDND(until time.Time) error {
 	if err := a.st.SetSetting(store.SettingDND, v); err != nil {
 		return err
 	}
-	if a.setDND != nil {
-		a.setDND(until)
-	}
+	a.live.SetDND(until)
 	return nil
 }
 

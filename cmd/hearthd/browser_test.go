@@ -66,7 +66,7 @@ func TestBrowserSignaturesVerifyInGo(t *testing.T) {
 	// What a device would hold retained: how it answers, and that it is up.
 	publishJSON(t, b.URL(), proto.AvailabilityTopic("nobody-home"), proto.Availability{
 		V: proto.Version, Device: "nobody-home", Name: "Mum's kitchen", Time: time.Now(), State: "available",
-		Answer: map[proto.CallMode]string{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerRings},
+		Answer: map[proto.CallMode]proto.Answer{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerRings},
 		Camera: true, Microphone: true,
 	})
 	publishJSON(t, b.URL(), proto.StateTopic("nobody-home"), proto.State{V: proto.Version, Device: "nobody-home", State: proto.LifeReady})
@@ -789,8 +789,8 @@ func TestBrowserCallsStandIn(t *testing.T) {
 	dev.retain(proto.AvailabilityTopic("mum-kitchen"), proto.Availability{V: proto.Version, Device: "mum-kitchen",
 		Name: "Mum's kitchen", Time: time.Now(), State: "do_not_disturb", Camera: true, Microphone: true,
 		DNDUntil: time.Now().Add(2 * time.Hour).Truncate(time.Second).UTC(),
-		Answer:   map[proto.CallMode]string{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerAsleep}})
-	a := waitDevice(t, annaPage, "mum-kitchen", func(d pageDevice) bool { return d.Answer == proto.AnswerAsleep })
+		Answer:   map[proto.CallMode]proto.Answer{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerAsleep}})
+	a := waitDevice(t, annaPage, "mum-kitchen", func(d pageDevice) bool { return d.Answer == string(proto.AnswerAsleep) })
 	if !strings.HasPrefix(a.Label, "Do not disturb until ") || !strings.HasSuffix(a.Label, " — only forced calls") {
 		t.Errorf("Anna's page during do-not-disturb reads %q", a.Label)
 	}
@@ -913,7 +913,7 @@ func startStandIn(t *testing.T, broker, device, orgPub string) *standIn {
 	})
 	s.retain(proto.AvailabilityTopic(device), proto.Availability{V: proto.Version, Device: device, Name: "Mum's kitchen",
 		Time: time.Now(), State: "available", Camera: true, Microphone: true,
-		Answer: map[proto.CallMode]string{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerRings}})
+		Answer: map[proto.CallMode]proto.Answer{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerRings}})
 	s.retain(proto.StateTopic(device), proto.State{V: proto.Version, Device: device, State: proto.LifeReady, Time: time.Now()})
 	return s
 }
@@ -965,7 +965,7 @@ func (s *standIn) handle(payload []byte) {
 		s.logf("control %s %s", sig.Call, sig.Data)
 		on := sig.Data != proto.ControlCameraOff
 		if sig.Data == proto.ControlCameraOff || sig.Data == proto.ControlCameraOn {
-			s.reply(c.caller, proto.Reply{Type: proto.SignalState, Call: c.id, Phase: "active", Camera: &on})
+			s.reply(c.caller, proto.Reply{Type: proto.SignalState, Call: c.id, Phase: proto.CallActive, Camera: &on})
 		}
 	case proto.SignalHangup:
 		s.logf("hangup %s", sig.Call)
@@ -1018,7 +1018,7 @@ func (s *standIn) invite(in proto.Invite) {
 	s.mu.Lock()
 	s.cur = c
 	s.mu.Unlock()
-	s.reply(c.caller, proto.Reply{Type: proto.SignalState, Call: c.id, Phase: "connecting"})
+	s.reply(c.caller, proto.Reply{Type: proto.SignalState, Call: c.id, Phase: proto.CallConnecting})
 
 	// Send the caller's own picture and sound back.
 	video, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "standin")
@@ -1057,7 +1057,7 @@ func (s *standIn) invite(in proto.Invite) {
 		s.logf("ice %s %s", c.id, st)
 		if st == webrtc.ICEConnectionStateConnected {
 			on := true
-			s.reply(c.caller, proto.Reply{Type: proto.SignalState, Call: c.id, Phase: "active",
+			s.reply(c.caller, proto.Reply{Type: proto.SignalState, Call: c.id, Phase: proto.CallActive,
 				Ends: time.Now().Add(30 * time.Minute).UTC(), Camera: &on, Mic: &on})
 		}
 	})

@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearth-home/hearth/device"
 	"github.com/hearth-home/hearth/device/clock"
+	"github.com/hearth-home/hearth/device/store"
 	"github.com/hearth-home/hearth/media"
+	"github.com/hearth-home/hearth/sync/proto"
 )
 
 // A USB camera unplugged while the device runs: a call that cannot open it
@@ -20,12 +23,10 @@ func TestWatchDevicesFollowsTheCamera(t *testing.T) {
 	var mu gosync.Mutex
 	present := media.Devices{Camera: false, Microphone: true, Speaker: true}
 	notes := make(chan string, 4)
-	pokes := make(chan struct{}, 4)
-	c := &calls{clk: clk, log: slog.New(slog.NewTextHandler(io.Discard, nil)), recheck: make(chan struct{}, 1),
-		devs:           media.Devices{Camera: true, Microphone: true, Speaker: true},
-		probe:          func() media.Devices { mu.Lock(); defer mu.Unlock(); return present },
-		noteDev:        func(what string) { notes <- what },
-		devicesChanged: func() { pokes <- struct{}{} },
+	live := device.NewLive(device.State{Calls: device.CallsOn, Devices: device.Devices{Camera: true, Microphone: true, Speaker: true}}, clk, time.UTC)
+	c := &calls{clk: clk, log: slog.New(slog.NewTextHandler(io.Discard, nil)), recheck: make(chan struct{}, 1), live: live,
+		probe: func() media.Devices { mu.Lock(); defer mu.Unlock(); return present },
+		note:  func(a store.Activity) { notes <- a.Reason },
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -34,7 +35,6 @@ func TestWatchDevicesFollowsTheCamera(t *testing.T) {
 		t.Helper()
 		select {
 		case s := <-notes:
-			<-pokes
 			return s
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no change reported: %s", what)
@@ -46,8 +46,11 @@ func TestWatchDevicesFollowsTheCamera(t *testing.T) {
 	if got := next("after a failed capture"); got != "camera missing" {
 		t.Fatalf("reported %q, want camera missing", got)
 	}
-	if c.devices().Camera || !c.devices().Microphone {
-		t.Fatalf("devices %+v, want no camera", c.devices())
+	if d := live.Get().Devices; d.Camera || !d.Microphone {
+		t.Fatalf("devices %+v, want no camera", d)
+	}
+	if a, _ := live.Get().Availability(); a != proto.AvailCameraMissing {
+		t.Fatalf("availability %q, want camera_missing", a)
 	}
 
 	mu.Lock()

@@ -11,31 +11,20 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // a device image may lack /usr/share/zoneinfo
 
-	"fyne.io/fyne/v2"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/hearth-home/hearth/device"
-	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/config"
-	"github.com/hearth-home/hearth/device/sdnotify"
-	"github.com/hearth-home/hearth/device/store"
-	"github.com/hearth-home/hearth/media/photo"
 	hsync "github.com/hearth-home/hearth/sync"
-	"github.com/hearth-home/hearth/ui"
-	"github.com/hearth-home/hearth/ui/kiosk"
 )
 
 // Version is stamped at build time with -ldflags "-X main.Version=...".
 var Version = "dev"
 
-// run is the composition root: it builds every component from the config
-// and runs them until ctx ends.
+// run starts hearthd: the configuration, the provisioning bundle, then
+// the composition root (compose.go) until ctx ends.
 func run(ctx context.Context, args []string) error {
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
 		fmt.Println("hearthd", Version)
@@ -50,7 +39,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	log := newLogger(cfg)
 	if cfg.FileErr != nil {
-		// Reported upward below, once the activity log is open.
+		// Reported upward too, once the activity log is open.
 		log.Error("config file refused: running on the defaults, the command line and the provisioning", "err", cfg.FileErr)
 	}
 	if cfg.Simulate > 0 {
@@ -60,10 +49,9 @@ func run(ctx context.Context, args []string) error {
 		return hsync.Simulate(ctx, hsync.SimOptions{Broker: cfg.Broker, Prefix: cfg.DeviceID, N: cfg.Simulate,
 			Heartbeat: time.Duration(cfg.Heartbeat), KeepAlive: time.Duration(cfg.KeepAlive), Version: Version, Logger: log})
 	}
-	// A provisioning bundle gives the device its identity, broker and
-	// credentials. Until one is applied, the unprovisioned screen (with
-	// its code) would run here as provision's waiting hook; headless, the
-	// daemon just waits and logs.
+	// Until a provisioning bundle gives the device its identity, broker
+	// and credentials, the screen shows the set-up code; headless, the
+	// daemon waits and logs.
 	if !cfg.Headless && unprovisioned(cfg) {
 		return showUnprovisioned(ctx, cfg, log)
 	}
@@ -74,235 +62,12 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
 	}
-	// A factory reset (an admin's command) stops everything from here.
-	ctx, stopAll := context.WithCancel(ctx)
-	defer stopAll()
-	loc, _ := cfg.Location()
-	night, err := device.ParseNightHours(cfg.Night)
-	if err != nil {
-		return fmt.Errorf("night hours: %w", err)
-	}
-	if cfg.NightMode == "off" {
-		night.Mode = device.ModeNightOff
-	} else {
-		night.Mode = device.ModeNightDim
-	}
-	sw, sh, _ := cfg.ScreenSize()
-	clk := clock.Real()
-
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	st, err := store.Open(cfg.Data, store.Options{Timeout: 5 * time.Second, Logger: log})
-	var setAside string
-	if errors.Is(err, store.ErrUnreadable) {
-		// A damaged database must not keep the screen dark: it is kept
-		// aside for a person, a fresh one takes its place, and the
-		// broker's retained content fills it again.
-		log.Error("the database is unreadable: setting it aside and starting a fresh one", "err", err)
-		if setAside, err = store.SetAside(cfg.Data, clk.Now()); err == nil {
-			st, err = store.Open(cfg.Data, store.Options{Timeout: 5 * time.Second, Logger: log})
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	defer st.Close()
-	if setAside != "" {
-		if err := st.LogActivity(store.Activity{Time: clk.Now(), Type: "store_recovered",
-			Reason: "the database was unreadable; kept as " + filepath.Base(setAside) + ", content comes again from the broker"}); err != nil {
-			log.Warn("activity", "err", err)
-		}
-	}
-	// An admin's night hours win over the configuration.
-	if h, ok := st.Setting(store.SettingNight); ok {
-		if n, err := device.ParseNightHours(h); err == nil {
-			n.Mode = night.Mode
-			night = n
-		}
-	}
-
-	life, err := st.RecordStart(bootID())
+	r, err := compose(cfg, tlsConf, prov, log)
 	if err != nil {
 		return err
 	}
-	noteConfig(st, cfg, clk, log)
-	if cfg.FileErr != nil {
-		if err := st.LogActivity(store.Activity{Time: clk.Now(), Type: "config_refused", Reason: cfg.FileErr.Error()}); err != nil {
-			log.Warn("activity", "err", err)
-		}
-	}
-	if prov != nil {
-		// Bundles refused at start, and later ones, go upward.
-		prov.reportTo(func(r bundleRefusal) {
-			if err := st.LogActivity(store.Activity{Time: r.Time, Type: "bundle_refused", Reason: r.Reason}); err != nil {
-				log.Warn("activity", "err", err)
-			}
-		})
-	}
-
-	calls, err := newCalls(cfg, clk, log)
-	if err != nil {
-		return err
-	}
-	linkOpt := hsync.Options{
-		Broker: cfg.Broker, Fallbacks: cfg.FallbackBrokers, DeviceID: cfg.DeviceID, Store: st, Clock: clk, Logger: log,
-		KeepAlive: time.Duration(cfg.KeepAlive), Version: Version, TLS: tlsConf,
-	}
-	if calls != nil {
-		linkOpt.Calls = calls
-	}
-	adm := newAdmin(cfg, st, clk, log, stopAll)
-	if adm != nil {
-		linkOpt.Admin = adm.deliver
-	}
-	link, err := hsync.New(linkOpt)
-	if err != nil {
-		return err
-	}
-	screen := photo.Screen{W: sw, H: sh}
-	photos := &device.Photos{
-		Store: st, Clock: clk, Logger: log,
-		HTTP: &http.Client{}, // Photos bounds each fetch (FetchTimeout)
-		Prepare: func(orig []byte) ([]byte, error) {
-			res, err := photo.Prepare(orig, screen, photo.DefaultLimits())
-			if err != nil {
-				return nil, err
-			}
-			return res.JPEG, nil
-		},
-	}
-	sched := &device.Scheduler{Store: st, Clock: clk, Night: night, Location: loc, Logger: log}
-	// The scheduler holds the night hours in force (an admin may change
-	// them while the device runs); the call side and the heartbeat ask it.
-	if calls != nil {
-		calls.night = func(t time.Time) bool { return sched.Hours().ModeAt(t, loc) != device.ModeDay }
-	}
-	if adm != nil {
-		adm.sched, adm.nightMode = sched, night.Mode
-		if calls != nil {
-			adm.setVolume = calls.media.SetVolume
-			adm.setDND = calls.setDND
-		}
-	}
-	if v, ok := st.Setting(store.SettingVolume); ok && calls != nil {
-		if n, err := strconv.Atoi(v); err == nil {
-			calls.media.SetVolume(n)
-		}
-	}
-	health := newHealth(cfg, st, link, life, clk, log, sched.Hours, loc, calls)
-	defer health.close()
-	wifi := newWifiSetup(cfg.Data, st, health.bus, clk, log)
-	if adm != nil {
-		adm.nightChanged, adm.bus = health.nightChanged, health.bus
-	}
-	shown := func(id string, rev uint64) {
-		if _, err := st.MarkShown(id, rev, clk.Now()); err != nil {
-			log.Warn("record shown", "id", id, "err", err)
-		}
-	}
-
-	log.Info("hearthd starting", "version", Version, "device", cfg.DeviceID, "broker", cfg.Broker,
-		"data", cfg.Data, "headless", cfg.Headless, "locale", cfg.Locale, "session_counter", "on disk",
-		"restarts", life.Restarts, "boots", life.Boots, "last_exit", life.LastExit)
-	wdInterval, _ := sdnotify.WatchdogInterval()
-	watchdog := &sdnotify.Watchdog{Interval: wdInterval, Clock: clk, Logger: log, Health: alive(st, !cfg.Headless)}
-	background := func(ctx context.Context) error {
-		if !cfg.Headless {
-			// kiosk.Run calls this once its app exists; fyne.Do runs when
-			// its loop does, with our window open: the X connection held
-			// across a fresh start (see reexec) can go.
-			go fyne.Do(releaseXHold)
-		}
-		g, ctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return link.Run(ctx) })
-		g.Go(func() error { return photos.Run(ctx) })
-		g.Go(func() error { return sched.Run(ctx) })
-		g.Go(func() error { return health.run(ctx) })
-		if calls != nil {
-			g.Go(func() error { return calls.Run(ctx) })
-		}
-		if adm != nil {
-			g.Go(func() error { return adm.run(ctx) })
-		}
-		g.Go(func() error { return watchdog.Run(ctx) })
-		if cfg.Pprof != "" {
-			g.Go(func() error { return servePprof(ctx, cfg.Pprof, log) })
-		}
-		if prov != nil {
-			g.Go(func() error { return prov.watch(ctx, time.Duration(cfg.BundleWatch)) })
-		}
-		if wifi != nil {
-			g.Go(func() error { return wifi.run(ctx) })
-		}
-		if err := sdnotify.Ready(); err != nil {
-			log.Warn("sd_notify READY=1", "err", err)
-		}
-		stop := context.AfterFunc(ctx, func() {
-			// Starting again with a new bundle keeps the process (exec):
-			// systemd must not take it for a stop.
-			if !errors.Is(context.Cause(ctx), errReprovisioned) {
-				_ = sdnotify.Stopping()
-			}
-		})
-		defer stop()
-		return g.Wait()
-	}
-	if cfg.Headless {
-		disp := device.LogDisplay{Logger: log, OnShown: shown}
-		sched.Display = disp
-		if calls != nil {
-			if err := calls.start(health.outbox(link), disp, st); err != nil {
-				return err
-			}
-		}
-		err = background(ctx)
-	} else {
-		if err := checkDisplay(); err != nil {
-			return err
-		}
-		var s *ui.Screen
-		s, err = ui.New(ui.Options{Clock: clk, Location: loc, Locale: cfg.Locale,
-			Dwell: time.Duration(cfg.Dwell), Logger: log, OnShown: shown})
-		if err != nil {
-			return err
-		}
-		sched.Display = s
-		health.onScreen = func() string { id, _ := s.Current(); return id }
-		if calls != nil {
-			if err := calls.start(health.outbox(link), s, st); err != nil {
-				return err
-			}
-		}
-		err = kiosk.Run(ctx, s, kiosk.Options{Title: "Hearth", Fullscreen: !cfg.Windowed,
-			Size: fyne.NewSize(float32(sw), float32(sh))}, background)
-	}
-	if adm != nil && adm.reset.Load() {
-		st.Close()
-		if err := wipe(cfg.Data); err != nil {
-			return err
-		}
-		log.Warn("factory reset: data wiped")
-		return errFactoryReset
-	}
-	if errors.Is(err, errReprovisioned) {
-		if serr := st.RecordStop("reprovisioned"); serr != nil {
-			log.Warn("record stop", "err", serr)
-		}
-		st.Close()
-		// A fresh start reads the new identity; exec keeps the PID.
-		return reexec()
-	}
-	if err == nil || errors.Is(err, context.Canceled) {
-		if serr := st.RecordStop("stopped"); serr != nil {
-			log.Warn("record stop", "err", serr)
-		}
-	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	log.Info("hearthd stopped")
-	return nil
+	defer r.close()
+	return r.finish(r.run(ctx))
 }
 
 func newLogger(cfg config.Config) *slog.Logger {
