@@ -29,6 +29,14 @@ import (
 type fakeMedia struct {
 	opened, closed atomic.Int64
 	chimes         atomic.Int64
+	// gate, when set, holds OpenCapture until it is closed; failOpen makes
+	// it fail; hang, when set, keeps the capture's readers from returning
+	// after Close until it is closed (a media stack stuck in closing).
+	gate     chan struct{}
+	failOpen error
+	hang     chan struct{}
+	// opening counts OpenCapture calls begun.
+	opening atomic.Int64
 }
 
 type fakeCapture struct {
@@ -41,14 +49,28 @@ func (c *fakeCapture) HasVideo() bool                 { return true }
 func (c *fakeCapture) HasAudio() bool                 { return true }
 func (c *fakeCapture) RequestKeyframe()               {}
 func (c *fakeCapture) SelfFrames() <-chan image.Image { return nil }
-func (c *fakeCapture) ReadVideo() (Sample, error)     { <-c.done; return Sample{}, errors.New("closed") }
-func (c *fakeCapture) ReadAudio() (Sample, error)     { <-c.done; return Sample{}, errors.New("closed") }
+func (c *fakeCapture) ReadVideo() (Sample, error)     { return c.read() }
+func (c *fakeCapture) ReadAudio() (Sample, error)     { return c.read() }
+func (c *fakeCapture) read() (Sample, error) {
+	<-c.done
+	if c.m.hang != nil {
+		<-c.m.hang
+	}
+	return Sample{}, errors.New("closed")
+}
 func (c *fakeCapture) Close() error {
 	c.once.Do(func() { close(c.done); c.m.closed.Add(1) })
 	return nil
 }
 
 func (m *fakeMedia) OpenCapture() (Capture, error) {
+	m.opening.Add(1)
+	if m.gate != nil {
+		<-m.gate
+	}
+	if m.failOpen != nil {
+		return nil, m.failOpen
+	}
 	m.opened.Add(1)
 	return &fakeCapture{m: m, done: make(chan struct{})}, nil
 }
