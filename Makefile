@@ -11,7 +11,7 @@ export GOMODCACHE ?= $(shell $(GO) env GOMODCACHE)
 export GOFLAGS ?= -buildvcs=false
 
 # Packages that need no cgo: built and tested with CGO_ENABLED=0 as well.
-NOCGO_PKGS := ./device/... ./sync/... ./ui ./provisioning/...
+NOCGO_PKGS := ./device/... ./sync/... ./ui ./provisioning/... ./internal/...
 
 ARM64_ENV := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
 	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
@@ -46,7 +46,7 @@ test: build cross test-nocgo test-race
 
 # The packages that start goroutines, under the race detector (their tests
 # also check, with goleak, that every goroutine has an owner that waits).
-RACE_PKGS := ./device/... ./sync/... ./cmd/internal/...
+RACE_PKGS := ./device/... ./sync/... ./internal/... ./cmd/internal/...
 test-race:
 	$(REQUIRE) $(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 
