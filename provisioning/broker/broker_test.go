@@ -15,6 +15,7 @@ import (
 
 	"github.com/hearth-home/hearth/provisioning"
 	"github.com/hearth-home/hearth/sync/mqtttest"
+	"github.com/hearth-home/hearth/sync/proto"
 )
 
 // world is a running broker with the shipped configuration and the
@@ -305,6 +306,26 @@ func TestShippedConfigACL(t *testing.T) {
 		}
 		caller.pub(t, "hearth/v1/dev/dev-a/call/in", "an invite")
 		admin.expectOnly(t, "admin", "hearth/v1/dev/dev-a/call/in")
+	})
+	t.Run("nothing above the device's payload limit passes", func(t *testing.T) {
+		// message_size_limit: a flood of huge invites is dropped at the
+		// broker; the largest payload a device takes still passes.
+		caller.pub(t, "hearth/v1/dev/dev-a/call/in", strings.Repeat("x", proto.MaxPayload+1))
+		caller.pub(t, "hearth/v1/dev/dev-a/call/in", strings.Repeat("y", proto.MaxPayload))
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case m := <-admin.got:
+				if len(m.Payload()) > proto.MaxPayload {
+					t.Fatalf("a payload of %d bytes passed the broker", len(m.Payload()))
+				}
+				if m.Topic() == "hearth/v1/dev/dev-a/call/in" && len(m.Payload()) == proto.MaxPayload {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("the largest payload a device takes (%d bytes) did not pass\n%s", proto.MaxPayload, w.b.Log())
+			}
+		}
 	})
 	t.Run("caller reads only replies to itself", func(t *testing.T) {
 		caller.sub(t, "hearth/v1/dev/#")
