@@ -133,7 +133,9 @@ func TestPublishAvailability(t *testing.T) {
 	got := make(chan proto.Availability, 8)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- PublishAvailability(ctx, l, clk, "mum", "Mum's kitchen", func(a proto.Availability) { got <- a }) }()
+	go func() {
+		done <- PublishAvailability(ctx, l, clk, "mum", "Mum's kitchen", func(a proto.Availability) { got <- a })
+	}()
 	defer func() { cancel(); <-done }()
 	next := func(want proto.AvailabilityState) {
 		t.Helper()

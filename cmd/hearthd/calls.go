@@ -55,8 +55,8 @@ func newCalls(cfg config.Config, clk clock.Clock, live *device.Live, st *store.S
 		return nil, err
 	}
 	auth.Spent = st.SpendCallID
-	kind := media.Kind(cfg.Media)
-	c := &calls{clk: clk, log: log, live: live, media: callmedia.New(kind, log),
+	kind := callmedia.ProbeKind(cfg.Media)
+	c := &calls{clk: clk, log: log, live: live, media: callmedia.NewFor(cfg.Media, log),
 		probe: func() media.Devices { return media.Probe(kind) }, recheck: make(chan struct{}, 1),
 		note: func(a store.Activity) {
 			if err := st.LogActivity(a); err != nil {

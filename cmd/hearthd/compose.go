@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hearth-home/hearth/cmd/internal/callmedia"
 	"github.com/hearth-home/hearth/device"
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/config"
@@ -205,7 +206,7 @@ func newLive(cfg config.Config, st *store.Store, clk clock.Clock, log *slog.Logg
 			s.Volume = n
 		}
 	}
-	kind := media.Kind(cfg.Media)
+	kind := callmedia.ProbeKind(cfg.Media)
 	s.Devices = device.Devices(media.Probe(kind))
 	if !s.Devices.Camera {
 		log.Warn("no camera: calls will carry no picture of the resident", "media", kind)

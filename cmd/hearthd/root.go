@@ -15,7 +15,6 @@ import (
 	"time"
 	_ "time/tzdata" // a device image may lack /usr/share/zoneinfo
 
-
 	"github.com/hearth-home/hearth/device/config"
 	hsync "github.com/hearth-home/hearth/sync"
 )

@@ -46,7 +46,9 @@ type Config struct {
 	// Name is what callers see ("Mum's kitchen").
 	Name string `json:"name"`
 	// Media is "real" (V4L2 camera, ALSA microphone and speaker) or "test"
-	// (mediadevices' test pattern and tone, for development and CI).
+	// (mediadevices' test pattern and tone, for development and CI);
+	// "test-stuck" is "test" with a capture that never finishes closing,
+	// for the watchdog's test.
 	Media string `json:"media"`
 	// OrgKey is the organisation's public key file (org.pub) that signs
 	// allowlists; without it the device takes no calls.
@@ -329,7 +331,7 @@ func (c Config) Validate() error {
 	if c.NightMode != "dim" && c.NightMode != "off" {
 		return bad("night mode %q: want dim or off", c.NightMode)
 	}
-	if c.Media != "real" && c.Media != "test" {
+	if c.Media != "real" && c.Media != "test" && c.Media != "test-stuck" {
 		return bad("media %q: want real or test", c.Media)
 	}
 	if len([]rune(c.Name)) > proto.MaxName {

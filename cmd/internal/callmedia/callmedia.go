@@ -25,6 +25,7 @@ type Media struct {
 	Capture media.CaptureOptions
 	Log     *slog.Logger
 	speaker *lazySpeaker
+	stuck   bool // KindStuck: captures never finish closing
 }
 
 // New returns the media of the given kind ("test" or "real").
@@ -45,6 +46,10 @@ func (m *Media) OpenCapture() (call.Capture, error) {
 	}
 	for _, miss := range c.Missing() {
 		m.Log.Warn("call without a device", "missing", miss)
+	}
+	if m.stuck {
+		m.Log.Warn("test media: this capture will never finish closing (--media " + KindStuck + ")")
+		return stuckCapture{capture{c}}, nil
 	}
 	return capture{c}, nil
 }
