@@ -14,19 +14,31 @@ import (
 
 // A carer's forced call takes the place of a call that has carried no
 // media for 3 s: the old call's caller reads why, its "Call ended" gives
-// way at once. Before 3 s, and for a signalled call, it is busy.
+// way at once. A call with media makes it wait that long, and then, if
+// media still flows, busy; a signalled call is busy at once.
 func TestForcedPreemptsACallWithoutMedia(t *testing.T) {
 	r := newTimerRig(t)
 	r.m.Deliver(proto.CallIn{Invite: r.signedInvite("bo", r.bo, "c-bo", proto.ModeSignalled)})
 	r.waitPhase(device.CallRinging)
+	media := func() { // RTP from Bo, now
+		r.m.post(func() { r.m.cur.peers["c-bo"].lastMedia.Store(r.clk.Now().UnixNano()) })
+		r.settle()
+	}
 	r.advance(2 * time.Second)
-
-	r.invite("c-early", proto.ModeForced)
-	waitUntil(t, "busy before 3 s without media", func() bool { return r.out.has("c-early", proto.SignalBusy) })
-	r.advance(time.Second)
+	media()
 	r.invite("c-signalled", proto.ModeSignalled)
 	waitUntil(t, "busy for a signalled call", func() bool { return r.out.has("c-signalled", proto.SignalBusy) })
 
+	r.invite("c-early", proto.ModeForced) // waits until 3 s after Bo's media
+	r.advance(2 * time.Second)
+	media()
+	if r.out.has("c-early", proto.SignalBusy) || r.scr.last().Call != "c-bo" {
+		t.Fatal("the forced call did not wait")
+	}
+	r.advance(time.Second)
+	waitUntil(t, "busy once the wait is over with media flowing", func() bool { return r.out.has("c-early", proto.SignalBusy) })
+
+	r.advance(3 * time.Second) // no media since
 	r.invite("c-nurse", proto.ModeForced)
 	r.waitPhase(device.CallAnnouncing)
 	if v := r.scr.last(); v.Call != "c-nurse" {
@@ -56,11 +68,25 @@ func TestForcedPreemptsACallWithoutMedia(t *testing.T) {
 	if !slices.Equal(phases, want) {
 		t.Fatalf("phases %v, want %v", phases, want)
 	}
-	if !r.clk.Now().Equal(t0.Add(3 * time.Second)) {
-		t.Fatalf("clock at %v: the handover waited", r.clk.Now())
-	}
 	if s := r.live.Get(); s.CallID != "c-nurse" || s.Call != device.CallAnnouncing {
 		t.Fatalf("live state call %q %v, want c-nurse announcing", s.CallID, s.Call)
+	}
+}
+
+// A carer's forced call that waits for a call in progress goes next as
+// soon as that call ends (here: its caller hangs up).
+func TestWaitingForcedCallGoesNext(t *testing.T) {
+	r := newTimerRig(t)
+	r.m.Deliver(proto.CallIn{Invite: r.signedInvite("bo", r.bo, "c-bo", proto.ModeSignalled)})
+	r.waitPhase(device.CallRinging)
+	r.invite("c-nurse", proto.ModeForced)
+	r.settle()
+	hang := proto.Signal{V: 1, Type: proto.SignalHangup, Call: "c-bo", Device: "mum", Caller: "bo", Time: r.clk.Now()}
+	hang.Sig = ed25519.Sign(r.bo, hang.SigningBytes())
+	r.m.Deliver(proto.CallIn{Signal: &hang})
+	r.waitPhase(device.CallAnnouncing)
+	if v := r.scr.last(); v.Call != "c-nurse" || !r.clk.Now().Equal(t0) {
+		t.Fatalf("on screen %+v at %v, want the nurse's call at once", v, r.clk.Now())
 	}
 }
 

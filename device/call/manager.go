@@ -288,6 +288,9 @@ func (m *Manager) LastStats() Stats {
 func (m *Manager) Run(ctx context.Context) error {
 	defer m.finish()
 	for {
+		if c := m.cur; c != nil && c.phase == device.CallEnded && c.waiting != nil {
+			m.takeWaiting(c)
+		}
 		now := m.opt.Clock.Now()
 		var wake <-chan time.Time
 		if m.cur != nil {
@@ -343,6 +346,10 @@ func (m *Manager) Run(ctx context.Context) error {
 // still counted are reported.
 func (m *Manager) finish() {
 	if c := m.cur; c != nil {
+		if w := c.waiting; w != nil {
+			c.waiting = nil
+			m.busy(w.in)
+		}
 		m.end(c, ReasonShutdown)
 		m.clear()
 	}
@@ -456,13 +463,20 @@ func (m *Manager) onInvite(in proto.Invite, caller proto.AllowedCaller) {
 	if c != nil && c.phase != device.CallEnded {
 		// A carer's forced call takes the place of a call that carries
 		// nothing (a caller gone without a word, a call that never
-		// connected); any other call makes it busy.
-		if in.Mode != proto.ModeForced || !c.silentFor(now, preemptAfter) {
+		// connected). While the call still had media within preemptAfter,
+		// the forced call waits until then (the call may end, or fall
+		// silent); any other call is busy.
+		switch {
+		case in.Mode != proto.ModeForced || c.waiting != nil:
 			m.busy(in)
 			return
+		case !c.silentFor(now, preemptAfter):
+			c.waiting = &waitingInvite{in: in, caller: caller, at: c.quietSince().Add(preemptAfter)}
+			m.log.Info("call: a carer's forced call waits for the call in progress", "call", c.id, "by", in.Call, "until", c.waiting.at)
+			return
 		}
-		m.log.Info("call: a carer's forced call takes the place of a call without media", "call", c.id, "by", in.Call, "caller", caller.ID)
-		m.end(c, ReasonPreempted)
+		m.preempt(c, in, caller)
+		return
 	}
 	// Do-not-disturb keeps out all but a carer's forced call.
 	if m.opt.Live.Get().DND() && in.Mode != proto.ModeForced {
@@ -473,6 +487,27 @@ func (m *Manager) onInvite(in proto.Invite, caller proto.AllowedCaller) {
 		m.clear() // "Call ended" gives way to the next call at once
 	}
 	m.start(in, caller)
+}
+
+// preempt ends c for a carer's forced call and starts that at once.
+func (m *Manager) preempt(c *callState, in proto.Invite, caller proto.AllowedCaller) {
+	m.log.Info("call: a carer's forced call takes the place of a call without media", "call", c.id, "by", in.Call, "caller", caller.ID)
+	c.waiting = nil
+	m.end(c, ReasonPreempted)
+	m.clear() // "Call ended" gives way at once
+	m.start(in, caller)
+}
+
+// takeWaiting starts the forced call that waited for c, now that c ended.
+func (m *Manager) takeWaiting(c *callState) {
+	w := c.waiting
+	if w == nil || m.cur != c {
+		return
+	}
+	c.waiting = nil
+	m.log.Info("call: the waiting forced call takes the device", "call", w.in.Call, "after", c.id)
+	m.clear()
+	m.start(w.in, w.caller)
 }
 
 func (m *Manager) busy(in proto.Invite) {
@@ -656,6 +691,14 @@ func (m *Manager) onDeadline() {
 			m.clear()
 		}
 		return
+	case c.waiting != nil && !now.Before(c.waiting.at):
+		w := c.waiting
+		if c.silentFor(now, preemptAfter) {
+			m.preempt(c, w.in, w.caller)
+			return
+		}
+		c.waiting = nil
+		m.busy(w.in)
 	case c.lostPeer(now) != nil:
 		p := c.lostPeer(now)
 		m.log.Info("call: participant's connection lost", "call", c.id, "participant", p.caller.ID,
@@ -820,6 +863,8 @@ func (m *Manager) end(c *callState, reason string) {
 	m.log.Info("call: stats", "call", c.id, "video_frames_decoded", st.VideoFramesDecoded, "audio_packets", st.AudioPackets,
 		"video_packets_sent", st.VideoPacketsSent, "ice_connected_ms", st.ICEConnected.Milliseconds(), "first_frame_ms", st.FirstFrame.Milliseconds())
 	m.opt.Activity(Event{Type: typ, Call: c.id, Caller: c.host, Mode: c.mode, Reason: reason, Duration: st.Duration})
+	// A carer's forced call waiting for this one goes next: Run takes it
+	// (takeWaiting) once the caller of end is done with c.
 }
 
 // clear returns the screen to the carousel after an ended call.

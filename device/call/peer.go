@@ -49,6 +49,10 @@ type callState struct {
 	cameraOff, micOff bool
 	announced         bool // the announcement (or ring) is over: media may flow
 	extends           int  // how often the call was extended
+	// waiting is a carer's forced invite that met this call while it
+	// still had media: it takes the call's place if the call ends, or
+	// has no media for preemptAfter, by waiting.at; else it is busy.
+	waiting *waitingInvite
 
 	limit, extra time.Duration
 	invited      time.Time
@@ -71,12 +75,18 @@ func (c *callState) warnAt() time.Time {
 	return c.ends.Add(-c.warnBefore)
 }
 
+type waitingInvite struct {
+	in     proto.Invite
+	caller proto.AllowedCaller
+	at     time.Time
+}
+
 // keyframer is what RTCP readers may ask of the capture.
 type keyframer struct{ Capture }
 
-// silentFor reports whether no participant has sent any media (RTP) for
-// d by now; a participant that never sent counts from its invite.
-func (c *callState) silentFor(now time.Time, d time.Duration) bool {
+// quietSince is when media (RTP) last came from any participant; a
+// participant that never sent counts from its invite.
+func (c *callState) quietSince() time.Time {
 	last := c.invited
 	for _, p := range c.peers {
 		if p.invited.After(last) {
@@ -88,7 +98,12 @@ func (c *callState) silentFor(now time.Time, d time.Duration) bool {
 			}
 		}
 	}
-	return now.Sub(last) >= d
+	return last
+}
+
+// silentFor reports whether no participant has sent any media for d by now.
+func (c *callState) silentFor(now time.Time, d time.Duration) bool {
+	return now.Sub(c.quietSince()) >= d
 }
 
 // lostPeer returns a participant whose connection has been disconnected
@@ -137,6 +152,9 @@ func (c *callState) nextDeadline() time.Time {
 		if !p.disconnectedAt.IsZero() {
 			consider(p.disconnectedAt.Add(lostAfter))
 		}
+	}
+	if c.waiting != nil {
+		consider(c.waiting.at)
 	}
 	consider(c.ends)
 	consider(c.warnAt())
