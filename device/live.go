@@ -38,7 +38,8 @@ type State struct {
 	// OnScreen is the id of the item on screen ("" for none), from the
 	// screen.
 	OnScreen string
-	// Volume is the speaker's level in percent.
+	// Volume is the speaker's level in percent; -1 until one is set
+	// (the system's level stands).
 	Volume int
 	// Clock says whether the system clock is known to be synchronised.
 	Clock ClockTrust
@@ -131,7 +132,9 @@ func (s State) Availability() (proto.AvailabilityState, map[proto.CallMode]proto
 		return proto.AvailNoAllowlist, answer(proto.AnswerNone, proto.AnswerNone)
 	case s.Call == CallRinging:
 		return proto.AvailRinging, answer(proto.AnswerBusy, proto.AnswerBusy)
-	case s.Call.InCall():
+	case s.Call.InCall() && s.Call != CallEnded:
+		// The "Call ended" screen gives way to the next call at once, so
+		// the device is available again while it shows.
 		return proto.AvailInCall, answer(proto.AnswerBusy, proto.AnswerBusy)
 	case s.DND():
 		return proto.AvailDoNotDisturb, answer(proto.AnswerAuto, proto.AnswerAsleep)

@@ -45,7 +45,7 @@ func TestAvailability(t *testing.T) {
 		{"available", State{Calls: CallsOn, Devices: both}, proto.AvailAvailable, normal},
 		{"ringing", State{Calls: CallsOn, Devices: both, Call: CallRinging}, proto.AvailRinging, busy},
 		{"in a call, at night, in DND", State{Calls: CallsOn, Devices: both, Call: CallActive, Night: ModeNightOff, DNDUntil: dnd}, proto.AvailInCall, busy},
-		{"the ended screen is still the call", State{Calls: CallsOn, Devices: both, Call: CallEnded}, proto.AvailInCall, busy},
+		{"the ended screen gives way to the next call", State{Calls: CallsOn, Devices: both, Call: CallEnded}, proto.AvailAvailable, normal},
 		{"dnd", State{Calls: CallsOn, Devices: both, DNDUntil: dnd, Night: ModeNightDim}, proto.AvailDoNotDisturb,
 			ans{proto.ModeForced: proto.AnswerAuto, proto.ModeSignalled: proto.AnswerAsleep}},
 		{"night", State{Calls: CallsOn, Devices: both, Night: ModeNightDim}, proto.AvailNight, normal},
@@ -154,9 +154,9 @@ func TestPublishAvailability(t *testing.T) {
 	next(proto.AvailRinging)
 	l.SetCall("c", CallActive)
 	next(proto.AvailInCall)
-	l.SetCall("c", CallEnded) // still in_call: nothing new
-	l.SetCall("", CallNone)
+	l.SetCall("c", CallEnded) // the next call may come
 	next(proto.AvailAvailable)
+	l.SetCall("", CallNone) // nothing new for callers
 	select {
 	case a := <-got:
 		t.Fatalf("published %+v with nothing new for callers", a)

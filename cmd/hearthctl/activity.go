@@ -264,6 +264,10 @@ func (e *env) activityLine(w io.Writer, a proto.Activity) {
 	if a.DurationMs > 0 {
 		dur = (time.Duration(a.DurationMs) * time.Millisecond).Round(time.Second).String()
 	}
+	reason := a.Reason
+	if a.Count > 1 {
+		reason = fmt.Sprintf("%dx %s", a.Count, reason) // refusals counted over a window
+	}
 	fmt.Fprintf(w, activityFormat, a.Time.In(e.loc).Format("Mon 2 Jan 15:04:05"), a.Type,
-		dash(clip(what, 28)), dash(clip(a.Reason, 32)), dur)
+		dash(clip(what, 28)), dash(clip(reason, 32)), dur)
 }

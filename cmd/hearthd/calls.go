@@ -86,7 +86,7 @@ func newCalls(cfg config.Config, clk clock.Clock, live *device.Live, st *store.S
 
 func activityOf(e call.Event, now time.Time) store.Activity {
 	return store.Activity{Time: now, Type: e.Type, Call: e.Call, Caller: e.Caller, Mode: string(e.Mode),
-		Reason: e.Reason, DurationMs: e.Duration.Milliseconds()}
+		Reason: e.Reason, DurationMs: e.Duration.Milliseconds(), Count: e.Count}
 }
 
 // Run answers calls until ctx ends, and keeps the devices and the volume

@@ -29,6 +29,9 @@ type Activity struct {
 	Reason     string    `json:"reason,omitempty"`
 	DurationMs int64     `json:"duration_ms,omitempty"`
 	Item       string    `json:"item,omitempty"`
+	// Count is how many events of one kind this entry stands for
+	// (refusals counted over a window); 0 and 1 mean one.
+	Count int `json:"count,omitempty"`
 	// Dropped counts entries lost to the bound before this one (type "gap").
 	Dropped uint64 `json:"dropped,omitempty"`
 }

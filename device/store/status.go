@@ -182,5 +182,5 @@ func putUint(b *bolt.Bucket, k []byte, n uint64) error {
 // ActivityEvent turns a stored entry into its wire form.
 func ActivityEvent(device string, a Activity) proto.Activity {
 	return proto.Activity{V: proto.Version, Device: device, ID: a.ID, Seq: a.Seq, Time: a.Time.UTC(), Type: a.Type,
-		Item: a.Item, Call: a.Call, Caller: a.Caller, Mode: a.Mode, Reason: a.Reason, DurationMs: a.DurationMs, Dropped: a.Dropped}
+		Item: a.Item, Call: a.Call, Caller: a.Caller, Mode: a.Mode, Reason: a.Reason, DurationMs: a.DurationMs, Count: a.Count, Dropped: a.Dropped}
 }

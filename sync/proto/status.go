@@ -167,6 +167,9 @@ type Activity struct {
 	Mode       string `json:"mode,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 	DurationMs int64  `json:"duration_ms,omitempty"`
+	// Count is how many refusals of one caller and reason a call_refused
+	// event stands for (absent: one).
+	Count int `json:"count,omitempty"`
 	// Dropped counts events lost to the device's bound (type "gap").
 	Dropped uint64 `json:"dropped,omitempty"`
 }
