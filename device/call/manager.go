@@ -37,10 +37,6 @@ const (
 	// disconnected (ICE heard nothing for disconnectedTimeout, see NewAPI)
 	// before the participant is dropped as lost.
 	lostAfter = time.Second
-	// lostEndedShow bounds the "Call ended" screen after the last
-	// participant was lost, so the device is available again within 5 s
-	// of a caller's browser dying.
-	lostEndedShow = time.Second
 	// preemptAfter is how long a call must have had no media from anyone
 	// before a carer's forced call may take its place.
 	preemptAfter = 3 * time.Second
@@ -819,13 +815,9 @@ func (m *Manager) end(c *callState, reason string) {
 	wasActive := c.phase == device.CallActive
 	m.setPhase(c, device.CallEnded)
 	c.endReason = reason
-	show := m.opt.EndedShow
-	if strings.HasPrefix(reason, "lost the connection") {
-		// Nobody is left to say goodbye to: the device is available
-		// again soon (callers read "in_call" until the carousel is back).
-		show = min(show, lostEndedShow)
-	}
-	c.clearAt = now.Add(show)
+	// The "Call ended" screen stays for the resident to read; callers
+	// read the device available meanwhile (it gives way to the next call).
+	c.clearAt = now.Add(m.opt.EndedShow)
 	for _, id := range c.order {
 		p := c.peers[id]
 		m.opt.Out.Reply(p.caller.ID, m.reply(proto.SignalHangup, p.call, func(r *proto.Reply) { r.Reason = reason }))
