@@ -66,17 +66,9 @@ const (
 // CallsStates lists every calls state.
 var CallsStates = []CallsState{CallsOff, CallsNoAllowlist, CallsOn}
 
-func (c CallsState) String() string {
-	switch c {
-	case CallsOff:
-		return "off"
-	case CallsNoAllowlist:
-		return "no_allowlist"
-	case CallsOn:
-		return "on"
-	}
-	return fmt.Sprintf("CallsState(%d)", uint8(c))
-}
+var callsNames = [...]string{"off", "no_allowlist", "on"}
+
+func (c CallsState) String() string { return enumString("CallsState", callsNames[:], c) }
 
 // ClockTrust is what the device knows of its clock.
 type ClockTrust uint8
@@ -91,16 +83,16 @@ const (
 // ClockTrusts lists every clock trust state.
 var ClockTrusts = []ClockTrust{ClockUnknown, ClockSynced, ClockUnsynced}
 
-func (c ClockTrust) String() string {
-	switch c {
-	case ClockUnknown:
-		return "unknown"
-	case ClockSynced:
-		return "synced"
-	case ClockUnsynced:
-		return "unsynced"
+var clockNames = [...]string{"unknown", "synced", "unsynced"}
+
+func (c ClockTrust) String() string { return enumString("ClockTrust", clockNames[:], c) }
+
+// enumString names v from names, or says it is out of range.
+func enumString[E ~uint8](typ string, names []string, v E) string {
+	if int(v) < len(names) {
+		return names[v]
 	}
-	return fmt.Sprintf("ClockTrust(%d)", uint8(c))
+	return fmt.Sprintf("%s(%d)", typ, uint8(v))
 }
 
 // DND reports whether do-not-disturb is on.

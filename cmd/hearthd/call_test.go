@@ -176,15 +176,10 @@ func TestCallOnScreenUnderXvfb(t *testing.T) {
 	// caller yet, although the call is answered and may be connected.
 	// (The reason is shown only while announcing: not when connecting.)
 	yellow, cyan := color.RGBA{191, 191, 0, 255}, color.RGBA{0, 191, 191, 255}
-	blue, gold, camRed := color.RGBA{0x15, 0x29, 0x4A, 255}, color.RGBA{0xF6, 0xDE, 0xAE, 255}, color.RGBA{0xFF, 0x45, 0x3A, 255}
 	var shot image.Image
 	waitFor(t, 15*time.Second, "the announcement on screen", func() bool {
 		shot = screenshot(t, display)
-		b := shot.Bounds()
-		middle := image.Rect(b.Min.X, b.Min.Y+b.Dy()/3, b.Max.X, b.Max.Y-b.Dy()/3)
-		corner := image.Rect(b.Min.X, b.Min.Y, b.Min.X+b.Dx()/4, b.Min.Y+b.Dy()/6)
-		return share(shot, blue, 12) > 0.8 && share(region(shot, middle), gold, 16) > 0.002 &&
-			share(region(shot, corner), camRed, 24) > 0.002
+		return announcing(shot)
 	})
 	saveShot(t, shot, "xvfb-call-announcing.png")
 	if y, c := share(shot, yellow, 40), share(shot, cyan, 40); y > 0.001 || c > 0.001 {
@@ -205,6 +200,18 @@ func TestCallOnScreenUnderXvfb(t *testing.T) {
 		return share(s, yellow, 40) < 0.01
 	})
 	d.stop()
+}
+
+// announcing reports whether a screenshot shows a forced call's
+// announcement: the calm blue notice, the reason in gold in the middle,
+// the red "camera on" dot top-left.
+func announcing(shot image.Image) bool {
+	blue, gold, camRed := color.RGBA{0x15, 0x29, 0x4A, 255}, color.RGBA{0xF6, 0xDE, 0xAE, 255}, color.RGBA{0xFF, 0x45, 0x3A, 255}
+	b := shot.Bounds()
+	middle := image.Rect(b.Min.X, b.Min.Y+b.Dy()/3, b.Max.X, b.Max.Y-b.Dy()/3)
+	corner := image.Rect(b.Min.X, b.Min.Y, b.Min.X+b.Dx()/4, b.Min.Y+b.Dy()/6)
+	return share(shot, blue, 12) > 0.8 && share(region(shot, middle), gold, 16) > 0.002 &&
+		share(region(shot, corner), camRed, 24) > 0.002
 }
 
 // region is the part of img inside r (a screenshot is an *image.RGBA or

@@ -1,6 +1,9 @@
 package proto
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // The device's named states. Each is a type with String, Valid and one
 // text encoding (MarshalText/UnmarshalText), which is how it travels in
@@ -33,14 +36,7 @@ var AvailabilityStates = []AvailabilityState{AvailAvailable, AvailRinging, Avail
 func (s AvailabilityState) String() string { return string(s) }
 
 // Valid reports whether s is one of the availability states.
-func (s AvailabilityState) Valid() bool {
-	for _, v := range AvailabilityStates {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}
+func (s AvailabilityState) Valid() bool { return slices.Contains(AvailabilityStates, s) }
 
 func (s AvailabilityState) MarshalText() ([]byte, error) { return marshalState("availability", s) }
 
@@ -66,14 +62,7 @@ var Answers = []Answer{AnswerAuto, AnswerRings, AnswerAsleep, AnswerBusy, Answer
 func (a Answer) String() string { return string(a) }
 
 // Valid reports whether a is one of the answer policies.
-func (a Answer) Valid() bool {
-	for _, v := range Answers {
-		if a == v {
-			return true
-		}
-	}
-	return false
-}
+func (a Answer) Valid() bool { return slices.Contains(Answers, a) }
 
 func (a Answer) MarshalText() ([]byte, error) { return marshalState("answer", a) }
 
@@ -85,14 +74,7 @@ var Lifecycles = []Lifecycle{LifeInit, LifeReady, LifeDisconnected, LifeLost, Li
 func (l Lifecycle) String() string { return string(l) }
 
 // Valid reports whether l is one of the lifecycle states.
-func (l Lifecycle) Valid() bool {
-	for _, v := range Lifecycles {
-		if l == v {
-			return true
-		}
-	}
-	return false
-}
+func (l Lifecycle) Valid() bool { return slices.Contains(Lifecycles, l) }
 
 func (l Lifecycle) MarshalText() ([]byte, error) { return marshalState("lifecycle", l) }
 

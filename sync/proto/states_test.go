@@ -48,30 +48,10 @@ func TestStatesRoundTrip(t *testing.T) {
 		}
 		seen[key] = true
 	}
-	for _, v := range AvailabilityStates {
-		var got AvailabilityState
-		if err := got.UnmarshalText([]byte(v)); err != nil || got != v {
-			t.Errorf("UnmarshalText(%q) = %q, %v", v, got, err)
-		}
-	}
-	for _, v := range Answers {
-		var got Answer
-		if err := got.UnmarshalText([]byte(v)); err != nil || got != v {
-			t.Errorf("UnmarshalText(%q) = %q, %v", v, got, err)
-		}
-	}
-	for _, v := range Lifecycles {
-		var got Lifecycle
-		if err := got.UnmarshalText([]byte(v)); err != nil || got != v {
-			t.Errorf("UnmarshalText(%q) = %q, %v", v, got, err)
-		}
-	}
-	for _, v := range CallPhases {
-		var got CallPhase
-		if err := got.UnmarshalText([]byte(v.String())); err != nil || got != v {
-			t.Errorf("UnmarshalText(%q) = %v, %v", v, got, err)
-		}
-	}
+	roundTrip(t, AvailabilityStates, func(v AvailabilityState) string { return string(v) })
+	roundTrip(t, Answers, func(v Answer) string { return string(v) })
+	roundTrip(t, Lifecycles, func(v Lifecycle) string { return string(v) })
+	roundTrip(t, CallPhases, CallPhase.String)
 	for _, tt := range []struct {
 		name string
 		err  error
@@ -106,5 +86,19 @@ func TestStatesRoundTrip(t *testing.T) {
 	_ = json.Unmarshal(b, &m)
 	if _, ok := m["phase"]; ok {
 		t.Errorf("answer reply carries a phase: %s", b)
+	}
+}
+
+// roundTrip decodes each value's text back into it.
+func roundTrip[T comparable, P interface {
+	*T
+	UnmarshalText([]byte) error
+}](t *testing.T, all []T, text func(T) string) {
+	t.Helper()
+	for _, v := range all {
+		var got T
+		if err := P(&got).UnmarshalText([]byte(text(v))); err != nil || got != v {
+			t.Errorf("UnmarshalText(%q) = %v, %v", text(v), got, err)
+		}
 	}
 }
