@@ -36,7 +36,7 @@ func TestWatchdogRestartsAStuckMediaStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sock.Close()
-	const watchdogSec = 4 * time.Second
+	const watchdogEvery = 4 * time.Second
 	env := []string{"NOTIFY_SOCKET=" + sockPath, "WATCHDOG_USEC=" + "4000000"}
 	args = append(args, "--org-key", filepath.Join(keys, "org", "org.pub"), "--announce", "500ms")
 
@@ -67,7 +67,7 @@ func TestWatchdogRestartsAStuckMediaStack(t *testing.T) {
 
 	d := startDaemon(t, env, append(args, "--media", "test-stuck")...)
 	await("READY=1", 15*time.Second)
-	await("WATCHDOG=1", watchdogSec)
+	await("WATCHDOG=1", watchdogEvery)
 	d.waitLog("allowlist installed", 10*time.Second)
 	res := ctlCall(t, b.URL(), "mum-kitchen", "--caller", filepath.Join(keys, "nurse"), "--forced", "--reason", "Check", "--for", "1s")
 	if !res.Answered {
@@ -77,16 +77,16 @@ func TestWatchdogRestartsAStuckMediaStack(t *testing.T) {
 
 	// systemd's watchdog: a keep-alive is due every WatchdogSec.
 	last := ended
-	for time.Since(last) < watchdogSec {
+	for time.Since(last) < watchdogEvery {
 		if time.Since(ended) > time.Minute {
 			t.Fatalf("hearthd kept petting the watchdog for a minute with its camera stuck closing")
 		}
-		if strings.Contains(next(watchdogSec-time.Since(last)), "WATCHDOG=1") {
+		if strings.Contains(next(watchdogEvery-time.Since(last)), "WATCHDOG=1") {
 			last = time.Now()
 		}
 	}
 	t.Logf("the last keep-alive came %d ms after the call ended; none since for WatchdogSec (%s)",
-		last.Sub(ended).Milliseconds(), watchdogSec)
+		last.Sub(ended).Milliseconds(), watchdogEvery)
 	for _, want := range []string{"stuck", "unhealthy: withholding the watchdog keep-alive"} {
 		if !strings.Contains(d.log.String(), want) {
 			t.Errorf("log lacks %q", want)
@@ -102,7 +102,7 @@ func TestWatchdogRestartsAStuckMediaStack(t *testing.T) {
 	restarted := time.Now()
 	d2 := startDaemon(t, env, append(args, "--media", "test")...)
 	await("READY=1", 15*time.Second)
-	await("WATCHDOG=1", watchdogSec)
+	await("WATCHDOG=1", watchdogEvery)
 	d2.waitLog("connected to broker", 10*time.Second)
 	st := waitRetained(t, b.URL(), proto.StateTopic("mum-kitchen"), "ready after the restart", func(s proto.State) bool {
 		return s.State == proto.LifeReady && s.Time.After(restarted)

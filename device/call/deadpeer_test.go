@@ -174,10 +174,9 @@ func (c *pionCaller) handle(r proto.Reply) {
 
 // relay hands the device's replies to a caller, in order, on one goroutine.
 type relay struct {
-	mu  gosync.Mutex
-	r   []proto.Reply
-	ch  chan proto.Reply
-	eat func(proto.Reply)
+	mu gosync.Mutex
+	r  []proto.Reply
+	ch chan proto.Reply
 }
 
 func (o *relay) Reply(_ string, r proto.Reply) {
