@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hearth-home/hearth/cmd/internal/chromium"
+	"github.com/hearth-home/hearth/device/call"
 )
 
 //go:embed loopback.html
@@ -88,7 +89,14 @@ func (b *bench) webCallerCalls(browser context.Context, d *callDaemon, page stri
 	if err != nil {
 		return err
 	}
+	var started time.Time
 	for i := range n {
+		// One caller's invites beyond the device's burst come no faster
+		// than its rate allows (a faster one is refused: too many invites).
+		if i >= call.DefaultInviteBurst {
+			time.Sleep(time.Until(started.Add(call.DefaultInviteEvery + 100*time.Millisecond)))
+		}
+		started = time.Now()
 		from := d.mark()
 		placed, err := evalJS[map[string]string](tab, `hearth.call("`+callDevice+`", {forced: true, reason: "hearthbench"})`, 20*time.Second)
 		if err != nil {

@@ -181,18 +181,42 @@ func TestFloodOfForgedInvites(t *testing.T) {
 // An allowed caller's invites are rate-limited: a burst, then one per 2 s.
 func TestInviteRateLimit(t *testing.T) {
 	r := newTimerRig(t)
-	for i := range inviteBurst + 3 {
+	for i := range DefaultInviteBurst + 3 {
 		// Bo (signalled) while a call would be busy anyway: only counting.
 		r.m.Deliver(proto.CallIn{Invite: r.signedInvite("bo", r.bo, fmt.Sprintf("c-%d", i), proto.ModeSignalled)})
 	}
 	st := r.m.DeliverStats()
-	if st.Queued != inviteBurst || st.Limited != 3 {
-		t.Fatalf("stats %+v, want %d queued and 3 limited", st, inviteBurst)
+	if st.Queued != DefaultInviteBurst || st.Limited != 3 {
+		t.Fatalf("stats %+v, want %d queued and 3 limited", st, DefaultInviteBurst)
 	}
-	r.advance(inviteEvery)
+	// A new invite over the rate is told so (its id is its own: the
+	// refusal ends no other call) ...
+	waitUntil(t, "a refused reply for an invite over the rate", func() bool {
+		r.out.mu.Lock()
+		defer r.out.mu.Unlock()
+		return slices.ContainsFunc(r.out.r, func(rep proto.Reply) bool {
+			return rep.Call == fmt.Sprintf("c-%d", DefaultInviteBurst) && rep.Type == proto.SignalRefused && rep.Reason == reasonRateLimited
+		})
+	})
+	// ... while a copy of a taken invite (replayed before its id was
+	// spent) is dropped without a word and takes none of the rate.
+	copied := r.signedInvite("bo", r.bo, "c-0", proto.ModeSignalled)
+	before := r.m.DeliverStats()
+	r.m.Deliver(proto.CallIn{Invite: copied})
+	if st := r.m.DeliverStats(); st.Limited != before.Limited || st.Queued != before.Queued {
+		t.Fatalf("a copy of a taken invite: stats %+v, were %+v", st, before)
+	}
+	r.advance(DefaultInviteEvery)
 	r.m.Deliver(proto.CallIn{Invite: r.signedInvite("bo", r.bo, "c-later", proto.ModeSignalled)})
-	if st := r.m.DeliverStats(); st.Queued != inviteBurst+1 {
-		t.Fatalf("after %v: stats %+v, want one more queued", inviteEvery, st)
+	if st := r.m.DeliverStats(); st.Queued != DefaultInviteBurst+1 {
+		t.Fatalf("after %v: stats %+v, want one more queued", DefaultInviteEvery, st)
+	}
+	r.out.mu.Lock()
+	defer r.out.mu.Unlock()
+	for _, rep := range r.out.r {
+		if rep.Call == "c-0" && rep.Type == proto.SignalRefused {
+			t.Fatalf("the copy of c-0 was answered: %+v (it would end the genuine call)", rep)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package call
 import (
 	"crypto/ed25519"
 	"errors"
+	"slices"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -28,13 +29,14 @@ const (
 	// looks at its other events again.
 	drainBatch = 16
 
-	// Each allowed caller's invites: a burst of inviteBurst, then one per
-	// inviteEvery (Options can change them). Signals (mostly candidates, a dozen at a call's start):
-	// signalBurst, then signalRate a second.
-	inviteBurst = 5
-	inviteEvery = 2 * time.Second
-	signalBurst = 64
-	signalRate  = 20
+	// Each allowed caller's invites: a burst of DefaultInviteBurst, then
+	// one per DefaultInviteEvery (Options can change them). Signals
+	// (mostly candidates, a dozen at a call's start): signalBurst, then
+	// signalRate a second.
+	DefaultInviteBurst = 5
+	DefaultInviteEvery = 2 * time.Second
+	signalBurst        = 64
+	signalRate         = 20
 
 	// refusalWindow is how long refusals of one kind are counted before
 	// they are reported as one event.
@@ -122,6 +124,14 @@ func (m *Manager) deliverInvite(in proto.Invite) {
 		m.refusals.note(now, refusal{inv: in, reason: callauth.Reason(err), err: err, known: true, authentic: true})
 		return
 	}
+	if !m.taken.add(in.Caller, in.Call) {
+		// A copy of an invite already taken (not yet spent: still queued
+		// or ringing): never answered, and it takes none of the genuine
+		// caller's rate.
+		m.counts.refused.Add(1)
+		m.refusals.note(now, refusal{inv: in, reason: callauth.Reason(callauth.ErrReplayed), err: callauth.ErrReplayed, known: true, authentic: true})
+		return
+	}
 	if !m.limits.allow(in.Caller, true, now, m.opt) {
 		m.counts.limited.Add(1)
 		m.refuseLimited(now, in)
@@ -135,12 +145,42 @@ func (m *Manager) deliverInvite(in proto.Invite) {
 	m.enqueue(caller.ID, queued{invite: &in, caller: caller})
 }
 
-// refuseLimited drops a verified invite over its caller's rate. No reply:
-// a flood of one caller's genuine invites can only be a copy replayed
-// within its lifetime (not yet spent: still queued), and a refusal with
-// the genuine call id would end the genuine call.
+// refuseLimited refuses a verified invite over its caller's rate. Its
+// call id is new (copies of a taken invite are dropped before), so the
+// refusal reaches the caller who sent it and ends no other call.
 func (m *Manager) refuseLimited(now time.Time, in proto.Invite) {
-	m.refusals.note(now, refusal{inv: in, reason: reasonRateLimited, known: true, authentic: true})
+	m.refusals.note(now, refusal{inv: in, reason: reasonRateLimited, known: true, authentic: true, reply: true})
+}
+
+// takenCalls remembers the call ids of each allowed caller's latest
+// verified invites, so a copy of one (replayed before the Run loop spent
+// its id) is told from a new invite. The table is as large as the
+// allowlist, each caller's list takenPerCaller long.
+type takenCalls struct {
+	mu gosync.Mutex
+	m  map[string][]string
+}
+
+// takenPerCaller is how many of a caller's call ids are remembered: more
+// than its invites can take within an invite's lifetime at its rate.
+const takenPerCaller = 64
+
+// add records caller's call id and reports whether it is new.
+func (t *takenCalls) add(caller, call string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[string][]string{}
+	}
+	ids := t.m[caller]
+	if slices.Contains(ids, call) {
+		return false
+	}
+	if len(ids) >= takenPerCaller {
+		ids = ids[1:]
+	}
+	t.m[caller] = append(ids, call)
+	return true
 }
 
 func (m *Manager) deliverSignal(s proto.Signal) {
@@ -372,10 +412,10 @@ func (r *refusals) note(now time.Time, f refusal) {
 		rep.ev = &Event{Type: "call_refused", Call: f.inv.Call, Caller: f.inv.Caller, Mode: f.inv.Mode, Reason: f.reason, Count: 1}
 	}
 	// A replayed id is never answered: the reply would reach, and end,
-	// the genuine call that owns it. A rate-limited one neither (see
-	// refuseLimited). Otherwise the first of a window is answered, and
-	// every authentic one that asks.
-	if !replayed && f.reason != reasonRateLimited && (first || f.reply) {
+	// the genuine call that owns it. Otherwise the first of a window is
+	// answered, and every authentic one that asks (a new invite over its
+	// caller's rate: see refuseLimited).
+	if !replayed && (first || f.reply) {
 		rep.hasReply, rep.replyTo, rep.call, rep.reason = true, f.inv.Caller, f.inv.Call, f.reason
 	}
 	queuedRep := false

@@ -126,6 +126,7 @@ type Manager struct {
 	api      *webrtc.API
 	box      *inbox
 	limits   limits
+	taken    takenCalls
 	refusals *refusals
 	counts   deliverCounters
 	events   chan func()
@@ -179,9 +180,9 @@ func New(opt Options) (*Manager, error) {
 	def(&opt.Limit, 30*time.Minute)
 	def(&opt.Warn, 5*time.Minute)
 	def(&opt.EndedShow, 3*time.Second)
-	def(&opt.InviteEvery, inviteEvery)
+	def(&opt.InviteEvery, DefaultInviteEvery)
 	if opt.InviteBurst <= 0 {
-		opt.InviteBurst = inviteBurst
+		opt.InviteBurst = DefaultInviteBurst
 	}
 	api, err := NewAPI(opt.Loopback)
 	if err != nil {
