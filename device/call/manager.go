@@ -842,6 +842,10 @@ func (m *Manager) end(c *callState, reason string) {
 		}
 	}
 	m.closeCapture(c)
+	// The privacy light follows the camera: the ended screen went up
+	// with it on (nothing was sent by then); now that the camera and
+	// microphone are closed, it goes out.
+	m.show(c)
 	if wasActive {
 		st.Duration = now.Sub(c.activeAt)
 	}
