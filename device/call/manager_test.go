@@ -477,21 +477,3 @@ func TestDNDRefusesSignalledAnswersForced(t *testing.T) {
 	r.waitPhase(device.CallNone)
 	r.waitAvailability("do_not_disturb after the call", isState("do_not_disturb", proto.AnswerAuto, proto.AnswerAsleep))
 }
-
-// The privacy light tells the truth on the "Call ended" screen: once the
-// camera and microphone are closed, the screen says so, for all the time
-// the ended screen stays up.
-func TestEndedScreenShowsTheCameraClosed(t *testing.T) {
-	r := newTimerRig(t)
-	r.invite("c-1", proto.ModeForced)
-	r.waitPhase(device.CallAnnouncing)
-	waitCount(t, "the camera opened", &r.fake.opened, 1)
-	waitUntil(t, "the camera light on", func() bool { v := r.scr.last(); return v.CameraOn && v.MicOn })
-	r.m.Hangup("c-1") // the resident's one touch
-	r.waitPhase(device.CallEnded)
-	waitCount(t, "the camera closed", &r.fake.closed, 1)
-	waitUntil(t, "the ended screen with the camera light out", func() bool {
-		v := r.scr.last()
-		return v.Phase == device.CallEnded && !v.CameraOn && !v.MicOn
-	})
-}

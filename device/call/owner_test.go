@@ -18,16 +18,20 @@ func TestCaptureClosedOnEveryPath(t *testing.T) {
 		r.invite("c-1", proto.ModeForced)
 		waitCount(t, "cameras opened", &r.fake.opened, 1)
 		r.waitPhase(device.CallAnnouncing)
-		r.scr.last().Hangup()
+		waitUntil(t, "the camera light on", func() bool { v := r.scr.last(); return v.CameraOn && v.MicOn })
+		r.scr.last().Hangup() // the resident's one touch
 		r.waitPhase(device.CallEnded)
 		waitCount(t, "cameras closed", &r.fake.closed, 1)
+		// The privacy light tells the truth on the "Call ended" screen:
+		// once camera and microphone are closed, the screen says so, for
+		// all the time the ended screen stays up.
+		waitUntil(t, "the ended screen with the camera light out", func() bool {
+			v := r.scr.last()
+			return v.Phase == device.CallEnded && !v.CameraOn && !v.MicOn
+		})
 	})
 	t.Run("call ended while opening", func(t *testing.T) {
-		gate := make(chan struct{})
-		r := newTimerRigWith(t, func(o *Options) { o.Media = &fakeMedia{gate: gate} })
-		r.fake = r.m.opt.Media.(*fakeMedia)
-		r.invite("c-1", proto.ModeForced)
-		waitCount(t, "captures opening", &r.fake.opening, 1)
+		r, gate := newOpeningRig(t)
 		r.waitPhase(device.CallAnnouncing)
 		r.scr.last().Hangup()
 		r.waitPhase(device.CallEnded)
@@ -36,11 +40,7 @@ func TestCaptureClosedOnEveryPath(t *testing.T) {
 		waitCount(t, "cameras closed after the call ended while they opened", &r.fake.closed, 1)
 	})
 	t.Run("Run cancelled while opening", func(t *testing.T) {
-		gate := make(chan struct{})
-		r := newTimerRigWith(t, func(o *Options) { o.Media = &fakeMedia{gate: gate} })
-		r.fake = r.m.opt.Media.(*fakeMedia)
-		r.invite("c-1", proto.ModeForced)
-		waitCount(t, "captures opening", &r.fake.opening, 1)
+		r, gate := newOpeningRig(t)
 		r.waitPhase(device.CallAnnouncing)
 		start := time.Now()
 		r.stop()
@@ -56,11 +56,7 @@ func TestCaptureClosedOnEveryPath(t *testing.T) {
 		waitUntil(t, "nothing stuck", func() bool { return r.m.stuck.Load() == 0 })
 	})
 	t.Run("Run cancelled, the camera opens just in time", func(t *testing.T) {
-		gate := make(chan struct{})
-		r := newTimerRigWith(t, func(o *Options) { o.Media = &fakeMedia{gate: gate} })
-		r.fake = r.m.opt.Media.(*fakeMedia)
-		r.invite("c-1", proto.ModeForced)
-		waitCount(t, "captures opening", &r.fake.opening, 1)
+		r, gate := newOpeningRig(t)
 		r.stop()
 		close(gate) // races with Run's end: either side closes it, once
 		<-r.stopped
@@ -165,4 +161,16 @@ func TestAlive(t *testing.T) {
 	if err := r.m.Alive(context.Background()); err == nil {
 		t.Fatal("Alive = nil after Run returned")
 	}
+}
+
+// newOpeningRig is a rig whose forced call c-1 has begun opening the
+// camera and microphone, held open until gate is closed.
+func newOpeningRig(t *testing.T) (*timerRig, chan struct{}) {
+	t.Helper()
+	gate := make(chan struct{})
+	r := newTimerRigWith(t, func(o *Options) { o.Media = &fakeMedia{gate: gate} })
+	r.fake = r.m.opt.Media.(*fakeMedia)
+	r.invite("c-1", proto.ModeForced)
+	waitCount(t, "captures opening", &r.fake.opening, 1)
+	return r, gate
 }
