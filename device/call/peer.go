@@ -307,15 +307,9 @@ func (m *Manager) captureReady(c *callState, cp Capture, err error) {
 		return
 	}
 	if m.cur != c || c.phase == device.CallEnded {
-		done := make(chan struct{})
-		go func() {
-			if err := cp.Close(); err != nil {
-				m.log.Warn("call: close capture", "call", c.id, "err", err)
-			}
-			close(done)
-		}()
-		m.waitClosed(done, "capture did not close", "call", c.id)
-		m.log.Info("call: camera and microphone closed (the call ended while they opened)", "call", c.id)
+		if m.shutCapture(c, cp, func() {}) {
+			m.log.Info("call: camera and microphone closed (the call ended while they opened)", "call", c.id)
+		}
 		return
 	}
 	c.capture = cp
@@ -400,17 +394,24 @@ func (m *Manager) closeCapture(c *callState) {
 	close(c.stopMedia)
 	cp := c.capture
 	c.capture = nil
+	if m.shutCapture(c, cp, c.media.Wait) {
+		m.log.Info("call: camera and microphone closed", "call", c.id)
+	}
+}
+
+// shutCapture closes cp and then runs settle (waiting for what pumped
+// it), within closeWait; beyond that it is left counted as stuck (see
+// waitClosed). It reports whether both were done in time.
+func (m *Manager) shutCapture(c *callState, cp Capture, settle func()) bool {
 	done := make(chan struct{})
 	go func() {
 		if err := cp.Close(); err != nil {
 			m.log.Warn("call: close capture", "call", c.id, "err", err)
 		}
-		c.media.Wait()
+		settle()
 		close(done)
 	}()
-	if m.waitClosed(done, "camera and microphone did not close", "call", c.id) {
-		m.log.Info("call: camera and microphone closed", "call", c.id)
-	}
+	return m.waitClosed(done, "camera and microphone did not close", "call", c.id)
 }
 
 // answer makes the peer connection for p and sends the device's answer.
