@@ -422,13 +422,6 @@ func (c *Client) ownState(m mqtt.Message) {
 	c.publishState(cl)
 }
 
-// Reply sends r to one caller through the Outbox (see Outbox.Reply).
-func (c *Client) Reply(caller string, r proto.Reply) { c.out.Reply(caller, r) }
-
-// SetAvailability publishes a through the Outbox (see
-// Outbox.SetAvailability).
-func (c *Client) SetAvailability(a proto.Availability) { c.out.SetAvailability(a) }
-
 // handleCall passes call signalling and allowlists on; they are not stored,
 // so they are acknowledged at once.
 func (c *Client) handleCall(m mqtt.Message) {
