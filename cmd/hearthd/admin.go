@@ -46,7 +46,8 @@ type adminSide struct {
 
 // newAdmin returns nil when the device has no organisation key: then it
 // obeys no admin command (and says so).
-func newAdmin(cfg config.Config, st *store.Store, live *device.Live, bus *sysbus.Link, clk clock.Clock, log *slog.Logger) *adminSide {
+func newAdmin(cfg config.Config, st *store.Store, live *device.Live, bus *sysbus.Link, clk clock.Clock,
+	note func(store.Activity), log *slog.Logger) *adminSide {
 	if cfg.OrgKey == "" {
 		log.Warn("admin commands are off: no organisation key")
 		return nil
@@ -62,11 +63,7 @@ func newAdmin(cfg config.Config, st *store.Store, live *device.Live, bus *sysbus
 		Device: cfg.DeviceID, Log: a.log, Actions: a,
 		Checker: &admin.Checker{OrgKey: org, Clock: clk,
 			Spent: func(id string, until, now time.Time) (bool, error) { return st.SpendCallID("admin:"+id, until, now) }},
-		Activity: func(typ, reason string) {
-			if err := st.LogActivity(store.Activity{Time: clk.Now(), Type: typ, Reason: reason}); err != nil {
-				a.log.Warn("activity", "err", err)
-			}
-		},
+		Activity: func(typ, reason string) { note(store.Activity{Type: typ, Reason: reason}) },
 	}
 	return a
 }

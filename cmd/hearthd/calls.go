@@ -41,7 +41,7 @@ type calls struct {
 // newCalls builds the call side, or returns nil when the device has no
 // organisation key (it then answers nobody, and says so).
 func newCalls(cfg config.Config, clk clock.Clock, live *device.Live, st *store.Store, out call.Outbox,
-	disp device.CallDisplay, log *slog.Logger) (*calls, error) {
+	disp device.CallDisplay, note func(store.Activity), log *slog.Logger) (*calls, error) {
 	if cfg.OrgKey == "" {
 		log.Warn("calls are off: no organisation key (--org-key)")
 		return nil, nil
@@ -58,11 +58,7 @@ func newCalls(cfg config.Config, clk clock.Clock, live *device.Live, st *store.S
 	kind := callmedia.ProbeKind(cfg.Media)
 	c := &calls{clk: clk, log: log, live: live, media: callmedia.NewFor(cfg.Media, log),
 		probe: func() media.Devices { return media.Probe(kind) }, recheck: make(chan struct{}, 1),
-		note: func(a store.Activity) {
-			if err := st.LogActivity(a); err != nil {
-				log.Error("activity log", "err", err)
-			}
-		}}
+		note: note}
 	var ice []webrtc.ICEServer
 	for _, u := range cfg.ICEServers {
 		ice = append(ice, webrtc.ICEServer{URLs: []string{u}})

@@ -100,10 +100,10 @@ func compose(cfg config.Config, tlsConf *tls.Config, prov *bundles, log *slog.Lo
 		return nil, err
 	}
 	out := hsync.NewOutbox(cfg.DeviceID, log)
-	if r.calls, err = newCalls(cfg, r.clk, r.live, r.st, out, disp, log); err != nil {
+	if r.calls, err = newCalls(cfg, r.clk, r.live, r.st, out, disp, r.activity, log); err != nil {
 		return nil, err
 	}
-	r.admin = newAdmin(cfg, r.st, r.live, r.bus, r.clk, log)
+	r.admin = newAdmin(cfg, r.st, r.live, r.bus, r.clk, r.activity, log)
 	linkOpt := hsync.Options{
 		Broker: cfg.Broker, Fallbacks: cfg.FallbackBrokers, DeviceID: cfg.DeviceID, Store: r.st, Clock: r.clk, Logger: log,
 		KeepAlive: time.Duration(cfg.KeepAlive), Version: Version, TLS: tlsConf, Outbox: out,
@@ -253,13 +253,14 @@ func (r *root) shown(id string, rev uint64) {
 	}
 }
 
-// activity logs an entry for the activity log, which goes upward.
+// activity logs an entry for the activity log, which goes upward (at
+// now when it carries no time). Every component's entries come here.
 func (r *root) activity(a store.Activity) {
 	if a.Time.IsZero() {
 		a.Time = r.clk.Now()
 	}
 	if err := r.st.LogActivity(a); err != nil {
-		r.log.Warn("activity", "err", err)
+		r.log.Error("activity log", "err", err)
 	}
 }
 
