@@ -47,11 +47,62 @@ type CallView struct {
 	// CameraOn lights the camera indicator: true whenever the camera is
 	// open, announcement included. MicOn likewise for the microphone.
 	CameraOn, MicOn bool
-	// EndReason says why an ended call ended ("Anna hung up").
+	// EndReason says why an ended call ended ("Anna hung up"), in English
+	// for the log; the screen words End in its own language.
 	EndReason string
+	End       EndCause
+	// Picture is the caller's picture from the allowlist (nil for none).
+	Picture image.Image
+	// StartsAt is when a ringing call answers itself, or when an announced
+	// call's announcement ends; the screen counts down to it.
+	StartsAt time.Time
 	// Hangup ends the call (the red button, one touch). It never blocks and
 	// may be nil when there is nothing to end.
 	Hangup func()
+	// Decline refuses a ringing call ("Not now"); the caller is told the
+	// resident declined. Nil when the call cannot be declined (forced).
+	Decline func()
+}
+
+// EndCause is why a call ended, for the screen to say in its language.
+type EndCause int
+
+// The causes of a call's end. EndOther shows EndReason as it is.
+const (
+	EndOther EndCause = iota
+	// EndCallerHungUp: the caller (Name) hung up.
+	EndCallerHungUp
+	// EndResident: the resident pressed End, or Not now.
+	EndResident
+	// EndTimeUp: the call's time ran out.
+	EndTimeUp
+	// EndLost: the connection to the caller was lost.
+	EndLost
+	// EndNoAnswer: it rang out, or was declined.
+	EndNoAnswer
+	// EndPreempted: a carer's forced call took the screen.
+	EndPreempted
+	// EndShutdown: the device is restarting or shutting down.
+	EndShutdown
+)
+
+// Privacy is which capture devices are open right now. The privacy light
+// (the screen's badge and any LED the board has) shows exactly while one
+// is: it comes on before the first frame is captured and goes out as the
+// device closes.
+type Privacy struct {
+	Camera, Microphone bool
+}
+
+// On says whether anything is open.
+func (p Privacy) On() bool { return p.Camera || p.Microphone }
+
+// PrivacyLight shows Privacy. Set must not return before the light is
+// visibly on (the screen has painted its badge, the LED is lit) when it
+// turns something on, so the caller may open the device after it returns;
+// turning off may return at once. Safe from any goroutine.
+type PrivacyLight interface {
+	SetPrivacy(p Privacy)
 }
 
 // CallDisplay shows calls. Implementations must be safe to call from any

@@ -49,3 +49,6 @@ func (d LogDisplay) RemoteFrame(string, image.Image) {}
 
 // SelfFrame drops the picture.
 func (d LogDisplay) SelfFrame(image.Image) {}
+
+// SetClockTrusted logs whether the clock can be believed.
+func (d LogDisplay) SetClockTrusted(ok bool) { d.Logger.Info("screen: clock", "trusted", ok) }

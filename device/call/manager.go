@@ -552,10 +552,10 @@ func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
 		}
 		// The chime after the answer: opening the speaker is not on the
 		// caller's way to a connection (a few ms; nobody hears the gap).
-		m.opt.Media.Speaker().PlayChime()
+		m.opt.Media.Speaker().PlayChime(nil)
 		c.connectBy = c.announceEnd.Add(m.opt.ConnectTimeout)
 	} else {
-		m.opt.Media.Speaker().PlayChime()
+		m.opt.Media.Speaker().PlayChime(nil)
 		m.setPhase(c, device.CallRinging)
 		c.ringEnd = now.Add(m.opt.Ring)
 		c.nextRing = now.Add(ringEvery)
@@ -713,7 +713,7 @@ func (m *Manager) onDeadline() {
 		m.show(c)
 	case c.phase == device.CallRinging && now.Before(c.ringEnd) && !now.Before(c.nextRing):
 		// A ring is a chime again and again, like a telephone's.
-		m.opt.Media.Speaker().PlayChime()
+		m.opt.Media.Speaker().PlayChime(nil)
 		c.nextRing = now.Add(ringEvery)
 	case c.phase == device.CallRinging && !now.Before(c.ringEnd):
 		c.announced = true

@@ -87,7 +87,7 @@ type chimeCounter fakeMedia
 
 func (c *chimeCounter) Push(string, []byte) {}
 func (c *chimeCounter) RemoveStream(string) {}
-func (c *chimeCounter) PlayChime()          { c.chimes.Add(1) }
+func (c *chimeCounter) PlayChime([]byte)    { c.chimes.Add(1) }
 
 type views struct {
 	mu gosync.Mutex

@@ -42,7 +42,9 @@ type Speaker interface {
 	Push(stream string, opus []byte)
 	// RemoveStream forgets a participant who left.
 	RemoveStream(stream string)
-	PlayChime()
+	// PlayChime plays the announcement's chime and then, when not nil, the
+	// caller's recorded greeting (an Ogg Opus file from the allowlist).
+	PlayChime(greeting []byte)
 }
 
 // Media opens what a call needs. The composition root adapts media/ to it;

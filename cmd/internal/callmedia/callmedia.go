@@ -201,7 +201,7 @@ func (l *lazySpeaker) RemoveStream(stream string) {
 	}
 }
 
-func (l *lazySpeaker) PlayChime() {
+func (l *lazySpeaker) PlayChime(greeting []byte) {
 	if s := l.get(); s != nil {
 		if err := s.PlayChime(); err != nil {
 			l.log.Warn("chime", "err", err)

@@ -13,7 +13,7 @@ func TestSpeakerOpensOnSoundAndClosesWhenIdle(t *testing.T) {
 	if _, open := m.Stats(); open {
 		t.Fatal("speaker open before any sound")
 	}
-	m.Speaker().PlayChime()
+	m.Speaker().PlayChime(nil)
 	st, open := m.Stats()
 	if !open || st.ChimesPlayed != 1 {
 		t.Fatalf("after a chime: open %v, %+v", open, st)
@@ -26,7 +26,7 @@ func TestSpeakerOpensOnSoundAndClosesWhenIdle(t *testing.T) {
 	if _, open := m.Stats(); open {
 		t.Fatal("speaker still open after being idle")
 	}
-	m.Speaker().PlayChime() // opens again
+	m.Speaker().PlayChime(nil) // opens again
 	if _, open := m.Stats(); !open {
 		t.Fatal("speaker did not reopen")
 	}
