@@ -85,9 +85,9 @@ type recDisplay struct{ calls chan call }
 
 func newRecDisplay() *recDisplay { return &recDisplay{calls: make(chan call, 100)} }
 
-func (d *recDisplay) SetSlides(s []Slide) { d.calls <- call{slides: slices.Clone(s)} }
-func (d *recDisplay) SetMode(m Mode)      { d.calls <- call{mode: m, isMode: true} }
-func (d *recDisplay) SetClockTrusted(bool)  {}
+func (d *recDisplay) SetSlides(s []Slide)  { d.calls <- call{slides: slices.Clone(s)} }
+func (d *recDisplay) SetMode(m Mode)       { d.calls <- call{mode: m, isMode: true} }
+func (d *recDisplay) SetClockTrusted(bool) {}
 
 func (d *recDisplay) next(t *testing.T) call {
 	t.Helper()
