@@ -119,6 +119,12 @@ type AllowedCaller struct {
 	Name string     `json:"name"`
 	Key  []byte     `json:"key"` // Ed25519 public key, 32 bytes
 	Mode []CallMode `json:"modes"`
+	// Picture is the caller's picture (JPEG) shown while their call rings
+	// or is announced; Greeting a short recorded greeting (Ogg Opus)
+	// played after the chime of their forced call. Both optional, both
+	// signed with the list.
+	Picture  []byte `json:"picture,omitempty"`
+	Greeting []byte `json:"greeting,omitempty"`
 }
 
 // SigningBytes is what the organisation signs: the list's JSON without Sig.
