@@ -86,6 +86,7 @@ fuzz:
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAvailability -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeStatus -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAdmin -fuzztime 20s -fuzzminimizetime 5s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeBooking -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./provisioning -run XXX -fuzz FuzzDecodeBundle -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./provisioning -run XXX -fuzz FuzzDecodeRevocations -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./provisioning -run XXX -fuzz FuzzDecodeIssued -fuzztime 20s -fuzzminimizetime 5s

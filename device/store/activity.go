@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -149,4 +150,35 @@ func seqKey(seq uint64) []byte {
 	var k [8]byte
 	binary.BigEndian.PutUint64(k[:], seq)
 	return k[:]
+}
+
+// ActivitiesSince returns the entries of the given types (all types when
+// none is given) logged at or after since, oldest first. It reads the log
+// from its newest end and stops at the first entry older than since, so
+// the cost is the day's entries, not the log's (entries are logged in time
+// order; one logged before a clock step back may be missed).
+func (s *Store) ActivitiesSince(since time.Time, types ...string) ([]Activity, error) {
+	var out []Activity
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketActivity).Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			var a Activity
+			if err := json.Unmarshal(v, &a); err != nil {
+				s.log.Error("skipping damaged activity", "key", fmt.Sprintf("%x", k), "err", fmt.Errorf("%w: %v", ErrCorrupt, err))
+				continue
+			}
+			if a.Time.Before(since) {
+				break
+			}
+			if len(types) == 0 || slices.Contains(types, a.Type) {
+				out = append(out, a)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("activities since %s: %w", since.Format(time.RFC3339), err)
+	}
+	slices.Reverse(out)
+	return out, nil
 }

@@ -147,24 +147,32 @@ func (s *Store) Apply(it proto.Item, now time.Time) (Outcome, error) {
 		if err := s.put(items, key, r); err != nil {
 			return err
 		}
-		switch {
-		case it.Deleted:
-			out = Deleted
-		case have:
-			out = Updated
-		default:
-			out = Added
-		}
+		out = stored(it.Deleted, have)
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("apply %s rev %d: %w", it.ID, it.Rev, err)
 	}
-	if out == Added || out == Updated || out == Deleted {
+	if out.changed() {
 		s.notify()
 	}
 	return out, nil
 }
+
+// stored is the outcome of writing a new revision: Deleted for a
+// tombstone (or a cancellation), Updated over a stored one, else Added.
+func stored(deleted, had bool) Outcome {
+	switch {
+	case deleted:
+		return Deleted
+	case had:
+		return Updated
+	}
+	return Added
+}
+
+// changed reports whether the outcome wrote something.
+func (o Outcome) changed() bool { return o == Added || o == Updated || o == Deleted }
 
 // precheck returns Stale or Duplicate when the stored revision makes it
 // unnecessary to write anything, else 0.
