@@ -81,6 +81,7 @@ fuzz:
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeInventory -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeInvite -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAllowlist -fuzztime 30s -fuzzminimizetime 5s
+	$(GO) test ./sync/proto -run XXX -fuzz FuzzParseGreeting -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeCallIn -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeReply -fuzztime 20s -fuzzminimizetime 5s
 	$(GO) test ./sync/proto -run XXX -fuzz FuzzDecodeAvailability -fuzztime 20s -fuzzminimizetime 5s

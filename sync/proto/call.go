@@ -158,6 +158,16 @@ func DecodeAllowlist(payload []byte) (Allowlist, error) {
 				return Allowlist{}, fmt.Errorf("decode allowlist: %w: caller %s mode %q", ErrInvalid, c.ID, m)
 			}
 		}
+		if len(c.Picture) > 0 {
+			if err := CheckPicture(c.Picture); err != nil {
+				return Allowlist{}, fmt.Errorf("decode allowlist: caller %s: %w", c.ID, err)
+			}
+		}
+		if len(c.Greeting) > 0 {
+			if _, err := ParseGreeting(c.Greeting); err != nil {
+				return Allowlist{}, fmt.Errorf("decode allowlist: caller %s: %w", c.ID, err)
+			}
+		}
 	}
 	return a, nil
 }
