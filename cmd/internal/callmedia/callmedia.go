@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/hearth-home/hearth/device"
 	"github.com/hearth-home/hearth/device/call"
 	"github.com/hearth-home/hearth/media"
 )
@@ -24,9 +25,34 @@ const speakerIdle = 30 * time.Second
 type Media struct {
 	Capture media.CaptureOptions
 	Log     *slog.Logger
+	// Light is the privacy light (the screen's badge, an LED, the log):
+	// on before a capture opens, off the moment it has closed. Set it
+	// before the first call; nil: none.
+	Light   device.PrivacyLight
 	speaker *lazySpeaker
 	stuck   bool // KindStuck: captures never finish closing
+	// open opens the devices (media.OpenCapture; tests watch it).
+	open func(media.CaptureOptions) (source, error)
+
+	// lightMu orders the light's changes as the captures' opens and
+	// closes happen; lit is what each capture not yet closed holds open.
+	lightMu gosync.Mutex
+	lit     map[*capture]device.Privacy
 }
+
+// source is an open camera and microphone: a *media.Capture.
+type source interface {
+	HasVideo() bool
+	HasAudio() bool
+	Missing() []error
+	ReadVideo() (media.Sample, error)
+	ReadAudio() (media.Sample, error)
+	RequestKeyframe()
+	SelfFrames() <-chan image.Image
+	Close() error
+}
+
+func openMedia(o media.CaptureOptions) (source, error) { return media.OpenCapture(o) }
 
 // New returns the media of the given kind ("test" or "real").
 func New(kind media.Kind, log *slog.Logger) *Media {
@@ -34,24 +60,55 @@ func New(kind media.Kind, log *slog.Logger) *Media {
 		log = slog.Default()
 	}
 	return &Media{Capture: media.CaptureOptions{Kind: kind, Logger: log}, Log: log,
-		speaker: &lazySpeaker{kind: kind, log: log, volume: 100}}
+		speaker: &lazySpeaker{kind: kind, log: log, volume: 100},
+		open:    openMedia, lit: map[*capture]device.Privacy{}}
 }
 
 // OpenCapture opens camera and microphone; a device with only one of them
-// still calls, and says what is missing.
+// still calls, and says what is missing. The privacy light is on for both
+// before either opens (opening reads the first frame), and shows what
+// did open once they have.
 func (m *Media) OpenCapture() (call.Capture, error) {
-	c, err := media.OpenCapture(m.Capture)
+	cp := &capture{m: m}
+	m.setLight(cp, device.Privacy{Camera: true, Microphone: true})
+	m.Log.Info("capture opening")
+	c, err := m.open(m.Capture)
 	if err != nil {
+		m.setLight(cp, device.Privacy{})
 		return nil, err
 	}
+	cp.c = c
+	m.setLight(cp, device.Privacy{Camera: c.HasVideo(), Microphone: c.HasAudio()})
 	for _, miss := range c.Missing() {
 		m.Log.Warn("call without a device", "missing", miss)
 	}
 	if m.stuck {
 		m.Log.Warn("test media: this capture will never finish closing (--media " + KindStuck + ")")
-		return stuckCapture{capture{c}}, nil
+		return stuckCapture{cp}, nil
 	}
-	return capture{c}, nil
+	return cp, nil
+}
+
+// setLight records what capture cp holds open (nothing: it is closed)
+// and sets the light to what all captures hold: a capture still closing
+// after its call keeps the light on through the next call's, and its
+// close does not put out the next call's light.
+func (m *Media) setLight(cp *capture, p device.Privacy) {
+	m.lightMu.Lock()
+	defer m.lightMu.Unlock()
+	if p.On() {
+		m.lit[cp] = p
+	} else {
+		delete(m.lit, cp)
+	}
+	var all device.Privacy
+	for _, q := range m.lit {
+		all.Camera = all.Camera || q.Camera
+		all.Microphone = all.Microphone || q.Microphone
+	}
+	if m.Light != nil {
+		m.Light.SetPrivacy(all)
+	}
 }
 
 // NewVideoDecoder returns a VP8 decoder; when libvpx cannot start, the
@@ -85,20 +142,32 @@ func (m *Media) SetVolume(percent int) {
 // Close frees the speaker.
 func (m *Media) Close() { m.speaker.close() }
 
-type capture struct{ c *media.Capture }
+// capture is one call's open camera and microphone.
+type capture struct {
+	c source
+	m *Media
+}
 
-func (c capture) HasVideo() bool                 { return c.c.HasVideo() }
-func (c capture) HasAudio() bool                 { return c.c.HasAudio() }
-func (c capture) RequestKeyframe()               { c.c.RequestKeyframe() }
-func (c capture) SelfFrames() <-chan image.Image { return c.c.SelfFrames() }
-func (c capture) Close() error                   { return c.c.Close() }
-func (c capture) ReadVideo() (call.Sample, error) {
+func (c *capture) HasVideo() bool                 { return c.c.HasVideo() }
+func (c *capture) HasAudio() bool                 { return c.c.HasAudio() }
+func (c *capture) RequestKeyframe()               { c.c.RequestKeyframe() }
+func (c *capture) SelfFrames() <-chan image.Image { return c.c.SelfFrames() }
+func (c *capture) ReadVideo() (call.Sample, error) {
 	s, err := c.c.ReadVideo()
 	return call.Sample{Data: s.Data, Duration: s.Duration}, err
 }
-func (c capture) ReadAudio() (call.Sample, error) {
+func (c *capture) ReadAudio() (call.Sample, error) {
 	s, err := c.c.ReadAudio()
 	return call.Sample{Data: s.Data, Duration: s.Duration}, err
+}
+
+// Close closes the devices and, the moment they are closed, puts out the
+// light; a close that never returns leaves it on, as is true.
+func (c *capture) Close() error {
+	err := c.c.Close()
+	c.m.setLight(c, device.Privacy{})
+	c.m.Log.Info("capture closed")
+	return err
 }
 
 type decoder struct{ d *media.VideoDecoder }
