@@ -32,16 +32,24 @@ func TestRealAudioWithFakeALSA(t *testing.T) {
 		realAudioChild(t)
 		return
 	}
-	if _, err := os.Stat("/usr/share/alsa/alsa.conf"); err != nil {
-		t.Skip("no ALSA configuration")
-	}
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in.raw"), filepath.Join(dir, "out.raw")
 	pcm := make([]byte, 2*sampleRate*10) // 10 s of 440 Hz
 	for i := range sampleRate * 10 {
 		v := int16(0.3 * math.MaxInt16 * math.Sin(2*math.Pi*440*float64(i)/sampleRate))
 		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(v))
 	}
+	runFakeALSAChild(t, "TestRealAudioWithFakeALSA", pcm)
+}
+
+// runFakeALSAChild runs test again in a child process whose ALSA default
+// device captures pcm (raw S16 mono) and plays into the file named by
+// $HEARTH_FAKE_ALSA_OUT; the child sees HEARTH_FAKE_ALSA_CHILD=1.
+func runFakeALSAChild(t *testing.T, test string, pcm []byte) {
+	t.Helper()
+	if _, err := os.Stat("/usr/share/alsa/alsa.conf"); err != nil {
+		t.Skip("no ALSA configuration")
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.raw"), filepath.Join(dir, "out.raw")
 	if err := os.WriteFile(in, pcm, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +57,7 @@ func TestRealAudioWithFakeALSA(t *testing.T) {
 	if err := os.WriteFile(conf, fmt.Appendf(nil, fakeALSAConf, out, in), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRealAudioWithFakeALSA$", "-test.v", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), "HEARTH_FAKE_ALSA_CHILD=1", "HEARTH_FAKE_ALSA_OUT="+out,
 		"ALSA_CONFIG_PATH=/usr/share/alsa/alsa.conf:"+conf,
 		"PULSE_SERVER=unix:"+filepath.Join(dir, "no-pulse")) // never a real PulseAudio

@@ -35,6 +35,9 @@ type SpeakerStats struct {
 	DecodeErrors    uint64
 	Underruns       uint64 // times a playing stream ran dry
 	ChimesPlayed    uint64
+	// GreetingsPlayed counts callers' greetings played to their end (with
+	// KindTest: decoded).
+	GreetingsPlayed uint64
 	Streams         map[string]StreamStats
 }
 
@@ -54,10 +57,12 @@ type Speaker struct {
 
 	mu      sync.Mutex
 	streams map[string]*speakerStream
-	chime   []int16 // still to play
-	stats   SpeakerStats
-	closed  bool
-	gain    int32 // volume in percent of full scale; 100 by default
+	chime   []int16 // still to play: the chime, then maybe a greeting
+	// greetingLeft is how many samples of chime end with a greeting.
+	greetingLeft int
+	stats        SpeakerStats
+	closed       bool
+	gain         int32 // volume in percent of full scale; 100 by default
 
 	ctx *malgo.AllocatedContext
 	dev *malgo.Device
@@ -226,6 +231,12 @@ func (s *Speaker) onPlayback(out, _ []byte, frames uint32) {
 		binary.LittleEndian.PutUint16(out[2*i:], uint16(int16(sum)))
 	}
 	s.chime = s.chime[min(n, len(s.chime)):]
+	if s.greetingLeft > 0 {
+		if s.greetingLeft -= n; s.greetingLeft <= 0 {
+			s.greetingLeft = 0
+			s.stats.GreetingsPlayed++
+		}
+	}
 	for _, st := range s.streams {
 		switch {
 		case !st.playing:
@@ -255,7 +266,8 @@ func (s *Speaker) Volume() int {
 }
 
 // PlayChime plays a short, soft two-tone chime (660 Hz then 880 Hz) over
-// whatever else is playing. With KindTest it only counts.
+// whatever else is playing, cutting off a chime or greeting still playing
+// (PlayGreeting queues one after it). With KindTest it only counts.
 func (s *Speaker) PlayChime() error {
 	var pcm []int16
 	if s.kind == KindReal {
@@ -269,6 +281,7 @@ func (s *Speaker) PlayChime() error {
 	s.stats.ChimesPlayed++
 	if s.kind == KindReal {
 		s.chime = append(s.chime[:0], pcm...)
+		s.greetingLeft = 0
 	}
 	s.log.Info("chime")
 	return nil
