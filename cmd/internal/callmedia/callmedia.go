@@ -196,6 +196,8 @@ type lazySpeaker struct {
 	timer  *time.Timer
 	// failedAt stops a missing speaker from being retried on every packet.
 	failedAt time.Time
+	// greetings are callers' greetings being decoded; close waits for them.
+	greetings gosync.WaitGroup
 }
 
 func (l *lazySpeaker) get() *media.Speaker {
@@ -235,6 +237,7 @@ func (l *lazySpeaker) idle() {
 }
 
 func (l *lazySpeaker) close() {
+	l.greetings.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.timer != nil {
@@ -270,10 +273,22 @@ func (l *lazySpeaker) RemoveStream(stream string) {
 	}
 }
 
+// PlayChime plays the chime and then the caller's greeting, if any. The
+// greeting is decoded off the caller's goroutine (a call's): on a Pi a 5 s
+// greeting takes a few hundred ms to decode, while the chime rings.
 func (l *lazySpeaker) PlayChime(greeting []byte) {
-	if s := l.get(); s != nil {
-		if err := s.PlayChime(); err != nil {
-			l.log.Warn("chime", "err", err)
-		}
+	s := l.get()
+	if s == nil {
+		return
+	}
+	if err := s.PlayChime(); err != nil {
+		l.log.Warn("chime", "err", err)
+	}
+	if len(greeting) > 0 {
+		l.greetings.Go(func() {
+			if err := s.PlayGreeting(greeting); err != nil {
+				l.log.Warn("caller's greeting not played", "err", err)
+			}
+		})
 	}
 }

@@ -31,3 +31,21 @@ func TestSpeakerOpensOnSoundAndClosesWhenIdle(t *testing.T) {
 		t.Fatal("speaker did not reopen")
 	}
 }
+
+// A forced call's chime brings the caller's greeting after it; a broken
+// greeting costs only itself.
+func TestChimeWithGreeting(t *testing.T) {
+	greeting, err := media.RecordGreeting(media.CaptureOptions{Kind: media.KindTest}, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(media.KindTest, nil)
+	defer m.Close()
+	m.Speaker().PlayChime(greeting)
+	m.Speaker().PlayChime([]byte("not a greeting"))
+	m.speaker.greetings.Wait()
+	st, _ := m.Stats()
+	if st.ChimesPlayed != 2 || st.GreetingsPlayed != 1 {
+		t.Errorf("after two chimes, one with a greeting: %d chimes, %d greetings; want 2, 1", st.ChimesPlayed, st.GreetingsPlayed)
+	}
+}
