@@ -43,7 +43,16 @@ type State struct {
 	Volume int
 	// Clock says whether the system clock is known to be synchronised.
 	Clock ClockTrust
+	// ClockEarly: the wall clock reads before this build was made, so it
+	// is wrong whatever the time service says (a Pi without an RTC after
+	// boot, before NTP). Written by the Scheduler, which reads the time.
+	ClockEarly bool
 }
+
+// ClockTrusted reports whether the wall clock can be believed: not known
+// to be unsynchronised, and not before the build. A device without a
+// time service (ClockUnknown) trusts a clock that passes the build check.
+func (s State) ClockTrusted() bool { return s.Clock != ClockUnsynced && !s.ClockEarly }
 
 // Devices says which of camera, microphone and speaker the device has.
 type Devices struct {
@@ -263,6 +272,11 @@ func (l *Live) SetVolume(percent int) bool {
 // SetClock records what the time service said.
 func (l *Live) SetClock(c ClockTrust) bool {
 	return l.Update(func(s *State) { s.Clock = c })
+}
+
+// SetClockEarly records whether the wall clock reads before the build.
+func (l *Live) SetClockEarly(early bool) bool {
+	return l.Update(func(s *State) { s.ClockEarly = early })
 }
 
 // Run moves Night at each night-hours edge and clears DNDUntil when it

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -39,7 +40,33 @@ type Scheduler struct {
 	// a Pi has no RTC) would otherwise go unnoticed until the next boundary,
 	// possibly days away. A wake-up that changes nothing calls nothing.
 	MaxWait time.Duration
+
+	// TimeFloor is the earliest time the wall clock can truly read
+	// (BuildTime); a clock reading earlier cannot be trusted. Zero: no
+	// such check. While the clock cannot be trusted (this, or Live's
+	// ClockUnsynced) the screen keeps what it showed at the last trusted
+	// time, judging every window by that time, expires nothing, and is
+	// told so (Display.SetClockTrusted).
+	TimeFloor time.Time
+	// Names gives a caller's display name from the allowlist, for the
+	// cards; nil (or ""): the caller's id.
+	Names func(caller string) string
+	// BookingLead is how long before a booked call its card shows;
+	// default DefaultBookingLead.
+	BookingLead time.Duration
+	// NewSinceFor is how long the morning's card of what came in during
+	// the night leads the carousel; default DefaultNewSinceFor.
+	NewSinceFor time.Duration
 }
+
+// untrustedPoll is how often the wall clock is read while it reads before
+// TimeFloor: a clock set by hand, or by NTP without a time service that
+// says so, is noticed within this.
+const untrustedPoll = 30 * time.Second
+
+// keepTrustedEvery is how often the last trusted time is written down,
+// so a restart with a wrong clock judges windows by a time near it.
+const keepTrustedEvery = time.Hour
 
 // slideKey identifies what a slide shows.
 type slideKey struct {
@@ -75,30 +102,49 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	var (
 		shown   []slideKey
 		mode    Mode
+		night   Mode
+		trusted bool
 		first   = true
 		expire  = true
 		errWait = time.Second
+		judge   = clockJudge{floor: s.TimeFloor, st: s.Store, log: log}
 	)
 	alarm := clock.Alarm{Clock: clk}
 	defer alarm.Stop()
 	for {
-		if expire {
+		changed := s.Store.Changed()
+		acts := s.Store.ActivityChanged()
+		wall := clk.Now()
+		if early := judge.early(wall); early != s.Live.Get().ClockEarly {
+			s.Live.SetClockEarly(early)
+		}
+		live, liveChanged := s.Live.Watch()
+		now, ok := judge.at(wall, live.ClockTrusted())
+		if expire && ok {
 			// Expiry only needs to happen now and then; boundaries are a
 			// natural rhythm. Its own change notice wakes us once more.
-			if _, err := s.Store.Expire(clk.Now().Add(-keep)); err != nil {
+			// Never on a clock that cannot be trusted: it may be years
+			// ahead.
+			if _, err := s.Store.Expire(now.Add(-keep)); err != nil {
 				log.Warn("expire old items", "err", err)
+			}
+			if _, err := s.Store.ExpireBookings(now); err != nil {
+				log.Warn("expire bookings", "err", err)
 			}
 			expire = false
 		}
-		changed := s.Store.Changed()
-		live, liveChanged := s.Live.Watch()
-		now := clk.Now()
+		if first || ok != trusted {
+			log.Info("screen clock", "trusted", ok, "clock", live.Clock, "early", live.ClockEarly, "wall", wall, "judged_at", now)
+			s.Display.SetClockTrusted(ok)
+			trusted = ok
+		}
+		night = live.Night
 		recs, err := s.Store.Live()
 		var next time.Time
 		if err != nil {
 			// Keep what is on screen; try again soon.
 			log.Error("read live items", "err", err, "retry_in", errWait)
-			next = now.Add(errWait)
+			next = wall.Add(errWait)
 			errWait = min(errWait*2, time.Minute)
 		} else {
 			errWait = time.Second
@@ -109,6 +155,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				mode = m
 			}
 			slides := s.slidesAt(recs, now)
+			cards, cardsNext := s.cardsAt(slides, recs, live.NightHours, now, log)
+			slides = append(cards.front, append(slides, cards.back...)...)
 			keys := make([]slideKey, len(slides))
 			for i, sl := range slides {
 				keys[i] = slideKey{sl.ID, sl.Rev}
@@ -120,24 +168,37 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				shown = keys
 			}
 			first = false
-			next = nextBoundary(recs, now, keep)
+			next = earliest(nextBoundary(recs, now, keep), cardsNext)
+			if !ok {
+				// Boundaries on a clock that cannot be trusted mean
+				// nothing; look at the clock again soon.
+				next = wall.Add(untrustedPoll)
+			}
 		}
-		if maxWait > 0 && (next.IsZero() || next.Sub(now) > maxWait) {
-			next = now.Add(maxWait)
+		if maxWait > 0 && (next.IsZero() || next.Sub(wall) > maxWait) {
+			next = wall.Add(maxWait)
 		}
-		fire := alarm.At(now, next)
+		// Aimed from the time now, not the round's: a clock that moved
+		// during the round fires at once rather than late.
+		fire := alarm.At(clk.Now(), next)
 		for woke := false; !woke; {
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-changed:
 				woke = true
+			case <-acts:
+				// Calls come and go on the cards (and a booking's card
+				// goes when its caller called).
+				acts = s.Store.ActivityChanged()
+				woke = true
 			case <-liveChanged:
-				// Only the screen mode matters here, not every change of
-				// the live state (a new slide on screen is one).
+				// Only the screen mode, the night and the clock's trust
+				// matter here, not every change of the live state (a new
+				// slide on screen is one).
 				var live State
 				live, liveChanged = s.Live.Watch()
-				woke = live.ScreenMode() != mode
+				woke = live.ScreenMode() != mode || live.Night != night || live.ClockTrusted() != trusted
 			case <-fire:
 				expire, woke = true, true
 			}
@@ -145,11 +206,113 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
+// earliest is the earlier of two instants, a zero one counting as none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// clockJudge decides at which time windows are judged: the wall clock
+// while it can be trusted, else the last time it could (in this run, or
+// written down before a restart), so the screen keeps what it showed.
+type clockJudge struct {
+	floor time.Time
+	st    *store.Store
+	log   *slog.Logger
+	last  time.Time // the last trusted time of this run
+	kept  time.Time // the last one written down
+}
+
+// early reports whether wall reads before the floor.
+func (j *clockJudge) early(wall time.Time) bool { return !j.floor.IsZero() && wall.Before(j.floor) }
+
+// at returns the time to judge windows by, and whether it is the wall's.
+func (j *clockJudge) at(wall time.Time, trusted bool) (time.Time, bool) {
+	if trusted {
+		j.last = wall
+		if j.kept.IsZero() || wall.Sub(j.kept) >= keepTrustedEvery || wall.Before(j.kept) {
+			if err := j.st.SetSetting(store.SettingLastTrusted, wall.UTC().Format(time.RFC3339Nano)); err != nil {
+				j.log.Warn("write down the trusted time", "err", err)
+			}
+			j.kept = wall
+		}
+		return wall, true
+	}
+	if j.last.IsZero() {
+		// None yet in this run: the one written down before, else the
+		// floor (nothing on the device can be older).
+		j.last = j.floor
+		if v, ok := j.st.Setting(store.SettingLastTrusted); ok {
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil && t.After(j.last) {
+				j.last = t
+			}
+		}
+		if j.last.IsZero() {
+			j.last = wall
+		}
+	}
+	return j.last, false
+}
+
+// cards are the device's own slides: front ones lead the carousel, back
+// ones follow the items.
+type cards struct{ front, back []Slide }
+
+// cardsAt composes the cards at now (the slides are the items on screen);
+// next is the next instant one of them appears or goes (zero: none).
+func (s *Scheduler) cardsAt(slides []Slide, recs []store.Record, nh NightHours, now time.Time, log *slog.Logger) (cards, time.Time) {
+	loc := s.Live.Location()
+	lead := cmp.Or(s.BookingLead, DefaultBookingLead)
+	name := func(id string) string {
+		if s.Names != nil {
+			if n := s.Names(id); n != "" {
+				return n
+			}
+		}
+		return id
+	}
+	var out cards
+	var next time.Time
+	if c, start, end, ok := newSinceCard(slides, recs, nh, now, loc, cmp.Or(s.NewSinceFor, DefaultNewSinceFor)); ok {
+		out.front = append(out.front, cardSlide(c, start, end))
+		next = end
+	}
+	dayStart, tomorrow := dayOf(now, loc)
+	// Today's calls, and those since a booking's window may have opened.
+	since := dayStart
+	if t := now.Add(-lead - proto.MaxBookingLength); t.Before(since) {
+		since = t
+	}
+	acts, err := s.Store.ActivitiesSince(since, callTypes...)
+	if err != nil {
+		log.Warn("read today's calls", "err", err)
+	}
+	bookings, err := s.Store.Bookings()
+	if err != nil {
+		log.Warn("read bookings", "err", err)
+	}
+	c, start, end, bnext, ok := bookingCard(bookings, acts, now, loc, lead, name)
+	if ok {
+		out.front = append(out.front, cardSlide(c, start, end))
+	}
+	next = earliest(next, bnext)
+	if c, ok := callsCard(acts, dayStart, loc, name); ok {
+		out.back = append(out.back, cardSlide(c, dayStart, tomorrow))
+		next = earliest(next, tomorrow)
+	}
+	return out, next
+}
+
 // noteEnded logs an item_expired event for each item that left the
 // carousel because its display window ended (item_removed when its sender
 // deleted it).
 func (s *Scheduler) noteEnded(before []slideKey, now []Slide, recs []store.Record, at time.Time, log *slog.Logger) {
 	for _, k := range before {
+		if strings.HasPrefix(k.id, CardPrefix) {
+			continue // the device's own card, not a sender's item
+		}
 		if slices.ContainsFunc(now, func(sl Slide) bool { return sl.ID == k.id }) {
 			continue
 		}

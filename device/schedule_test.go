@@ -80,14 +80,19 @@ func slideList(s []Slide) string {
 	return b.String()
 }
 
-// recDisplay records every call in order.
-type recDisplay struct{ calls chan call }
+// recDisplay records every call in order; the clock's trust apart.
+type recDisplay struct {
+	calls chan call
+	trust chan bool
+}
 
-func newRecDisplay() *recDisplay { return &recDisplay{calls: make(chan call, 100)} }
+func newRecDisplay() *recDisplay {
+	return &recDisplay{calls: make(chan call, 100), trust: make(chan bool, 100)}
+}
 
-func (d *recDisplay) SetSlides(s []Slide)  { d.calls <- call{slides: slices.Clone(s)} }
-func (d *recDisplay) SetMode(m Mode)       { d.calls <- call{mode: m, isMode: true} }
-func (d *recDisplay) SetClockTrusted(bool) {}
+func (d *recDisplay) SetSlides(s []Slide)     { d.calls <- call{slides: slices.Clone(s)} }
+func (d *recDisplay) SetMode(m Mode)          { d.calls <- call{mode: m, isMode: true} }
+func (d *recDisplay) SetClockTrusted(ok bool) { d.trust <- ok }
 
 func (d *recDisplay) next(t *testing.T) call {
 	t.Helper()
@@ -143,6 +148,7 @@ type schedFixture struct {
 	disp  *recDisplay
 	loc   *time.Location
 	night NightHours // in force when run starts
+	trust ClockTrust // the time service's word when run starts
 	live  *Live      // made by run
 }
 
@@ -157,7 +163,7 @@ func newFixture(t *testing.T, h, m int) *schedFixture {
 
 func (f *schedFixture) run(t *testing.T, configure func(*Scheduler)) {
 	t.Helper()
-	f.live = NewLive(State{NightHours: f.night}, f.clk, f.loc)
+	f.live = NewLive(State{NightHours: f.night, Clock: f.trust}, f.clk, f.loc)
 	s := &Scheduler{Store: f.st, Clock: f.clk, Display: f.disp, Live: f.live, Logger: quietLog(), MaxWait: -1}
 	if configure != nil {
 		configure(s)

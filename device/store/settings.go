@@ -13,6 +13,10 @@ const (
 	SettingVolume = "volume"
 	// SettingDND is do-not-disturb's end (RFC 3339) or "off".
 	SettingDND = "dnd"
+	// SettingLastTrusted is the last time (RFC 3339) the scheduler could
+	// trust the wall clock, written now and then, so a restart on a clock
+	// that cannot be trusted judges display windows by it.
+	SettingLastTrusted = "last_trusted_time"
 )
 
 func settingKey(name string) []byte { return []byte("setting:" + name) }
