@@ -463,6 +463,7 @@ func newView() *view {
 	v.callBox.Hide()
 	v.setupBox.Hide()
 	v.root = container.NewStack(v.ground, v.slides, v.setupBox, v.dim, v.clock, v.callBox)
+	v.root.Add(newPrivacyBadge()) // the privacy light over everything (privacy.go)
 	return v
 }
 
