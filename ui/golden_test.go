@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -115,5 +116,136 @@ func TestGoldenLocales(t *testing.T) {
 			s.SetSlides([]device.Slide{messageSlide("m1", text[lang], "Anna", sent)})
 			test.AssertImageMatches(t, "message_"+lang+".png", w.Canvas().Capture())
 		})
+	}
+}
+
+var (
+	full = fyne.NewSize(1920, 1080)
+	// small is the 7" panel of the cheapest devices.
+	small = fyne.NewSize(1024, 600)
+)
+
+// sizeName is how a golden's file name says its size (none for 1280x720).
+func sizeName(size fyne.Size) string {
+	if size == hd {
+		return ""
+	}
+	return fmt.Sprintf("_%d", int(size.Height))
+}
+
+// photoAspects are the shapes of photo the caption must keep clear of.
+var photoAspects = []struct {
+	name string
+	w, h int
+}{
+	{"portrait", 540, 720},
+	{"landscape", 960, 540},
+	{"panorama", 1200, 400},
+	{"square", 600, 600},
+}
+
+// TestGoldenPhotoCaptions: every shape of photo with no caption, a short
+// and a two-line one, at 1280x720; the two-line ones at 1920x1080 and
+// 1024x600 too. The caption and sender never lie over the photo.
+func TestGoldenPhotoCaptions(t *testing.T) {
+	captions := []struct{ name, text string }{
+		{"none", ""},
+		{"short", "By the lake"},
+		{"two", "Grandpa's 80th birthday by the lake, with all the grandchildren and the old rowing boat"},
+	}
+	dir := t.TempDir()
+	for _, a := range photoAspects {
+		img := writeJPEG(t, dir, a.name+".jpg", a.w, a.h)
+		for _, c := range captions {
+			sizes := []fyne.Size{hd}
+			if c.name == "two" {
+				sizes = append(sizes, full, small)
+			}
+			for _, size := range sizes {
+				name := "photo_" + a.name + "_" + c.name + sizeName(size)
+				t.Run(name, func(t *testing.T) {
+					test.NewTempApp(t)
+					s, _ := newTestScreen(t, "en", testNow(t))
+					w := showOn(t, s, size)
+					s.SetSlides([]device.Slide{photoSlide("p1", img, c.text, "Anna")})
+					checkPhotoUncovered(t, s)
+					test.AssertImageMatches(t, name+".png", w.Canvas().Capture())
+				})
+			}
+		}
+	}
+}
+
+// checkPhotoUncovered: no text and no shade but the clock's lies over the
+// photo.
+func checkPhotoUncovered(t *testing.T, s *Screen) {
+	t.Helper()
+	v := s.ui.front
+	photo := box{v.img.Position(), v.img.Size()}
+	if v.band.Visible() && overlaps(photo, box{v.band.Position(), v.band.Size()}) {
+		t.Errorf("caption band %v %v over the photo %v", v.band.Position(), v.band.Size(), photo)
+	}
+	for _, l := range v.lines {
+		if overlaps(photo, box{l.t.Position(), l.t.Size()}) {
+			t.Errorf("%q at %v over the photo %v", l.t.Text, l.t.Position(), photo)
+		}
+	}
+}
+
+// TestGoldenCards: the device's own cards in each size.
+func TestGoldenCards(t *testing.T) {
+	now := testNow(t)
+	at := func(h, m int) time.Time {
+		return time.Date(now.Year(), now.Month(), now.Day(), h, m, 0, 0, now.Location())
+	}
+	cards := []struct {
+		name string
+		card device.Card
+	}{
+		{"calls", device.Card{Kind: device.CardCalls, Calls: []device.CallEntry{
+			{Name: "Anna", At: at(10, 2), Length: 12 * time.Minute},
+			{Name: "Nurse Eva", At: at(11, 30), Missed: true},
+			{Name: "Nurse Eva", At: at(13, 0), Length: 5 * time.Minute},
+		}}},
+		{"booking", device.Card{Kind: device.CardBooking, Booking: device.Booking{
+			Name: "Nurse Eva", At: at(15, 0), Length: 15 * time.Minute, Reason: "Medicine check",
+		}}},
+		{"new_since", device.Card{Kind: device.CardNewSince, New: device.NewSince{
+			Photos: 3, Messages: 1, From: []string{"Anna", "Erik"},
+		}}},
+	}
+	for _, c := range cards {
+		for _, size := range []fyne.Size{hd, full, small} {
+			name := "card_" + c.name + sizeName(size)
+			t.Run(name, func(t *testing.T) {
+				test.NewTempApp(t)
+				s, _ := newTestScreen(t, "en", now)
+				w := showOn(t, s, size)
+				card := c.card
+				s.SetSlides([]device.Slide{{ID: "card:" + card.Kind.String(), Rev: 1, Card: &card}})
+				checkLayout(t, s, size)
+				test.AssertImageMatches(t, name+".png", w.Canvas().Capture())
+			})
+		}
+	}
+}
+
+// TestGoldenClockUntrusted: while the time cannot be believed the clock
+// says so instead of showing a wrong time, and the message leaves out
+// when it was sent.
+func TestGoldenClockUntrusted(t *testing.T) {
+	test.NewTempApp(t)
+	now := testNow(t)
+	s, _ := newTestScreen(t, "en", now)
+	w := showOn(t, s, hd)
+	s.SetSlides([]device.Slide{messageSlide("m1", "We will call you on Sunday after lunch.", "Anna", now.Add(-time.Hour))})
+	s.SetClockTrusted(false)
+	test.AssertImageMatches(t, "clock_untrusted.png", w.Canvas().Capture())
+	s.SetClockTrusted(true)
+	if got := s.ui.clock.time.Text; got != "14:05" {
+		t.Errorf("clock after trust = %q, want 14:05", got)
+	}
+	if n := len(s.ui.front.lines); n < 3 || s.ui.front.lines[1].t.Text != "Today 13:05" {
+		t.Errorf("after trust, the sent line is not back: %d lines", n)
 	}
 }

@@ -16,7 +16,7 @@ type metrics struct {
 	// clock is the size of the HH:MM digits, date the line under them.
 	clock, date float32
 	// bodyMax is where a message's text starts; long text shrinks to
-	// bodyMin and is then cut with an ellipsis.
+	// bodyMin (capitals 5 % of the height) and is then split into pages.
 	bodyMax, bodyMin float32
 	// meta is the sender and sent time on a card.
 	meta float32
@@ -26,10 +26,12 @@ type metrics struct {
 	empty float32
 }
 
-// The smallest sizes the brief allows, as fractions of the screen height.
+// The smallest sizes the brief allows, as fractions of the screen height:
+// clock digits, every text's size, and a message's capitals.
 const (
 	minClockFrac = 0.10
 	minTextFrac  = 0.05
+	minCapFrac   = 0.05
 )
 
 func metricsFor(size fyne.Size) metrics {
@@ -38,9 +40,11 @@ func metricsFor(size fyne.Size) metrics {
 		size:   size,
 		margin: 0.045 * h, pad: 0.02 * h,
 		clock: 0.15 * h, date: 0.056 * h,
-		bodyMax: 0.1 * h, bodyMin: minTextFrac * h,
+		// 0.072: a hair over minCapFrac/capRatio, so that rounding to
+		// pixels never takes the capitals under 5 %.
+		bodyMax: 0.1 * h, bodyMin: 0.072 * h,
 		meta:    0.056 * h,
-		caption: 0.068 * h, from: 0.056 * h,
+		caption: 0.072 * h, from: 0.056 * h,
 		empty: 0.078 * h,
 	}
 }
@@ -97,6 +101,17 @@ func (m metrics) clockWidth(lc *locale) float32 {
 	tw := fyne.MeasureText("00:00", m.clock, textStyle(true)).Width
 	return max(dw, tw) + 2*1.2*m.pad
 }
+
+// clockBox is the most room the clock block (with its panel) takes in a
+// language.
+func (m metrics) clockBox(lc *locale) box {
+	w := m.clockWidth(lc)
+	return box{fyne.NewPos(m.size.Width-m.margin-w, m.margin), fyne.NewSize(w, m.headerBottom()-m.margin)}
+}
+
+// pageMark is the room a long text's page mark ("2/3") takes at the
+// bottom of its page.
+func (m metrics) pageMark() float32 { return capRatio*m.meta + m.pad }
 
 // headerBottom is the lowest point of the clock block.
 func (m metrics) headerBottom() float32 {

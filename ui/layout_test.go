@@ -99,6 +99,10 @@ func behind(s *Screen, txt *canvas.Text) color.Color {
 	clk, front := s.ui.clock, s.ui.front
 	if txt == clk.time || txt == clk.date {
 		panel := clk.panel.FillColor.(color.NRGBA)
+		if front.kind == kindPhoto && front.panel == 0 {
+			// Beside the photo: the caption's column is behind.
+			return over(panel, over(front.band.FillColor.(color.NRGBA), white))
+		}
 		if front.kind == kindPhoto {
 			return over(panel, white)
 		}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,8 +33,10 @@ type Options struct {
 	Fade time.Duration
 	// Logger gets skipped slides and mode changes (default: discard).
 	Logger *slog.Logger
-	// OnShown is told, on its own goroutine, each time a slide comes on
-	// screen (the device records the sender's "shown" receipt).
+	// OnShown is told, on its own goroutine, each time a sent item has
+	// been fully on screen (its fade done) for ShownAfter: not under a
+	// call, the setup screen or a dark night (the device records the
+	// sender's "shown" receipt). The device's own cards get none.
 	OnShown func(id string, rev uint64)
 }
 
@@ -42,6 +45,10 @@ const (
 	DefaultDwell = 15 * time.Second
 	DefaultFade  = 1200 * time.Millisecond
 )
+
+// ShownAfter is how long an item must be fully visible before its
+// receipt is sent: long enough to be seen, not just passed through.
+const ShownAfter = 2 * time.Second
 
 // Screen is the carousel screen. It implements device.Display and
 // device.CallDisplay: a call covers the carousel until it ends.
@@ -66,6 +73,13 @@ type Screen struct {
 	restart bool               // the slide changed outside the dwell: start it again
 	seen    bool               // SetSlides was called before (new arrivals jump the queue)
 	failed  map[string]failure // slide id -> why its photo was skipped
+	// untrusted: the wall clock cannot be believed (SetClockTrusted).
+	untrusted bool
+	// area is the canvas size the slides were last laid out at; long
+	// texts are split into pages for it (zero before the first layout).
+	area fyne.Size
+	// receipted is the wanted.gen whose receipt went out.
+	receipted uint64
 
 	// wake tells Run to look at the dwell timer again.
 	wake chan struct{}
@@ -95,12 +109,16 @@ type Screen struct {
 	ui *view // made by Content; touched only on Fyne's goroutine
 }
 
-// wanted is what should be on screen; gen counts the changes of slide.
+// wanted is what should be on screen; gen counts the changes of slide
+// (and of page).
 type wanted struct {
 	gen   uint64
 	ok    bool // false: the empty state
 	slide device.Slide
 	pic   *photo
+	// page of a long text, of pages; dwell is how long this page stays.
+	page, pages int
+	dwell       time.Duration
 }
 
 // failure remembers a photo that could not be loaded, so it is logged
@@ -194,8 +212,10 @@ func (s *Screen) SetSlides(slides []device.Slide) {
 	// A slide that was not in the carousel before (just sent, or its
 	// window just opened) comes to the screen at once: the sender expects
 	// to see it there, not after a round of the others.
+	// Not at night, though: what arrives then waits for the morning
+	// (whose first card says what came), and the screen stays as it is.
 	s.mu.Lock()
-	prev, seen := s.slides, s.seen
+	prev, seen, night := s.slides, s.seen, s.mode != device.ModeDay
 	s.seen = true
 	s.mu.Unlock()
 	if !seen {
@@ -210,7 +230,7 @@ func (s *Screen) SetSlides(slides []device.Slide) {
 			s.do(s.sync)
 		}()
 	}
-	if seen {
+	if seen && !night {
 		for i, sl := range list {
 			if !slices.ContainsFunc(prev, func(p device.Slide) bool { return p.ID == sl.ID }) {
 				s.showFrom(list, i)
@@ -258,8 +278,10 @@ func (s *Screen) Current() (id string, ok bool) {
 	return s.shown.slide.ID, s.shown.ok
 }
 
-// Run is the carousel: it moves to the next slide every Dwell and updates
-// the clock at each minute edge, until ctx ends. Call it once.
+// Run is the carousel: it moves to the next slide (or page) when the
+// one shown has stayed its dwell (Dwell, or its reading time), sends the
+// receipts of items seen, and updates the clock at each minute edge, until
+// ctx ends. Call it once.
 func (s *Screen) Run(ctx context.Context) error {
 	minute := s.clk.NewTimer(untilNextMinute(s.clk.Now()))
 	defer minute.Stop()
@@ -267,15 +289,29 @@ func (s *Screen) Run(ctx context.Context) error {
 	dwell.Stop()
 	defer dwell.Stop()
 	armed := false
+	// The receipt timer runs from the moment a sent item comes on screen
+	// (fade and ShownAfter) while it is visible; receiptGen is its slide.
+	receipt := s.clk.NewTimer(ShownAfter)
+	receipt.Stop()
+	defer receipt.Stop()
+	receiptGen := uint64(0)
 	rearm := func() {
-		want, restart := s.dwellWanted()
+		want, restart, d := s.dwellWanted()
 		switch {
 		case !want && armed:
 			dwell.Stop()
 			armed = false
 		case want && (restart || !armed):
-			dwell.Reset(s.dwell)
+			dwell.Reset(d)
 			armed = true
+		}
+		switch gen := s.receiptWanted(); {
+		case gen == 0 && receiptGen != 0:
+			receipt.Stop()
+			receiptGen = 0
+		case gen != 0 && gen != receiptGen:
+			receipt.Reset(s.fade + ShownAfter)
+			receiptGen = gen
 		}
 	}
 	rearm()
@@ -291,10 +327,43 @@ func (s *Screen) Run(ctx context.Context) error {
 			armed = false
 			s.advance()
 			rearm()
+		case <-receipt.C():
+			s.sendReceipt(receiptGen)
+			receiptGen = 0
+			rearm()
 		case <-s.wake:
 			rearm()
 		}
 	}
+}
+
+// receiptWanted is the gen of the sent item whose receipt is due once it
+// has stayed on screen, or 0: none is (a card, the empty state, one
+// already receipted), or it cannot be seen (a call, the setup screen, the
+// night's black screen, no screen at all).
+func (s *Screen) receiptWanted() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.shown
+	if s.shownHook == nil || !s.attached.Load() || !w.ok || w.slide.Card != nil || w.gen == s.receipted ||
+		s.mode == device.ModeNightOff || s.calling.Load() || s.setupOn.Load() {
+		return 0
+	}
+	return w.gen
+}
+
+// sendReceipt tells OnShown that the slide of gen was seen, if it is still
+// on screen and visible.
+func (s *Screen) sendReceipt(gen uint64) {
+	if gen == 0 || s.receiptWanted() != gen {
+		return
+	}
+	s.mu.Lock()
+	s.receipted = gen
+	id, rev := s.shown.slide.ID, s.shown.slide.Rev
+	s.mu.Unlock()
+	s.log.Debug("screen: shown", "slide", id, "rev", rev)
+	go s.shownHook(id, rev)
 }
 
 // untilNextMinute is the time from now to the next minute edge.
@@ -303,13 +372,18 @@ func untilNextMinute(now time.Time) time.Duration {
 }
 
 // dwellWanted says whether the dwell timer should run (day mode, more
-// than one slide that can be shown) and whether it should start again.
-func (s *Screen) dwellWanted() (want, restart bool) {
+// than one slide that can be shown, or pages), whether it should start
+// again, and for how long.
+func (s *Screen) dwellWanted() (want, restart bool, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	restart, s.restart = s.restart, false
+	d = max(s.shown.dwell, s.dwell)
 	if s.mode != device.ModeDay || s.calling.Load() || s.setupOn.Load() {
-		return false, restart
+		return false, restart, d
+	}
+	if s.shown.ok && s.shown.pages > 1 {
+		return true, restart, d
 	}
 	n := 0
 	for _, sl := range s.slides {
@@ -318,20 +392,64 @@ func (s *Screen) dwellWanted() (want, restart bool) {
 		}
 		n++
 	}
-	return n > 1, restart
+	return n > 1, restart, d
 }
 
-// advance moves to the next slide that can be shown.
+// advance moves to the next page of a long text, or to the next slide
+// that can be shown.
 func (s *Screen) advance() {
 	s.step.Lock()
 	defer s.step.Unlock()
 	s.mu.Lock()
-	list, cur := s.slides, s.cur
+	list, cur, shown := s.slides, s.cur, s.shown
 	s.mu.Unlock()
+	if shown.ok && shown.pages > 1 && (shown.page+1 < shown.pages || len(list) < 2) {
+		s.showPage(shown.slide, shown.pic, (shown.page+1)%shown.pages)
+		return
+	}
 	if len(list) < 2 {
 		return
 	}
 	s.showFrom(list, cur+1)
+}
+
+// showPage shows a page of the slide on screen. Called with step held.
+func (s *Screen) showPage(sl device.Slide, pic *photo, page int) {
+	next := s.paged(wanted{ok: true, slide: sl, pic: pic, page: page})
+	s.mu.Lock()
+	next.gen = s.shown.gen + 1
+	s.shown = next
+	s.restart = true
+	s.mu.Unlock()
+	s.log.Debug("screen: page", "slide", sl.ID, "page", page+1, "of", next.pages)
+	s.do(s.sync)
+	s.wakeRun()
+}
+
+// paged fills in w's pages and its page's dwell: the reading time of the
+// page's words, at the canvas size last laid out.
+func (s *Screen) paged(w wanted) wanted {
+	w.pages, w.dwell = 1, s.dwell
+	if !w.ok || (w.slide.Photo && w.slide.Card == nil) {
+		return w
+	}
+	s.mu.Lock()
+	area, trusted := s.area, !s.untrusted
+	s.mu.Unlock()
+	t := textOf(s.lc, w.slide, s.clk.Now().In(s.loc), trusted)
+	if area.Width < 1 || area.Height < 1 {
+		// Not laid out yet: one page, read as a whole.
+		w.dwell = readingDwell(len(strings.Fields(t.body)), s.dwell)
+		return w
+	}
+	m := metricsFor(area)
+	pages, _ := bodyPages(t.body, frameText(m, s.lc, t).box, m.bodyMax, m.bodyMin, m.pageMark())
+	w.pages = max(1, len(pages))
+	w.page = min(w.page, w.pages-1)
+	if len(pages) > 0 {
+		w.dwell = readingDwell(words(pages[w.page]), s.dwell)
+	}
+	return w
 }
 
 // showFrom shows the first slide from index start on (wrapping around)
@@ -352,6 +470,7 @@ func (s *Screen) showFrom(list []device.Slide, start int) {
 		next, idx = wanted{ok: true, slide: sl, pic: pic}, i
 		break
 	}
+	next = s.paged(next)
 	s.mu.Lock()
 	s.slides, s.cur = list, idx
 	changed := next.ok != s.shown.ok || (next.ok && !sameSlide(next.slide, s.shown.slide))
@@ -364,9 +483,6 @@ func (s *Screen) showFrom(list []device.Slide, start int) {
 	if changed {
 		s.log.Debug("screen: show", "slide", next.slide.ID, "empty", !next.ok)
 		s.do(s.sync)
-		if next.ok && s.shownHook != nil {
-			go s.shownHook(next.slide.ID, next.slide.Rev)
-		}
 	}
 	s.wakeRun()
 }
@@ -410,7 +526,7 @@ func stampOf(path string) fileStamp {
 // sameSlide reports whether two slides look the same on screen.
 func sameSlide(a, b device.Slide) bool {
 	return a.ID == b.ID && a.Rev == b.Rev && a.Photo == b.Photo && a.Image == b.Image &&
-		a.Text == b.Text && a.From == b.From && a.Sent.Equal(b.Sent)
+		a.Text == b.Text && a.From == b.From && a.Sent.Equal(b.Sent) && (a.Card == nil) == (b.Card == nil)
 }
 
 func (s *Screen) wakeRun() {
@@ -470,21 +586,34 @@ func newView() *view {
 // sync brings the canvas in line with what is wanted. Fyne goroutine only.
 func (s *Screen) sync() {
 	s.mu.Lock()
-	want, mode, seen := s.shown, s.mode, s.seen
+	want, mode, seen, trusted := s.shown, s.mode, s.seen, !s.untrusted
 	s.mu.Unlock()
 	now := s.clk.Now().In(s.loc)
 	v := s.ui
-	v.clock.set(s.lc.clock(now), s.lc.dateLine(now))
+	if trusted {
+		v.clock.set(s.lc.clock(now), s.lc.dateLine(now))
+	} else {
+		v.clock.set("", s.lc.cards().settingTime)
+	}
+	text := textOf(s.lc, want.slide, now, trusted)
 	if v.front == nil || want.gen != v.gen {
 		kind := kindEmpty
 		switch {
+		case want.ok && want.slide.Card != nil:
+			kind = kindCard
 		case want.ok && want.slide.Photo:
 			kind = kindPhoto
 		case want.ok:
 			kind = kindMessage
 		}
-		nv := newSlideView(kind, want.slide, want.pic, s.lc, sentLabel(s.lc, want.slide, now))
+		nv := newSlideView(kind, want.slide, want.pic, s.lc, text, want.page)
 		nv.quiet = !want.ok && !seen
+		nv.onSize = s.setArea
+		nv.onPanel = func(a float32) {
+			if v.front == nv && v.anim == nil && v.sv == nil {
+				v.clock.setPanel(a)
+			}
+		}
 		v.gen = want.gen
 		// The first carousel after start appears at once: a fade from the
 		// bare start-up screen only delays the first photo.
@@ -493,7 +622,7 @@ func (s *Screen) sync() {
 		fade := s.fade > 0 && v.front != nil && !v.front.quiet && mode != device.ModeNightOff && !s.calling.Load() && v.sv == nil
 		v.show(nv, fade, s.fade)
 	} else {
-		v.front.setSent(sentLabel(s.lc, v.front.slide, now))
+		v.front.setText(text)
 	}
 	v.setMode(mode)
 	s.syncSetup()
@@ -513,10 +642,17 @@ func (v *view) show(nv *slideView, fade bool, d time.Duration) {
 		v.clock.setPanel(nv.panelAlpha())
 		return
 	}
-	// A fade still running stays as it is, under the new one.
+	// A fade still running stays as it is, under the new one; only the
+	// front view's texts are left to fade out.
 	if v.anim != nil {
 		v.anim.Stop()
 		v.anim = nil
+	}
+	old := v.front
+	for _, o := range v.slides.Objects {
+		if sv, ok := o.(*slideView); ok && sv != old {
+			sv.setTextLevel(0)
+		}
 	}
 	nv.setOpacity(0)
 	v.slides.Add(nv)
@@ -535,6 +671,9 @@ func (v *view) show(nv *slideView, fade bool, d time.Duration) {
 			return
 		}
 		step = k
+		// Texts fade through the background: the old out in the first
+		// half, the new in in the second (setOpacity), never both.
+		old.fadeTextOut(float32(step) / opacitySteps)
 		nv.setOpacity(float32(step) / opacitySteps)
 		v.clock.setPanel(from + (to-from)*p)
 		canvas.Refresh(v.ground) // repaint: the photos' alpha changed
@@ -622,6 +761,26 @@ func (v *view) showBase() {
 	v.slides.Show()
 }
 
-// SetClockTrusted hides the clock while the time cannot be believed.
-// TODO(issue 11): the carousel helper implements it.
-func (s *Screen) SetClockTrusted(ok bool) {}
+// SetClockTrusted hides the clock while the time cannot be believed: it
+// says "Setting the time…" in its place, and messages leave out when they
+// were sent. When the time is trusted again everything shows. Safe from
+// any goroutine.
+func (s *Screen) SetClockTrusted(ok bool) {
+	s.mu.Lock()
+	changed := s.untrusted == ok
+	s.untrusted = !ok
+	s.mu.Unlock()
+	if !changed {
+		return
+	}
+	s.log.Info("screen: clock", "trusted", ok)
+	s.do(s.sync)
+}
+
+// setArea records the canvas size the slides are laid out at (Fyne's
+// goroutine); long texts are paged for it.
+func (s *Screen) setArea(size fyne.Size) {
+	s.mu.Lock()
+	s.area = size
+	s.mu.Unlock()
+}

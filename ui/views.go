@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"image/color"
 	"math"
 	"strings"
@@ -90,6 +91,13 @@ func (c *clockView) layout(size fyne.Size) {
 	g := m.clockLayout(c.time.MinSize().Width, c.date.MinSize().Width)
 	placeLine(c.time, g.right, g.timeBaseline, 0)
 	placeLine(c.date, g.right, g.dateBaseline, 0)
+	if c.time.Text == "" {
+		// No time to show ("Setting the time…"): the line alone, at the
+		// top, on a panel of its own height.
+		shift := g.dateBaseline - g.timeBaseline + capRatio*(m.clock-m.date)
+		placeLine(c.date, g.right, g.dateBaseline-shift, 0)
+		g.panelSize.Height -= shift
+	}
 	c.panel.CornerRadius = m.pad
 	c.panel.Move(g.panelPos)
 	c.panel.Resize(g.panelSize)
@@ -124,27 +132,69 @@ const (
 	kindEmpty slideKind = iota
 	kindPhoto
 	kindMessage
+	// kindCard is a card the device composes (today's calls, a booked
+	// call, what came in overnight): laid out like a message.
+	kindCard
 )
+
+// slideText is what a message or card says: a bold head (the sender, a
+// card's title), a line under it (when a message was sent) and the body.
+type slideText struct {
+	head, sub, body string
+	// title: the head is a card's title, set larger than a sender.
+	title bool
+}
+
+// textOf words a text slide for the screen at now; while the clock is
+// not trusted the "sent" line is left out (it would be a guess).
+func textOf(lc *locale, sl device.Slide, now time.Time, trusted bool) slideText {
+	switch {
+	case sl.Card != nil:
+		title, body := lc.cardText(sl.Card, now)
+		return slideText{head: title, body: strings.Join(body, "\n"), title: true}
+	case sl.Photo:
+		return slideText{}
+	}
+	t := slideText{body: sl.Text}
+	if sl.From != "" {
+		t.head = lc.from(sl.From)
+	}
+	if trusted {
+		t.sub = sentLabel(lc, sl, now)
+	}
+	return t
+}
 
 // slideView draws one slide (or the empty state) over the whole canvas. A
 // crossfade lays the next view over the current one and raises its
-// opacity: images and rectangles in opacitySteps, texts in textSteps.
+// opacity: images and rectangles in opacitySteps; texts in textSteps, and
+// only in the fade's second half, after the old view's texts have faded
+// out in its first half, so two texts never show at once.
 type slideView struct {
 	widget.BaseWidget
 	kind  slideKind
 	slide device.Slide
 	pic   *photo
 	lc    *locale
-	sent  string // the message's "sent" label, relative to the day
+	text  slideText
+	// page is the page of a long text shown (0 for the first).
+	page int
 
 	opacity float32
 	level   int // opacity step last applied to the texts
 
 	bg        *canvas.Rectangle // card or empty-state background
 	fill, img *canvas.Image     // photo: blurred fill and the photo itself
-	band      *canvas.Rectangle // photo: shade under the caption
+	band      *canvas.Rectangle // photo: shade under the caption, beside or below the photo
 	lines     []line
 	objs      []fyne.CanvasObject
+
+	// panel is the clock shade this view wants (see panelAlpha).
+	panel float32
+	// onPanel, if set, is told when a new size changes panel.
+	onPanel func(float32)
+	// onSize, if set, is told the size at each layout.
+	onSize func(fyne.Size)
 
 	// fillHidden: the photo covers the screen, its fill is left out.
 	fillHidden bool
@@ -159,25 +209,27 @@ type slideView struct {
 // 16 steps over the default 1.2 s still reads as a calm fade.
 const opacitySteps = 16
 
-// textSteps is how many alpha levels a text line passes through in a fade.
-// Fyne caches a text's texture by its colour, so every new alpha means
-// rasterising the line again on the CPU: at 16 levels that was most of a
-// fade's cost. Photos and panels fade in opacitySteps (a GL uniform, cheap);
-// text in these few steps.
+// textSteps is how many alpha levels a text line passes through in a fade
+// (in, or out). Fyne caches a text's texture by its colour, so every new
+// alpha means rasterising the line again on the CPU: at 16 levels that was
+// most of a fade's cost. Photos and panels fade in opacitySteps (a GL
+// uniform, cheap); text in these few steps, the old view's out in the
+// fade's first half and the new one's in in its second.
 const textSteps = 4
 
-func newSlideView(kind slideKind, sl device.Slide, pic *photo, lc *locale, sent string) *slideView {
-	v := &slideView{kind: kind, slide: sl, pic: pic, lc: lc, sent: sent, opacity: 1, level: textSteps}
+func newSlideView(kind slideKind, sl device.Slide, pic *photo, lc *locale, text slideText, page int) *slideView {
+	v := &slideView{kind: kind, slide: sl, pic: pic, lc: lc, text: text, page: page, opacity: 1, level: textSteps}
 	switch kind {
 	case kindPhoto:
 		v.fill = canvas.NewImageFromImage(pic.fill)
 		v.fill.FillMode = canvas.ImageFillStretch
 		v.fill.ScaleMode = canvas.ImageScaleSmooth
 		v.img = canvas.NewImageFromImage(pic.img)
-		v.img.FillMode = canvas.ImageFillContain
+		v.img.FillMode = canvas.ImageFillStretch // placed at the photo's own aspect
 		v.img.ScaleMode = canvas.ImageScaleSmooth
 		v.band = canvas.NewRectangle(shade)
-	case kindMessage:
+		v.panel = 1
+	case kindMessage, kindCard:
 		v.bg = canvas.NewRectangle(cardColour(sl.ID))
 	default:
 		v.bg = canvas.NewRectangle(emptyBG)
@@ -186,24 +238,19 @@ func newSlideView(kind slideKind, sl device.Slide, pic *photo, lc *locale, sent 
 	return v
 }
 
-// panelAlpha is the clock shade this view wants: photos need it.
-func (v *slideView) panelAlpha() float32 {
-	if v.kind == kindPhoto {
-		return 1
-	}
-	return 0
-}
+// panelAlpha is the clock shade this view wants: 1 where the clock sits
+// over the photo, 0 on cards and beside a photo (the band is shade enough).
+func (v *slideView) panelAlpha() float32 { return v.panel }
 
-// setSent updates the "sent" label (it says "Today" until midnight).
-func (v *slideView) setSent(sent string) {
-	if v.kind != kindMessage || sent == v.sent {
+// setText updates the words (the "sent" label says "Today" until
+// midnight, and goes while the clock is not trusted).
+func (v *slideView) setText(t slideText) {
+	if v.kind == kindPhoto || v.kind == kindEmpty || t == v.text {
 		return
 	}
-	v.sent = sent
+	v.text = t
 	v.layout(v.Size())
-	for _, l := range v.lines {
-		canvas.Refresh(l.t)
-	}
+	v.Refresh()
 }
 
 // setOpacity fades the view in (0 to 1). It refreshes only what changed.
@@ -223,7 +270,16 @@ func (v *slideView) setOpacity(p float32) {
 		v.band.FillColor = withAlpha(shade, p)
 		canvas.Refresh(v.band)
 	}
-	level := int(math.Round(float64(p * textSteps)))
+	v.setTextLevel(int(math.Round(float64(max(0, 2*p-1) * textSteps))))
+}
+
+// fadeTextOut lowers the texts as a fade over this view goes on (p from 0
+// to 1): gone by the fade's middle.
+func (v *slideView) fadeTextOut(p float32) {
+	v.setTextLevel(int(math.Round(float64(max(0, 1-2*p) * textSteps))))
+}
+
+func (v *slideView) setTextLevel(level int) {
 	if level == v.level {
 		return
 	}
@@ -235,7 +291,7 @@ func (v *slideView) setOpacity(p float32) {
 }
 
 func (v *slideView) baseBG() color.NRGBA {
-	if v.kind == kindMessage {
+	if v.kind == kindMessage || v.kind == kindCard {
 		return cardColour(v.slide.ID)
 	}
 	return emptyBG
@@ -251,12 +307,19 @@ func (v *slideView) addLine(l line) {
 func (v *slideView) layout(size fyne.Size) {
 	v.lines = v.lines[:0]
 	if size.Width >= 1 && size.Height >= 1 {
+		if v.onSize != nil {
+			v.onSize(size)
+		}
 		m := metricsFor(size)
 		switch v.kind {
 		case kindPhoto:
+			panel := v.panel
 			v.layoutPhoto(m)
-		case kindMessage:
-			v.layoutMessage(m)
+			if v.panel != panel && v.onPanel != nil {
+				v.onPanel(v.panel)
+			}
+		case kindMessage, kindCard:
+			v.layoutText(m)
 		default:
 			v.layoutEmpty(m)
 		}
@@ -276,107 +339,213 @@ func (v *slideView) layout(size fyne.Size) {
 	}
 }
 
-// layoutPhoto: the photo fills the screen (aspect kept) on its blurred
-// fill; the caption and sender sit on a shaded band at the bottom.
+// The caption goes where the photo is not. A photo narrow enough (portrait,
+// square) stands at the left at full height and its caption sits in the
+// column it leaves at the right, under the clock; a wider one is fitted to
+// the space above a band at the bottom. Nothing is laid over the photo but
+// the clock's panel in its corner.
+const (
+	// sideMinFrac and sideMinEms: the narrowest caption column, as a
+	// fraction of the screen width and in caption sizes.
+	sideMinFrac = 0.3
+	sideMinEms  = 8
+	// sideLines and bandLines are the most caption lines in the column
+	// and in the band.
+	sideLines = 6
+	bandLines = 2
+)
+
+// layoutPhoto places the photo, its caption and its sender.
 func (v *slideView) layoutPhoto(m metrics) {
 	full := m.size
 	v.fill.Move(fyne.Position{})
 	v.fill.Resize(full)
-	v.img.Move(fyne.Position{})
-	v.img.Resize(full)
-	// A photo of the screen's shape covers its fill: leave the fill out so
-	// a crossfade does not blend a layer nobody sees.
 	b := v.pic.img.Bounds()
-	if iw, ih := float32(b.Dx()), float32(b.Dy()); iw > 0 && ih > 0 {
-		scale := min(full.Width/iw, full.Height/ih)
-		v.fillHidden = full.Width-iw*scale < 1 && full.Height-ih*scale < 1
+	iw, ih := float32(max(b.Dx(), 1)), float32(max(b.Dy(), 1))
+	fit := func(area fyne.Size) fyne.Size {
+		scale := min(area.Width/iw, area.Height/ih)
+		return fyne.NewSize(iw*scale, ih*scale)
 	}
 
-	width := full.Width - 2*m.margin
-	var caption []string
-	if v.slide.Text != "" {
-		measure := measurer(m.caption, false)
-		// A caption is one paragraph, at most two lines.
-		text := strings.Join(strings.Fields(v.slide.Text), " ")
-		caption = clip(wrap(text, width, measure), 2, width, measure)
-	}
+	text := strings.Join(strings.Fields(v.slide.Text), " ")
 	from := ""
 	if v.slide.From != "" {
-		from = fitLine(v.lc.from(v.slide.From), width, measurer(m.from, true))
+		from = v.lc.from(v.slide.From)
 	}
-	if len(caption) == 0 && from == "" {
+	measure := measurer(m.caption, false)
+	place := func(photo box) {
+		v.img.Move(photo.pos)
+		v.img.Resize(photo.size)
+		v.fillHidden = full.Width-photo.size.Width < 1 && full.Height-photo.size.Height < 1
+		v.panel = 0
+		if overlaps(photo, m.clockBox(v.lc)) {
+			v.panel = 1
+		}
+	}
+	if text == "" && from == "" {
 		v.band.Hide()
+		ps := fit(full)
+		place(box{fyne.NewPos((full.Width-ps.Width)/2, (full.Height-ps.Height)/2), ps})
 		return
 	}
 	v.band.Show()
-	// Bottom-up: the sender's line, then the caption above it.
-	inner := 1.3 * m.pad
-	y := full.Height - inner - descRatio*m.from
-	if from == "" {
-		y = full.Height - inner - descRatio*m.caption
-	}
-	top := y
-	if from != "" {
-		v.addLine(newLine(from, m.from, true, textSoft, fyne.TextAlignLeading, m.margin, y, 0))
-		top = y - capRatio*m.from
-		y -= 0.55*m.from + capRatio*m.from + descRatio*m.caption
-	}
-	for i := len(caption) - 1; i >= 0; i-- {
-		if i < len(caption)-1 {
-			y -= 1.25 * m.caption
+
+	// Beside: the photo at full height on the left, the words in the column.
+	if ps := fit(fyne.NewSize(full.Width, full.Height)); ps.Height >= full.Height-1 {
+		col := full.Width - ps.Width
+		width := col - 2*m.margin
+		if col >= max(sideMinFrac*full.Width, sideMinEms*m.caption) {
+			var caption []string
+			if text != "" {
+				caption = clip(wrap(text, width, measure), sideLines, width, measure)
+			}
+			bottom := full.Height - m.margin
+			if _, _, top := m.captionBlock(len(caption), from != "", bottom); top >= m.headerBottom()+2*m.pad {
+				place(box{fyne.Position{}, ps})
+				v.band.Move(fyne.NewPos(ps.Width, 0))
+				v.band.Resize(fyne.NewSize(col, full.Height))
+				v.addCaption(m, caption, from, ps.Width+m.margin, width, bottom)
+				return
+			}
 		}
-		v.addLine(newLine(caption[i], m.caption, false, textMain, fyne.TextAlignLeading, m.margin, y, 0))
-		top = y - capRatio*m.caption
 	}
+
+	// Below: a band at the bottom; the photo fitted to the space above it.
+	width := full.Width - 2*m.margin
+	var caption []string
+	if text != "" {
+		caption = clip(wrap(text, width, measure), bandLines, width, measure)
+	}
+	inner := 1.3 * m.pad
+	bottom := full.Height - inner
+	_, _, top := m.captionBlock(len(caption), from != "", bottom)
 	bandTop := top - inner - 0.2*m.caption
+	ps := fit(fyne.NewSize(full.Width, bandTop))
+	place(box{fyne.NewPos((full.Width-ps.Width)/2, (bandTop-ps.Height)/2), ps})
 	v.band.Move(fyne.NewPos(0, bandTop))
 	v.band.Resize(fyne.NewSize(full.Width, full.Height-bandTop))
+	v.addCaption(m, caption, from, m.margin, width, bottom)
 }
 
-// layoutMessage: a calm card; sender and time top-left beside the clock,
-// the message below, as large as fits.
-func (v *slideView) layoutMessage(m metrics) {
+// addCaption adds the caption's lines and the sender's line, left at x
+// and no wider than width, the lowest descender at bottom.
+func (v *slideView) addCaption(m metrics, caption []string, from string, x, width, bottom float32) {
+	capY, fromY, _ := m.captionBlock(len(caption), from != "", bottom)
+	for i, s := range caption {
+		v.addLine(newLine(s, m.caption, false, textMain, fyne.TextAlignLeading, x, capY[i], 0))
+	}
+	if from != "" {
+		s := fitLine(from, width, measurer(m.from, true))
+		v.addLine(newLine(s, m.from, true, textSoft, fyne.TextAlignLeading, x, fromY, 0))
+	}
+}
+
+// captionBlock stacks n caption lines and, if from, the sender's line
+// under them so that the lowest descender is at bottom: the baselines, and
+// the top of the first line's capitals.
+func (m metrics) captionBlock(n int, from bool, bottom float32) (capY []float32, fromY, top float32) {
+	y := bottom - descRatio*m.caption
+	top = bottom
+	if from {
+		fromY = bottom - descRatio*m.from
+		top = fromY - capRatio*m.from
+		y = fromY - 0.55*m.from - capRatio*m.from - descRatio*m.caption
+	}
+	capY = make([]float32, n)
+	for i := n - 1; i >= 0; i-- {
+		capY[i] = y
+		top = y - capRatio*m.caption
+		y -= 1.25 * m.caption
+	}
+	return capY, fromY, top
+}
+
+// overlaps reports whether two boxes share more than a pixel.
+func overlaps(a, b box) bool {
+	return a.pos.X+1 < b.pos.X+b.size.Width && b.pos.X+1 < a.pos.X+a.size.Width &&
+		a.pos.Y+1 < b.pos.Y+b.size.Height && b.pos.Y+1 < a.pos.Y+a.size.Height
+}
+
+// layoutText: a calm card; the head (sender and time, or a card's title)
+// top-left beside the clock, the body below, as large as fits. A body too
+// long at the smallest size is split into pages; v.page is shown, with its
+// mark ("2/3") at the bottom right.
+func (v *slideView) layoutText(m metrics) {
 	v.bg.Move(fyne.Position{})
 	v.bg.Resize(m.size)
-
-	// Sender and time go top-left beside the clock, or below it when
-	// they do not fit there (narrow screens, long names).
-	fromText := ""
-	if v.slide.From != "" {
-		fromText = v.lc.from(v.slide.From)
+	f := frameText(m, v.lc, v.text)
+	for _, h := range f.heads {
+		v.addLine(newLine(h.s, h.size, h.bold, textSoft, fyne.TextAlignLeading, m.margin, h.y, 0))
 	}
-	g := m.clockLayout(0, 0)
-	beside := m.size.Width - m.margin - m.clockWidth(v.lc) - 2*m.margin
-	full := m.size.Width - 2*m.margin
-	fits := measurer(m.meta, true)(fromText) <= beside && measurer(m.meta, false)(v.sent) <= beside
-	y := g.timeBaseline - capRatio*m.clock + capRatio*m.meta // cap tops level with the clock's
-	width := beside
-	if !fits {
-		y = m.headerBottom() + 1.5*m.pad + capRatio*m.meta
-		width = full
+	pages, size := bodyPages(v.text.body, f.box, m.bodyMax, m.bodyMin, m.pageMark())
+	if len(pages) == 0 {
+		return
 	}
-	headBottom := float32(0)
-	if fromText != "" {
-		s := fitLine(fromText, width, measurer(m.meta, true))
-		v.addLine(newLine(s, m.meta, true, textSoft, fyne.TextAlignLeading, m.margin, y, 0))
-		headBottom = y
-		y += 1.35 * m.meta
-	}
-	if v.sent != "" {
-		s := fitLine(v.sent, width, measurer(m.meta, false))
-		v.addLine(newLine(s, m.meta, false, textSoft, fyne.TextAlignLeading, m.margin, y, 0))
-		headBottom = y
-	}
-	top := max(m.headerBottom(), headBottom+descRatio*m.meta) + 2.5*m.pad
-	box := fyne.NewSize(m.size.Width-2*m.margin, m.size.Height-1.5*m.margin-top)
-	lines, size := fitBody(v.slide.Text, box, m.bodyMax, m.bodyMin)
+	page := min(max(v.page, 0), len(pages)-1)
+	lines := pages[page]
 	pitch := bodyPitch * size
 	height := float32(len(lines)-1)*pitch + (capRatio+descRatio)*size
-	y = top + max(0, box.Height-height)*0.4 + capRatio*size
+	y := f.top + capRatio*size
+	if len(pages) == 1 {
+		y += max(0, f.box.Height-height) * 0.4
+	} else {
+		mark := fmt.Sprintf("%d/%d", page+1, len(pages))
+		v.addLine(newLine(mark, m.meta, false, textSoft, fyne.TextAlignTrailing,
+			m.size.Width-m.margin, m.size.Height-0.9*m.margin, 0))
+	}
 	for _, s := range lines {
 		v.addLine(newLine(s, size, false, textMain, fyne.TextAlignLeading, m.margin, y, 0))
 		y += pitch
 	}
+}
+
+// textFrame is where a text slide's parts go: its head lines, and the box
+// (from top) that its body fills.
+type textFrame struct {
+	heads []headLine
+	top   float32
+	box   fyne.Size
+}
+
+type headLine struct {
+	s    string
+	size float32
+	bold bool
+	y    float32 // baseline
+}
+
+// frameText places the head beside the clock, or below it when it does
+// not fit there (narrow screens, long names), and leaves the rest to the
+// body.
+func frameText(m metrics, lc *locale, t slideText) textFrame {
+	g := m.clockLayout(0, 0)
+	beside := m.size.Width - m.margin - m.clockWidth(lc) - 2*m.margin
+	full := m.size.Width - 2*m.margin
+	head := m.meta
+	if t.title {
+		head = m.caption
+	}
+	fits := measurer(head, true)(t.head) <= beside && measurer(m.meta, false)(t.sub) <= beside
+	y := g.timeBaseline - capRatio*m.clock + capRatio*head // cap tops level with the clock's
+	width := beside
+	if !fits {
+		y = m.headerBottom() + 1.5*m.pad + capRatio*head
+		width = full
+	}
+	var f textFrame
+	headBottom := float32(0)
+	if t.head != "" {
+		f.heads = append(f.heads, headLine{fitLine(t.head, width, measurer(head, true)), head, true, y})
+		headBottom = y
+		y += 0.6*head + 0.75*m.meta
+	}
+	if t.sub != "" {
+		f.heads = append(f.heads, headLine{fitLine(t.sub, width, measurer(m.meta, false)), m.meta, false, y})
+		headBottom = y
+	}
+	f.top = max(m.headerBottom(), headBottom+descRatio*m.meta) + 2.5*m.pad
+	f.box = fyne.NewSize(full, m.size.Height-1.5*m.margin-f.top)
+	return f
 }
 
 // layoutEmpty: the friendly line, centred below the clock.
@@ -402,26 +571,72 @@ func (v *slideView) layoutEmpty(m metrics) {
 // bodyPitch is the distance between body baselines per unit of text size.
 const bodyPitch = 1.3
 
-// fitBody wraps a message into box at the largest size from max down to
-// min that fits; at min it cuts the text with an ellipsis.
-func fitBody(text string, box fyne.Size, maxSize, minSize float32) ([]string, float32) {
-	fits := func(n int, size float32) bool {
-		return float32(n-1)*bodyPitch*size+(capRatio+descRatio)*size <= box.Height
+// bodyPages wraps a body into box at the largest size from maxSize down
+// to minSize at which it fits on one page. Longer text stays at minSize
+// and is split into pages of about equal length (reserve is kept free at
+// the bottom of each for the page mark).
+func bodyPages(text string, box fyne.Size, maxSize, minSize, reserve float32) ([][]string, float32) {
+	linesFit := func(height, size float32) int {
+		return int((height-(capRatio+descRatio)*size)/(bodyPitch*size)) + 1
 	}
 	step := max(1, (maxSize-minSize)/12)
 	for size := maxSize; size > minSize; size -= step {
 		lines := wrap(text, box.Width, measurer(size, false))
-		if fits(len(lines), size) {
-			return lines, size
+		if len(lines) <= linesFit(box.Height, size) {
+			return pagesOf(lines, 1), size
 		}
 	}
-	measure := measurer(minSize, false)
-	lines := wrap(text, box.Width, measure)
-	n := len(lines)
-	for n > 1 && !fits(n, minSize) {
-		n--
+	lines := wrap(text, box.Width, measurer(minSize, false))
+	if len(lines) <= linesFit(box.Height, minSize) {
+		return pagesOf(lines, 1), minSize
 	}
-	return clip(lines, n, box.Width, measure), minSize
+	per := max(1, linesFit(box.Height-reserve, minSize))
+	return pagesOf(lines, (len(lines)+per-1)/per), minSize
+}
+
+// pagesOf splits lines into n pages of about equal length, without blank
+// lines at a page's top or bottom.
+func pagesOf(lines []string, n int) [][]string {
+	if len(lines) == 0 {
+		return nil
+	}
+	per := (len(lines) + n - 1) / n
+	var pages [][]string
+	for i := 0; i < len(lines); i += per {
+		p := lines[i:min(i+per, len(lines))]
+		for len(p) > 0 && p[0] == "" {
+			p = p[1:]
+		}
+		for len(p) > 0 && p[len(p)-1] == "" {
+			p = p[:len(p)-1]
+		}
+		if len(p) > 0 {
+			pages = append(pages, p)
+		}
+	}
+	return pages
+}
+
+// words counts the words of a page.
+func words(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		n += len(strings.Fields(l))
+	}
+	return n
+}
+
+// Reading time: an unhurried reader takes in about 100 words a minute,
+// after a moment to notice that the screen changed.
+const (
+	readingPerWord = 600 * time.Millisecond
+	readingFloor   = 4 * time.Second
+)
+
+// readingDwell is how long a page of n words stays: the configured dwell
+// at least, longer when it takes longer to read.
+func readingDwell(n int, dwell time.Duration) time.Duration {
+	return max(dwell, readingFloor+time.Duration(n)*readingPerWord)
 }
 
 func (v *slideView) CreateRenderer() fyne.WidgetRenderer { return &slideRenderer{v: v} }
@@ -440,7 +655,7 @@ func (r *slideRenderer) Refresh() {
 
 // sentLabel is the "sent" line of a message slide ("" for others).
 func sentLabel(lc *locale, sl device.Slide, now time.Time) string {
-	if sl.Photo || sl.Sent.IsZero() {
+	if sl.Photo || sl.Card != nil || sl.Sent.IsZero() {
 		return ""
 	}
 	return lc.sent(sl.Sent.In(now.Location()), now)
