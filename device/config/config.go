@@ -43,6 +43,15 @@ type Config struct {
 	LogLevel  string   `json:"log_level"`
 	LogJSON   bool     `json:"log_json"`
 
+	// Panel is how the display itself is powered: off for night-off, on
+	// for every call. "x11" (DPMS, or X's screen saver without it),
+	// "backlight" (/sys/class/backlight/*/bl_power), "none", or "auto":
+	// X11 when DISPLAY is set, else a backlight, else none.
+	Panel string `json:"panel"`
+	// PrivacyLED names an LED in /sys/class/leds that is lit while the
+	// camera or microphone is open ("" for none).
+	PrivacyLED string `json:"privacy_led"`
+
 	// Name is what callers see ("Mum's kitchen").
 	Name string `json:"name"`
 	// Media is "real" (V4L2 camera, ALSA microphone and speaker) or "test"
@@ -99,6 +108,7 @@ func Default() Config {
 		Timezone:  "Local",
 		Night:     "off",
 		NightMode: "dim",
+		Panel:     "auto",
 		Dwell:     Duration(15 * time.Second),
 		Screen:    "1920x1080",
 		KeepAlive: Duration(30 * time.Second),
@@ -160,6 +170,8 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.Var((*durationFlag)(&f.Dwell), "dwell", "how long each item stays on screen")
 	fs.StringVar(&f.Screen, "screen", cfg.Screen, "screen `size` photos are scaled for")
 	fs.BoolVar(&f.Headless, "headless", false, "no display: sync and store only")
+	fs.StringVar(&f.Panel, "panel", cfg.Panel, "the display's power, off at night-off and on for calls: x11, backlight, none or auto")
+	fs.StringVar(&f.PrivacyLED, "privacy-led", "", "an LED `name` in /sys/class/leds lit while the camera or microphone is open")
 	fs.BoolVar(&f.Windowed, "windowed", false, "a window instead of full screen (development)")
 	fs.Var((*durationFlag)(&f.KeepAlive), "keepalive", "MQTT keepalive")
 	fs.StringVar(&f.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
@@ -217,6 +229,10 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 				cfg.Screen = f.Screen
 			case "headless":
 				cfg.Headless = f.Headless
+			case "panel":
+				cfg.Panel = f.Panel
+			case "privacy-led":
+				cfg.PrivacyLED = f.PrivacyLED
 			case "windowed":
 				cfg.Windowed = f.Windowed
 			case "keepalive":
@@ -330,6 +346,14 @@ func (c Config) Validate() error {
 	}
 	if c.NightMode != "dim" && c.NightMode != "off" {
 		return bad("night mode %q: want dim or off", c.NightMode)
+	}
+	switch c.Panel {
+	case "auto", "x11", "backlight", "none":
+	default:
+		return bad("panel %q: want x11, backlight, none or auto", c.Panel)
+	}
+	if strings.ContainsAny(c.PrivacyLED, "/") || c.PrivacyLED == "." || c.PrivacyLED == ".." {
+		return bad("privacy led %q: want the name of an LED in /sys/class/leds", c.PrivacyLED)
 	}
 	if c.Media != "real" && c.Media != "test" && c.Media != "test-stuck" {
 		return bad("media %q: want real or test", c.Media)
