@@ -80,6 +80,10 @@ func (e *env) allow(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("allow: %w", err)
 	}
+	picture, greeting, err := callerExtras(*callerDir)
+	if err != nil {
+		return fmt.Errorf("allow: %w", err)
+	}
 	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
 	if err != nil {
 		return err
@@ -102,10 +106,14 @@ func (e *env) allow(ctx context.Context, args []string) error {
 			cur = proto.Allowlist{Serial: cur.Serial}
 		}
 	}
-	next := org.Allow(cur, proto.AllowedCaller{ID: caller.ID, Name: caller.Name, Key: caller.Public(), Mode: modes}, e.now())
+	next := org.Allow(cur, proto.AllowedCaller{ID: caller.ID, Name: caller.Name, Key: caller.Public(), Mode: modes,
+		Picture: picture, Greeting: greeting}, e.now())
 	b, err := json.Marshal(next)
 	if err != nil {
 		return fmt.Errorf("allow: %w", err)
+	}
+	if len(b) > proto.MaxPayload {
+		return fmt.Errorf("allow: the allowlist would be %d bytes, over the device's %d: remove some callers' pictures or greetings", len(b), proto.MaxPayload)
 	}
 	if err := conn.Publish(ctx, topic, b, true); err != nil {
 		return fmt.Errorf("allow: %w", err)

@@ -37,6 +37,9 @@ Commands:
                 (shut a lost device or a person out at the broker: new CRLs)
   provision crl --ca DIR                        (sign the CRLs again before they expire; monthly from cron)
   caller new   --name NAME --out DIR [--id ID]  (a caller's signing key)
+  caller greeting --caller DIR FILE.ogg|--record 5s [--media real|test]
+               (a greeting of at most 5 s, Ogg Opus, played after the chime of the caller's forced calls)
+  caller picture  --caller DIR FILE              (the caller's picture on call screens: a photo, cut square)
   call         ID --caller DIR [--forced --reason TEXT] [--for 30s] [--json]   (a test caller)
   allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
   admin        ID --org DIR reboot|factory-reset|night HH:MM-HH:MM|off|volume 0-100|
@@ -133,6 +136,8 @@ var commands = []command{
 	{name: "provision revoke", run: noCtx((*env).provisionRevoke)},
 	{name: "provision crl", run: noCtx((*env).provisionCRL)},
 	{name: "caller new", run: noCtx((*env).callerNew)},
+	{name: "caller greeting", run: noCtx((*env).callerGreeting)},
+	{name: "caller picture", run: noCtx((*env).callerPicture)},
 	{name: "call", run: (*env).callCmd},
 	{name: "allow", run: (*env).allow},
 	{name: "admin", run: (*env).adminCmd},
