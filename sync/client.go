@@ -56,6 +56,16 @@ type Options struct {
 	// the device obeys none. It must not block for long: the message is
 	// acknowledged when it returns, so a reboot is not delivered again.
 	Admin func(payload []byte)
+	// Bookings takes carers' bookings (decoded, unchecked); nil: the
+	// device takes none.
+	Bookings BookingSink
+}
+
+// BookingSink is the device's keeper of bookings (device.Bookings). Take
+// returns a refusal (recorded upward; the message is acknowledged) or a
+// store failure (the message is left for the broker to send again).
+type BookingSink interface {
+	Take(b proto.Booking) (refused, err error)
 }
 
 // CallSink is the device's call side as the link feeds it.
@@ -79,7 +89,8 @@ type Client struct {
 	session uint64      // of the current or last connection
 	alert   string      // why the device needs a person; "" when it does not
 
-	callRefusals refusalCounter
+	callRefusals    refusalCounter
+	bookingRefusals refusalCounter
 
 	// resubscribed: the content subscription was made in this process
 	// (Run's goroutine only).
@@ -292,6 +303,13 @@ func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, er
 			return true, fmt.Errorf("subscribe admin: %w", err)
 		}
 	}
+	if c.opt.Bookings != nil {
+		// Every connect, as for calls: a session from an older build
+		// may lack it.
+		if err := waitToken(ctx, cl.Subscribe(proto.BookingTopic(c.opt.DeviceID), 1, nil)); err != nil {
+			return true, fmt.Errorf("subscribe bookings: %w", err)
+		}
+	}
 	if c.opt.Calls != nil {
 		// Every connect, not only new sessions: a session from an older
 		// build may lack them, and the retained allowlist comes with it.
@@ -430,26 +448,7 @@ func (c *Client) handleCall(m mqtt.Message) {
 		return
 	}
 	now := c.opt.Clock.Now()
-	refuse := func(err error) {
-		// Anyone may publish on call/in: a flood of junk is counted, not
-		// recorded one by one, so it cannot push real refusals out.
-		record, more := c.callRefusals.note(now)
-		if more > 0 {
-			c.log.Warn("call messages refused", "count", more, "within", refusalWindow)
-			if err := c.opt.Store.AddRefusal(proto.Refusal{Time: now, Topic: m.Topic(),
-				Reason: fmt.Sprintf("%d more call messages refused within %s", more, refusalWindow)}); err != nil {
-				c.log.Error("record refusal", "err", err)
-			}
-		}
-		if !record {
-			c.log.Debug("call message refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
-			return
-		}
-		c.log.Warn("call message refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
-		if err := c.opt.Store.AddRefusal(proto.Refusal{Time: now, Topic: m.Topic(), Reason: err.Error()}); err != nil {
-			c.log.Error("record refusal", "err", err)
-		}
-	}
+	refuse := func(err error) { c.refuseCounted(&c.callRefusals, "call", m, "", now, err) }
 	if m.Retained() && m.Topic() == proto.CallInTopic(c.opt.DeviceID) {
 		// An invite is live or nothing: one kept by the broker would be
 		// replayed to the device at every new subscription.
@@ -479,6 +478,53 @@ func (c *Client) handleCall(m mqtt.Message) {
 	c.opt.Calls.Deliver(msg)
 }
 
+// refuseCounted records a refused message on a topic where anyone may
+// publish (call/in, allowlist, booking): a flood of junk is counted, not
+// recorded one by one, so it cannot push real refusals out. kind names
+// the messages in the count's reason ("call": "N more call messages
+// refused within 1m0s").
+func (c *Client) refuseCounted(rc *refusalCounter, kind string, m mqtt.Message, id string, now time.Time, err error) {
+	record, more := rc.note(now)
+	if more > 0 {
+		c.log.Warn(kind+" messages refused", "count", more, "within", refusalWindow)
+		if err := c.opt.Store.AddRefusal(proto.Refusal{Time: now, Topic: m.Topic(),
+			Reason: fmt.Sprintf("%d more %s messages refused within %s", more, kind, refusalWindow)}); err != nil {
+			c.log.Error("record refusal", "err", err)
+		}
+	}
+	if !record {
+		c.log.Debug(kind+" message refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
+		return
+	}
+	c.log.Warn(kind+" message refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
+	if err := c.opt.Store.AddRefusal(proto.Refusal{Time: now, Topic: m.Topic(), ID: id, Reason: err.Error()}); err != nil {
+		c.log.Error("record refusal", "err", err)
+	}
+}
+
+// handleBooking passes a booking on to be checked and kept, and then
+// acknowledges it; a refusal is recorded and acknowledged too (sending it
+// again would not help), a store failure is not.
+func (c *Client) handleBooking(m mqtt.Message) {
+	if len(m.Payload()) == 0 {
+		m.Ack()
+		return
+	}
+	now := c.opt.Clock.Now()
+	b, refused := proto.DecodeBooking(c.opt.DeviceID, m.Payload())
+	if refused == nil {
+		var err error
+		if refused, err = c.opt.Bookings.Take(b); err != nil {
+			c.log.Error("store booking; not acknowledged, the broker will send it again", "booking", b.ID, "rev", b.Rev, "err", err)
+			return
+		}
+	}
+	if refused != nil {
+		c.refuseCounted(&c.bookingRefusals, "booking", m, b.ID, now, refused)
+	}
+	m.Ack()
+}
+
 // handle stores one message and then acknowledges it.
 func (c *Client) handle(_ mqtt.Client, m mqtt.Message) {
 	c.received.Add(1)
@@ -494,6 +540,10 @@ func (c *Client) handle(_ mqtt.Client, m mqtt.Message) {
 		if len(m.Payload()) > 0 {
 			c.ownState(m)
 		}
+		return
+	}
+	if c.opt.Bookings != nil && m.Topic() == proto.BookingTopic(c.opt.DeviceID) {
+		c.handleBooking(m)
 		return
 	}
 	if c.opt.Calls != nil && (m.Topic() == proto.CallInTopic(c.opt.DeviceID) || m.Topic() == proto.AllowlistTopic(c.opt.DeviceID)) {
