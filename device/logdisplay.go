@@ -7,11 +7,9 @@ import (
 
 // LogDisplay is the Display of a headless device: it writes what would be
 // on screen to the log, so servers, tests and fleet simulations can see it.
+// It sends no "shown" receipts: nobody saw anything.
 type LogDisplay struct {
 	Logger *slog.Logger
-	// OnShown, when set, is told of every slide in the carousel: a
-	// headless device counts what it would show as shown.
-	OnShown func(id string, rev uint64)
 }
 
 // logIDs bounds the ids written per line; a carousel can hold thousands.
@@ -24,11 +22,6 @@ func (d LogDisplay) SetSlides(slides []Slide) {
 		ids = append(ids, s.ID)
 	}
 	d.Logger.Info("screen: carousel", "slides", len(slides), "ids", ids)
-	if d.OnShown != nil {
-		for _, s := range slides {
-			d.OnShown(s.ID, s.Rev)
-		}
-	}
 }
 
 // SetMode logs the screen mode.
