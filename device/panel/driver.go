@@ -70,6 +70,9 @@ func (d *Driver) Wake() {
 	}
 }
 
+// Close lets go of the panel.
+func (d *Driver) Close() error { return d.panel.Close() }
+
 // Run follows the live state until ctx ends.
 func (d *Driver) Run(ctx context.Context) error {
 	alarm := clock.Alarm{Clock: d.clk}
