@@ -30,6 +30,8 @@ type calls struct {
 	live  *device.Live
 	media *callmedia.Media
 	mgr   *call.Manager
+	// auth holds the allowlist: who may call, and book calls.
+	auth *callauth.Checker
 	// probe finds camera, microphone and speaker; watchDevices runs it
 	// again now and then and after a call could not open them.
 	probe   func() media.Devices
@@ -56,7 +58,7 @@ func newCalls(cfg config.Config, clk clock.Clock, live *device.Live, st *store.S
 	}
 	auth.Spent = st.SpendCallID
 	kind := callmedia.ProbeKind(cfg.Media)
-	c := &calls{clk: clk, log: log, live: live, media: callmedia.NewFor(cfg.Media, log),
+	c := &calls{clk: clk, log: log, live: live, media: callmedia.NewFor(cfg.Media, log), auth: auth,
 		probe: func() media.Devices { return media.Probe(kind) }, recheck: make(chan struct{}, 1),
 		note: note}
 	var ice []webrtc.ICEServer

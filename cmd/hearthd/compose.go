@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -110,6 +111,8 @@ func compose(cfg config.Config, tlsConf *tls.Config, prov *bundles, log *slog.Lo
 	}
 	if r.calls != nil {
 		linkOpt.Calls = r.calls.mgr
+		// Carers on the allowlist book calls; without one, nobody can.
+		linkOpt.Bookings = &device.Bookings{Store: r.st, Callers: r.calls.auth.Caller, Clock: r.clk, Live: r.live, Logger: log}
 	}
 	if r.admin != nil {
 		linkOpt.Admin = r.admin.deliver
@@ -129,7 +132,8 @@ func compose(cfg config.Config, tlsConf *tls.Config, prov *bundles, log *slog.Lo
 			return res.JPEG, nil
 		},
 	}
-	r.sched = &device.Scheduler{Store: r.st, Clock: r.clk, Display: disp, Live: r.live, Logger: log}
+	r.sched = &device.Scheduler{Store: r.st, Clock: r.clk, Display: disp, Live: r.live, Logger: log,
+		TimeFloor: device.BuildTime(), Names: r.callerName}
 	r.health = newHealth(cfg, r.st, r.link, out, r.live, r.bus, life, r.clk, log)
 	r.wifi = newWifiSetup(cfg.Data, r.st, r.bus, r.clk, log)
 	wd, _ := sdnotify.WatchdogInterval()
@@ -231,7 +235,7 @@ func nightMode(cfg config.Config) device.Mode {
 // newScreen makes the Fyne screen, or headless the log's stand-in.
 func (r *root) newScreen() (screen, error) {
 	if r.cfg.Headless {
-		return device.LogDisplay{Logger: r.log}, nil // no screen, no receipts
+		return device.LogDisplay{Logger: r.log, OnShown: r.shown}, nil
 	}
 	if err := checkDisplay(); err != nil {
 		return nil, err
@@ -245,9 +249,24 @@ func (r *root) newScreen() (screen, error) {
 	return s, nil
 }
 
+// callerName is a caller's name on the allowlist, for the cards ("": none).
+func (r *root) callerName(id string) string {
+	if r.calls == nil {
+		return ""
+	}
+	c, err := r.calls.auth.Caller(id)
+	if err != nil {
+		return ""
+	}
+	return c.Name
+}
+
 // shown records that an item was on screen.
 func (r *root) shown(id string, rev uint64) {
 	r.live.SetOnScreen(id)
+	if strings.HasPrefix(id, device.CardPrefix) {
+		return // the device's own card: no sender waits for a receipt
+	}
 	if _, err := r.st.MarkShown(id, rev, r.clk.Now()); err != nil {
 		r.log.Warn("record shown", "id", id, "err", err)
 	}
