@@ -100,6 +100,7 @@ fuzz:
 	$(GO) test ./media -run XXX -fuzz FuzzSpeakerPush -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./media -run XXX -fuzz FuzzVideoDecoder -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./media -run XXX -fuzz FuzzVP8Assembler -fuzztime 30s -fuzzminimizetime 5s
+	$(GO) test ./device/call -run XXX -fuzz FuzzDecodePicture -fuzztime 20s -fuzzminimizetime 5s
 
 bench: build
 	@bash .ci/deps.sh bench

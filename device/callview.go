@@ -84,6 +84,9 @@ const (
 	EndPreempted
 	// EndShutdown: the device is restarting or shutting down.
 	EndShutdown
+	// EndNoConnect: the call could not be connected (no media in time,
+	// or the device could not answer).
+	EndNoConnect
 )
 
 // Privacy is which capture devices are open right now. The privacy light

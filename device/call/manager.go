@@ -59,6 +59,12 @@ const (
 	ReasonPreempted = "ended for a carer's call"
 	// ReasonShutdown ends a call when the device stops.
 	ReasonShutdown = "the device is shutting down"
+	// ReasonDeclined ends a ringing call the resident declined ("Not now").
+	ReasonDeclined = "declined"
+	// ReasonOnDevice ends a call the resident ended on the device.
+	ReasonOnDevice = "ended on the device"
+	// ReasonBusy is a missed call's reason when it met another call.
+	ReasonBusy = "busy"
 )
 
 // Outbox is how the call talks to callers; the MQTT link implements it.
@@ -69,7 +75,10 @@ type Outbox interface {
 
 // Event is one entry for the device's activity log.
 type Event struct {
-	Type   string // call_answered, call_ended, call_refused, call_missed, call_busy, control_refused
+	// Type is call_answered, call_ended, call_refused, call_missed (a
+	// call never answered: it rang and was declined or hung up, or met
+	// another call, Reason "busy") or control_refused.
+	Type   string
 	Call   string
 	Caller string
 	Mode   proto.CallMode
@@ -100,6 +109,11 @@ type Options struct {
 	// Activity receives calls and refusals for the activity log. It is
 	// called on the Run goroutine only.
 	Activity func(Event)
+	// Wake, when set, is called at the very start of a call, before its
+	// first screen and its chime: the display comes on (at night too)
+	// before anything is announced. On the Run goroutine; it may block
+	// briefly.
+	Wake func()
 
 	Announce       time.Duration // forced: chime and notice before video, default 5s
 	Ring           time.Duration // signalled: ring before answering, default 10s
@@ -129,8 +143,9 @@ type Manager struct {
 	taken    takenCalls
 	refusals *refusals
 	counts   deliverCounters
+	pics     pictures
 	events   chan func()
-	hangup   chan string
+	hangup   chan endRequest
 	alive    chan chan struct{}
 
 	// postMu and stopped: once Run is past its end, post refuses, and the
@@ -194,14 +209,15 @@ func New(opt Options) (*Manager, error) {
 		api:    api,
 		box:    newInbox(),
 		events: make(chan func(), 256),
-		hangup: make(chan string, 1),
+		hangup: make(chan endRequest, 1),
 		alive:  make(chan chan struct{}),
 		done:   make(chan struct{}),
 	}
 	m.refusals = newRefusals(m)
 	m.alarm.Clock = opt.Clock
 	m.refAlarm.Clock = opt.Clock
-	if _, ok := opt.Auth.Allowlist(); ok {
+	if list, ok := opt.Auth.Allowlist(); ok {
+		m.pics.load(list, m.log) // decoded now, not as a call comes
 		opt.Live.SetCalls(device.CallsOn)
 	} else {
 		opt.Live.SetCalls(device.CallsNoAllowlist)
@@ -225,10 +241,26 @@ func (m *Manager) post(fn func()) bool {
 	}
 }
 
+// endRequest is the resident's touch: end the call, or decline it.
+type endRequest struct {
+	call    string
+	decline bool
+}
+
 // Hangup ends the current call from the device (the resident's button).
 func (m *Manager) Hangup(call string) {
 	select {
-	case m.hangup <- call:
+	case m.hangup <- endRequest{call: call}:
+	default:
+	}
+}
+
+// Decline refuses a ringing call from the device ("Not now"): its callers
+// read hangup with the reason "declined". Once the call is past ringing
+// it ends the call like Hangup.
+func (m *Manager) Decline(call string) {
+	select {
+	case m.hangup <- endRequest{call: call, decline: true}:
 	default:
 	}
 }
@@ -325,9 +357,13 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.report()
 		case fn := <-m.events:
 			fn()
-		case id := <-m.hangup:
-			if c := m.cur; c != nil && c.id == id && c.phase != device.CallEnded {
-				m.end(c, "ended on the device")
+		case req := <-m.hangup:
+			switch c := m.cur; {
+			case c == nil || c.id != req.call || c.phase == device.CallEnded:
+			case req.decline && c.phase == device.CallRinging:
+				m.end(c, device.EndNoAnswer, "", ReasonDeclined)
+			default:
+				m.end(c, device.EndResident, "", ReasonOnDevice)
 			}
 		case pong := <-m.alive:
 			close(pong)
@@ -345,9 +381,9 @@ func (m *Manager) finish() {
 	if c := m.cur; c != nil {
 		if w := c.waiting; w != nil {
 			c.waiting = nil
-			m.busy(w.in)
+			m.busy(w.in, w.caller)
 		}
-		m.end(c, ReasonShutdown)
+		m.end(c, device.EndShutdown, "", ReasonShutdown)
 		m.clear()
 	}
 	close(m.done)
@@ -410,6 +446,7 @@ func (m *Manager) SetAllowlist(a proto.Allowlist) error {
 	if err := m.opt.Auth.SetAllowlist(a); err != nil {
 		return err
 	}
+	m.pics.load(a, m.log)
 	m.opt.Live.SetCalls(device.CallsOn)
 	return nil
 }
@@ -450,7 +487,7 @@ func (m *Manager) onInvite(in proto.Invite, caller proto.AllowedCaller) {
 		case !c.added[caller.ID]:
 			m.refuse(in, "not added to this call", nil)
 		case len(c.peers) >= proto.MaxParticipants:
-			m.busy(in)
+			m.busy(in, caller)
 		default:
 			m.join(c, in, caller)
 		}
@@ -465,7 +502,7 @@ func (m *Manager) onInvite(in proto.Invite, caller proto.AllowedCaller) {
 		// silent); any other call is busy.
 		switch {
 		case in.Mode != proto.ModeForced || c.waiting != nil:
-			m.busy(in)
+			m.busy(in, caller)
 			return
 		case !c.silentFor(now, preemptAfter):
 			c.waiting = &waitingInvite{in: in, caller: caller, at: c.quietSince().Add(preemptAfter)}
@@ -490,7 +527,7 @@ func (m *Manager) onInvite(in proto.Invite, caller proto.AllowedCaller) {
 func (m *Manager) preempt(c *callState, in proto.Invite, caller proto.AllowedCaller) {
 	m.log.Info("call: a carer's forced call takes the place of a call without media", "call", c.id, "by", in.Call, "caller", caller.ID)
 	c.waiting = nil
-	m.end(c, ReasonPreempted)
+	m.end(c, device.EndPreempted, "", ReasonPreempted)
 	m.clear() // "Call ended" gives way at once
 	m.start(in, caller)
 }
@@ -507,15 +544,29 @@ func (m *Manager) takeWaiting(c *callState) {
 	m.start(w.in, w.caller)
 }
 
-func (m *Manager) busy(in proto.Invite) {
+// busy tells a caller the device is in another call, and records the
+// call as missed for the resident (today's calls: "Anna tried to call").
+// A carer (a caller allowed forced calls) also reads whom the device is
+// in a call with and since when; family callers only that it is busy.
+func (m *Manager) busy(in proto.Invite, caller proto.AllowedCaller) {
 	m.log.Info("call: busy", "call", in.Call, "caller", in.Caller)
-	m.opt.Out.Reply(in.Caller, m.reply(proto.SignalBusy, in.Call, func(r *proto.Reply) { r.Reason = "busy" }))
-	m.opt.Activity(Event{Type: "call_busy", Call: in.Call, Caller: in.Caller, Mode: in.Mode})
+	c := m.cur
+	carer := slices.Contains(caller.Mode, proto.ModeForced)
+	m.opt.Out.Reply(in.Caller, m.reply(proto.SignalBusy, in.Call, func(r *proto.Reply) {
+		r.Reason = ReasonBusy
+		if carer && c != nil {
+			r.With, r.Since = c.name, c.since()
+		}
+	}))
+	m.opt.Activity(Event{Type: "call_missed", Call: in.Call, Caller: in.Caller, Mode: in.Mode, Reason: ReasonBusy})
 }
 
 // start begins a call: forced calls announce and open the camera at once,
 // signalled ones ring first.
 func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
+	if m.opt.Wake != nil {
+		m.opt.Wake() // before the first screen and the chime
+	}
 	now := m.opt.Clock.Now()
 	name := in.CallerName
 	if name == "" {
@@ -528,7 +579,7 @@ func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
 	c := &callState{
 		id: in.Call, host: caller.ID, name: name, forced: in.Mode == proto.ModeForced, reason: in.Reason,
 		mode: in.Mode, limit: limit, invited: now, added: map[string]bool{}, warnBefore: m.opt.Warn,
-		peers: map[string]*peer{},
+		peers: map[string]*peer{}, picture: m.pics.of(caller, m.log),
 	}
 	p := &peer{call: in.Call, caller: caller, name: name, offer: in.Offer, invited: now}
 	c.peers[in.Call] = p
@@ -542,17 +593,18 @@ func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
 		// announcement, so picture and connection are ready when it ends;
 		// nothing is sent until then.
 		if err := m.makeTracks(c); err != nil {
-			m.end(c, err.Error())
+			m.end(c, device.EndNoConnect, "", err.Error())
 			return
 		}
 		m.openCapture(c)
 		if err := m.answer(c, p); err != nil {
-			m.end(c, "could not answer: "+err.Error())
+			m.end(c, device.EndNoConnect, "", "could not answer: "+err.Error())
 			return
 		}
 		// The chime after the answer: opening the speaker is not on the
 		// caller's way to a connection (a few ms; nobody hears the gap).
-		m.opt.Media.Speaker().PlayChime(nil)
+		// The caller's recorded greeting follows it.
+		m.opt.Media.Speaker().PlayChime(caller.Greeting)
 		c.connectBy = c.announceEnd.Add(m.opt.ConnectTimeout)
 	} else {
 		m.opt.Media.Speaker().PlayChime(nil)
@@ -575,7 +627,7 @@ func (m *Manager) join(c *callState, in proto.Invite, caller proto.AllowedCaller
 	if c.video != nil || c.audio != nil {
 		if err := m.answer(c, p); err != nil {
 			m.log.Warn("call: answer participant", "participant", caller.ID, "err", err)
-			m.dropPeer(c, p, "could not answer")
+			m.dropPeer(c, p, device.EndNoConnect, "could not answer")
 			return
 		}
 	}
@@ -614,7 +666,7 @@ func (m *Manager) onSignal(s proto.Signal, caller proto.AllowedCaller) {
 		}
 	case proto.SignalHangup:
 		m.log.Info("call: remote hangup", "call", s.Call, "caller", caller.ID)
-		m.dropPeer(c, p, p.name+" hung up")
+		m.dropPeer(c, p, device.EndCallerHungUp, p.name+" hung up")
 	case proto.SignalControl:
 		m.control(c, p, s.Data)
 	}
@@ -637,7 +689,7 @@ func (m *Manager) control(c *callState, p *peer, ctl string) {
 			c.warned = false
 		}
 	case ctl == proto.ControlEnd:
-		m.end(c, "ended by "+p.name)
+		m.end(c, device.EndCallerHungUp, p.name, "ended by "+p.name)
 		return
 	case strings.HasPrefix(ctl, proto.ControlAdd):
 		if p.call != c.id {
@@ -695,12 +747,12 @@ func (m *Manager) onDeadline() {
 			return
 		}
 		c.waiting = nil
-		m.busy(w.in)
+		m.busy(w.in, w.caller)
 	case c.lostPeer(now) != nil:
 		p := c.lostPeer(now)
 		m.log.Info("call: participant's connection lost", "call", c.id, "participant", p.caller.ID,
 			"disconnected_for", now.Sub(p.disconnectedAt).Round(time.Millisecond))
-		m.dropPeer(c, p, "lost the connection to "+p.name)
+		m.dropPeer(c, p, device.EndLost, "lost the connection to "+p.name)
 	case c.phase == device.CallAnnouncing && !now.Before(c.announceEnd):
 		c.announced = true
 		m.log.Info("call: announcement over, media flows", "call", c.id)
@@ -720,22 +772,22 @@ func (m *Manager) onDeadline() {
 		m.setPhase(c, device.CallConnecting)
 		c.connectBy = now.Add(m.opt.ConnectTimeout)
 		if err := m.makeTracks(c); err != nil {
-			m.end(c, err.Error())
+			m.end(c, device.EndNoConnect, "", err.Error())
 			return
 		}
 		m.openCapture(c)
 		for _, id := range c.order {
 			if err := m.answer(c, c.peers[id]); err != nil {
-				m.end(c, "could not answer: "+err.Error())
+				m.end(c, device.EndNoConnect, "", "could not answer: "+err.Error())
 				return
 			}
 		}
 		m.updateGates(c)
 		m.show(c)
 	case !c.connectBy.IsZero() && !now.Before(c.connectBy) && !c.anyConnected():
-		m.end(c, "the call did not connect")
+		m.end(c, device.EndNoConnect, "", "the call did not connect")
 	case !c.ends.IsZero() && !now.Before(c.ends):
-		m.end(c, "the call's time is up")
+		m.end(c, device.EndTimeUp, "", "the call's time is up")
 	case !c.warnAt().IsZero() && !now.Before(c.warnAt()) && !c.warned:
 		c.warned = true
 		m.log.Info("call: ends soon", "call", c.id, "ends", c.ends)
@@ -788,14 +840,15 @@ func (m *Manager) peerState(c *callState, p *peer, s webrtc.PeerConnectionState)
 			p.disconnectedAt = m.opt.Clock.Now()
 		}
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		m.dropPeer(c, p, "lost the connection to "+p.name)
+		m.dropPeer(c, p, device.EndLost, "lost the connection to "+p.name)
 	}
 }
 
-// dropPeer removes one participant; the call ends with the last one.
-func (m *Manager) dropPeer(c *callState, p *peer, reason string) {
+// dropPeer removes one participant; the call ends with the last one,
+// for cause (about p).
+func (m *Manager) dropPeer(c *callState, p *peer, cause device.EndCause, reason string) {
 	if len(c.peers) <= 1 {
-		m.end(c, reason)
+		m.end(c, cause, p.name, reason)
 		return
 	}
 	m.log.Info("call: participant left", "call", c.id, "participant", p.caller.ID, "reason", reason)
@@ -808,14 +861,17 @@ func (m *Manager) dropPeer(c *callState, p *peer, reason string) {
 
 // end closes the call: tell every participant, close the peer connections
 // (before the tracks: closing tracks first deadlocked), then the capture.
-func (m *Manager) end(c *callState, reason string) {
+// cause is why, for the screen to word; who is the participant it is
+// about (empty: the caller); reason is the same in English, for the log
+// and the callers.
+func (m *Manager) end(c *callState, cause device.EndCause, who, reason string) {
 	if c.phase == device.CallEnded {
 		return
 	}
 	now := m.opt.Clock.Now()
 	wasActive := c.phase == device.CallActive
 	m.setPhase(c, device.CallEnded)
-	c.endReason = reason
+	c.endReason, c.endCause, c.endWho = reason, cause, who
 	// The "Call ended" screen stays for the resident to read; callers
 	// read the device available meanwhile (it gives way to the next call).
 	c.clearAt = now.Add(m.opt.EndedShow)
@@ -876,7 +932,7 @@ func (m *Manager) show(c *callState) {
 	devs := m.opt.Live.Get().Devices
 	v := device.CallView{
 		Phase: c.phase, Call: c.id, Forced: c.forced, Name: c.name, Reason: c.reason,
-		Ends: c.ends, Warning: c.warned, EndReason: c.endReason,
+		Ends: c.ends, Warning: c.warned, EndReason: c.endReason, End: c.endCause, Picture: c.picture,
 		// Shown from the moment the camera starts opening.
 		CameraOn: !c.cameraOff && (c.capture != nil && c.capture.HasVideo() || c.opening && devs.Camera),
 		MicOn:    !c.micOff && (c.capture != nil && c.capture.HasAudio() || c.opening && devs.Microphone),
@@ -885,9 +941,23 @@ func (m *Manager) show(c *callState) {
 		p := c.peers[id]
 		v.Participants = append(v.Participants, device.Participant{ID: p.caller.ID, Name: p.name})
 	}
+	switch c.phase {
+	case device.CallAnnouncing:
+		v.StartsAt = c.announceEnd
+	case device.CallRinging:
+		v.StartsAt = c.ringEnd
+	case device.CallEnded:
+		if c.endWho != "" {
+			v.Name = c.endWho // the one the end is about: "Erik hung up"
+		}
+	}
 	if c.phase != device.CallEnded {
 		id := c.id
 		v.Hangup = func() { m.Hangup(id) }
+	}
+	if c.phase == device.CallRinging {
+		id := c.id
+		v.Decline = func() { m.Decline(id) }
 	}
 	m.opt.Display.ShowCall(v)
 	if c.phase == device.CallEnded {

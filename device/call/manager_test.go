@@ -37,6 +37,8 @@ type fakeMedia struct {
 	hang     chan struct{}
 	// opening counts OpenCapture calls begun.
 	opening atomic.Int64
+	// greeting is what the last chime was given to play after it.
+	greeting atomic.Pointer[[]byte]
 }
 
 type fakeCapture struct {
@@ -87,7 +89,7 @@ type chimeCounter fakeMedia
 
 func (c *chimeCounter) Push(string, []byte) {}
 func (c *chimeCounter) RemoveStream(string) {}
-func (c *chimeCounter) PlayChime([]byte)    { c.chimes.Add(1) }
+func (c *chimeCounter) PlayChime(g []byte)  { c.chimes.Add(1); c.greeting.Store(&g) }
 
 type views struct {
 	mu gosync.Mutex
@@ -156,6 +158,8 @@ type timerRig struct {
 	out   *replies
 	anna  ed25519.PrivateKey
 	bo    ed25519.PrivateKey // signalled only
+	org   ed25519.PrivateKey // signs allowlists
+	list  proto.Allowlist    // the allowlist installed
 	// stop cancels Run; stopped is closed when it returned.
 	stop    context.CancelFunc
 	stopped chan struct{}
@@ -192,7 +196,7 @@ func newTimerRigWith(t *testing.T, set func(*Options)) *timerRig {
 	fake := &fakeMedia{}
 	live := device.NewLive(device.State{Devices: device.Devices{Camera: true, Microphone: true, Speaker: true}}, clk, time.UTC)
 	r := &timerRig{t: t, clk: clk, live: live, media: fake, fake: fake, scr: &views{}, out: &replies{}, anna: anna, bo: bo,
-		stopped: make(chan struct{})}
+		org: org, list: list, stopped: make(chan struct{})}
 	opt := Options{Device: "mum", Auth: auth, Clock: clk, Display: r.scr, Out: r.out, Media: r.media, Live: live, Loopback: true,
 		Activity: func(e Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }}
 	if set != nil {

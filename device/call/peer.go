@@ -65,7 +65,19 @@ type callState struct {
 	warned       bool
 	clearAt      time.Time
 	endReason    string
+	endCause     device.EndCause
+	endWho       string // who the end is about, when not the caller
 	warnBefore   time.Duration
+	picture      image.Image // the caller's, from the allowlist
+}
+
+// since is when the call began for the resident: when it was answered,
+// or when it started ringing or being announced.
+func (c *callState) since() time.Time {
+	if !c.activeAt.IsZero() {
+		return c.activeAt
+	}
+	return c.invited
 }
 
 func (c *callState) warnAt() time.Time {
@@ -302,7 +314,7 @@ func (m *Manager) captureReady(c *callState, cp Capture, err error) {
 	c.opening = false
 	if err != nil {
 		if m.cur == c && c.phase != device.CallEnded {
-			m.end(c, "camera and microphone: "+err.Error())
+			m.end(c, device.EndNoConnect, "", "camera and microphone: "+err.Error())
 		}
 		return
 	}

@@ -215,6 +215,11 @@ type Reply struct {
 	Participants []string `json:"participants,omitempty"`
 	// From is who added the caller (type "join"): the first caller's name.
 	From string `json:"from,omitempty"`
+	// With and Since tell a carer (a caller allowed forced calls) whom
+	// the device is in a call with and since when (type "busy"); absent
+	// for everyone else.
+	With  string    `json:"with,omitempty"`
+	Since time.Time `json:"since,omitzero"`
 }
 
 // DecodeReply parses a device's reply, for callers (hearthctl call).

@@ -52,13 +52,17 @@ type Options struct {
 
 // Result is what happened, for hearthctl call --json.
 type Result struct {
-	Device        string `json:"device"`
-	Call          string `json:"call"`
-	Mode          string `json:"mode"`
-	Answered      bool   `json:"answered"`
-	Busy          bool   `json:"busy,omitempty"`
-	RefusedReason string `json:"refused_reason,omitempty"`
-	EndReason     string `json:"end_reason,omitempty"`
+	Device   string `json:"device"`
+	Call     string `json:"call"`
+	Mode     string `json:"mode"`
+	Answered bool   `json:"answered"`
+	Busy     bool   `json:"busy,omitempty"`
+	// BusyWith and BusySince: whom the device was busy with and since
+	// when, told to carers only.
+	BusyWith      string    `json:"busy_with,omitempty"`
+	BusySince     time.Time `json:"busy_since,omitzero"`
+	RefusedReason string    `json:"refused_reason,omitempty"`
+	EndReason     string    `json:"end_reason,omitempty"`
 	// OfferToInviteMs is the time from the offer set locally to the
 	// invite's publication: gathering the candidates that go inside it.
 	OfferToInviteMs int64 `json:"offer_to_invite_ms"`
@@ -418,7 +422,9 @@ func (c *Caller) handle(r proto.Reply) {
 			c.log.Warn("caller: add candidate", "err", err)
 		}
 	case proto.SignalBusy:
-		c.finish(func(res *Result) { res.Busy = true; res.EndReason = "busy" })
+		c.finish(func(res *Result) {
+			res.Busy, res.BusyWith, res.BusySince, res.EndReason = true, r.With, r.Since, "busy"
+		})
 	case proto.SignalRefused:
 		c.finish(func(res *Result) { res.RefusedReason = r.Reason; res.EndReason = "refused" })
 	case proto.SignalHangup:

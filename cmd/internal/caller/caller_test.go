@@ -366,13 +366,24 @@ func TestBusyAndRefused(t *testing.T) {
 	r := newRig(t, nil)
 	anna := r.person("Anna", proto.ModeSignalled, proto.ModeForced)
 	bo := r.person("Bo", proto.ModeSignalled)
+	eva := r.person("Eva", proto.ModeSignalled, proto.ModeForced)
 	first := r.dial(anna, proto.ModeForced, nil)
 	r.waitPhase(device.CallActive, 10*time.Second)
 
+	// Family read only that the device is busy; a carer whom with and
+	// since when. Both are missed calls for the resident.
 	second := r.dial(bo, proto.ModeSignalled, nil)
 	<-second.Done()
-	if s := second.Snapshot(); !s.Busy {
-		t.Fatalf("second caller: %+v, want busy", s)
+	if s := second.Snapshot(); !s.Busy || s.BusyWith != "" || !s.BusySince.IsZero() {
+		t.Fatalf("second caller: %+v, want busy and no more", s)
+	}
+	if e := r.waitEvent("call_missed"); e.Caller != bo.ID || e.Reason != "busy" {
+		t.Errorf("activity %+v, want Bo's call missed as busy", e)
+	}
+	carer := r.dial(eva, proto.ModeSignalled, nil)
+	<-carer.Done()
+	if s := carer.Snapshot(); !s.Busy || s.BusyWith != "Anna" || s.BusySince.IsZero() || time.Since(s.BusySince) > time.Minute {
+		t.Fatalf("carer: %+v, want busy with Anna since just now", s)
 	}
 
 	stranger, _ := provisioning.NewCaller(filepath.Join(r.dir, "stranger"), "", "Stranger")
