@@ -144,21 +144,33 @@ func dndArg(word string, d time.Duration, until string, now time.Time, loc *time
 		return "", fmt.Errorf("dnd --for %s: want a time ahead", d)
 	case d > 0:
 		end = now.Add(d)
-	case timeOfDay.MatchString(until):
-		hm, _ := time.Parse("15:04", until)
-		l := now.In(loc)
-		end = time.Date(l.Year(), l.Month(), l.Day(), hm.Hour(), hm.Minute(), 0, 0, loc)
-		if !end.After(now) {
-			end = time.Date(l.Year(), l.Month(), l.Day()+1, hm.Hour(), hm.Minute(), 0, 0, loc)
-		}
 	default:
-		t, err := parseTime(until, loc)
+		t, err := parseTimeOrClock(until, now, loc)
 		if err != nil {
-			return "", fmt.Errorf("dnd --until: %w (or HH:MM)", err)
+			return "", fmt.Errorf("dnd --until: %w", err)
 		}
 		end = t
 	}
 	return end.UTC().Truncate(time.Second).Format(time.RFC3339), nil
+}
+
+// parseTimeOrClock reads a time as parseTime does, or HH:MM: the next
+// time the clock in loc reads it after now.
+func parseTimeOrClock(s string, now time.Time, loc *time.Location) (time.Time, error) {
+	if !timeOfDay.MatchString(s) {
+		t, err := parseTime(s, loc)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%w (or HH:MM)", err)
+		}
+		return t, nil
+	}
+	hm, _ := time.Parse("15:04", s)
+	l := now.In(loc)
+	t := time.Date(l.Year(), l.Month(), l.Day(), hm.Hour(), hm.Minute(), 0, 0, loc)
+	if !t.After(now) {
+		t = time.Date(l.Year(), l.Month(), l.Day()+1, hm.Hour(), hm.Minute(), 0, 0, loc)
+	}
+	return t, nil
 }
 
 func adminDesc(a proto.AdminCommand, loc *time.Location) string {

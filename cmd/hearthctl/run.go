@@ -41,6 +41,8 @@ Commands:
                (a greeting of at most 5 s, Ogg Opus, played after the chime of the caller's forced calls)
   caller picture  --caller DIR FILE              (the caller's picture on call screens: a photo, cut square)
   call         ID --caller DIR [--forced --reason TEXT] [--for 30s] [--json]   (a test caller)
+  book         ID --caller DIR --at TIME|HH:MM [--for 15m] [--reason TEXT] [--id ID]
+               | ID --caller DIR --cancel ID   (a carer books a call: shown on the screen before)
   allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
   admin        ID --org DIR reboot|factory-reset|night HH:MM-HH:MM|off|volume 0-100|
                dnd --for DURATION|--until TIME|off   (signed admin command; dnd: only forced calls)
@@ -139,6 +141,7 @@ var commands = []command{
 	{name: "caller greeting", run: noCtx((*env).callerGreeting)},
 	{name: "caller picture", run: noCtx((*env).callerPicture)},
 	{name: "call", run: (*env).callCmd},
+	{name: "book", run: (*env).bookCmd},
 	{name: "allow", run: (*env).allow},
 	{name: "admin", run: (*env).adminCmd},
 	{name: "web", run: (*env).web},
