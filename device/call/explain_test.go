@@ -186,7 +186,7 @@ func TestBusyIsAMissedCall(t *testing.T) {
 // anything or chimes, once per call.
 func TestWakeBeforeTheFirstScreen(t *testing.T) {
 	type wake struct {
-		shown int
+		shown  int
 		chimes int64
 	}
 	var mu gosync.Mutex
