@@ -162,11 +162,12 @@ type liveKey struct {
 	avail   proto.AvailabilityState
 	dnd     time.Time
 	clock   device.ClockTrust
+	early   bool
 }
 
 func carried(s device.State) liveKey {
 	a, _ := s.Availability()
-	return liveKey{s.Devices, s.ScreenMode(), a, s.DNDUntil, s.Clock}
+	return liveKey{s.Devices, s.ScreenMode(), a, s.DNDUntil, s.Clock, s.ClockEarly}
 }
 
 func displayOf(m device.Mode) string {
@@ -242,6 +243,8 @@ func (h *Heartbeat) Gather(ctx context.Context) proto.Heartbeat {
 		st := h.Live.Get()
 		hb.Camera, hb.Microphone, hb.Speaker = st.Devices.Camera, st.Devices.Microphone, st.Devices.Speaker
 		hb.OnScreen = st.OnScreen
+		trusted := st.ClockTrusted()
+		hb.ClockTrusted = &trusted
 		hb.Display = displayOf(st.ScreenMode())
 		hb.Availability, _ = st.Availability()
 		if st.DND() {

@@ -73,6 +73,13 @@ func TestGatherReadsWhatIsThereAndLeavesTheRestUnknown(t *testing.T) {
 	if !hb.DNDUntil.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("dnd_until = %v, want %v", hb.DNDUntil, t0.Add(time.Hour))
 	}
+	if hb.ClockTrusted == nil || !*hb.ClockTrusted {
+		t.Fatalf("clock_trusted = %v, want true", hb.ClockTrusted)
+	}
+	live.SetClockEarly(true) // the scheduler found the clock before the build
+	if hb := h.Gather(context.Background()); hb.ClockTrusted == nil || *hb.ClockTrusted {
+		t.Fatalf("clock_trusted = %v with a clock before the build, want false", hb.ClockTrusted)
+	}
 	if hb.MemoryRSS != 51200*1024 || hb.MemoryAvailable != 2048000*1024 || hb.CPUTempC == nil || *hb.CPUTempC != 48.312 {
 		t.Fatalf("memory %d/%d temp %v", hb.MemoryRSS, hb.MemoryAvailable, hb.CPUTempC)
 	}
@@ -81,7 +88,7 @@ func TestGatherReadsWhatIsThereAndLeavesTheRestUnknown(t *testing.T) {
 	}
 	// Without the files and sources: unknown, not zero or a crash.
 	h2 := &Heartbeat{Device: "mum", Link: &link{up: true}, ProcRoot: root + "/none", SysRoot: root + "/none"}
-	if hb := h2.Gather(context.Background()); hb.CPUTempC != nil || hb.TimeSynced != nil || !hb.DNDUntil.IsZero() {
+	if hb := h2.Gather(context.Background()); hb.CPUTempC != nil || hb.TimeSynced != nil || hb.ClockTrusted != nil || !hb.DNDUntil.IsZero() {
 		t.Fatalf("unknowns reported as known: %+v", hb)
 	}
 }

@@ -94,16 +94,21 @@ type Heartbeat struct {
 	Time      time.Time `json:"time"`
 	IntervalS int       `json:"interval_s"` // the next one is due within this
 	// TimeSynced is systemd-timedated's NTPSynchronized.
-	TimeSynced *bool  `json:"time_synced"`
-	UptimeS    int64  `json:"uptime_s"`
-	Boots      uint64 `json:"boots"`
-	Restarts   uint64 `json:"restarts"`
-	LastExit   string `json:"last_exit,omitempty"`
-	Version    string `json:"version"`
-	Build      string `json:"build,omitempty"`
-	Network    *Net   `json:"network,omitempty"`
-	Reconnects int64  `json:"reconnects"`
-	Storage    Usage  `json:"storage"`
+	TimeSynced *bool `json:"time_synced"`
+	// ClockTrusted says whether the device believes its wall clock: not
+	// known to be unsynchronised, and not before the build's date. While
+	// it is false the screen hides its clock and keeps its carousel as at
+	// the last trusted time. Absent when the device does not say.
+	ClockTrusted *bool  `json:"clock_trusted,omitempty"`
+	UptimeS      int64  `json:"uptime_s"`
+	Boots        uint64 `json:"boots"`
+	Restarts     uint64 `json:"restarts"`
+	LastExit     string `json:"last_exit,omitempty"`
+	Version      string `json:"version"`
+	Build        string `json:"build,omitempty"`
+	Network      *Net   `json:"network,omitempty"`
+	Reconnects   int64  `json:"reconnects"`
+	Storage      Usage  `json:"storage"`
 	// MemoryRSS is the daemon's resident memory; MemoryAvailable the system's.
 	MemoryRSS       uint64            `json:"memory_rss"`
 	MemoryAvailable uint64            `json:"memory_available"`
