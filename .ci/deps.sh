@@ -5,7 +5,7 @@
 set -euo pipefail
 what=${1:-all}
 
-base=(ca-certificates pkg-config gcc libc6-dev mosquitto xvfb xauth x11-apps
+base=(ca-certificates pkg-config gcc libc6-dev mosquitto xvfb xauth x11-apps x11-xserver-utils
   libgl1-mesa-dev libgl1-mesa-dri libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
   libxi-dev libxxf86vm-dev libvpx-dev libopus-dev libturbojpeg0-dev imagemagick dbus locales fonts-dejavu-core procps
   chromium iproute2 util-linux systemd)
