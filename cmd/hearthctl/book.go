@@ -48,9 +48,10 @@ func (e *env) bookCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("book: %w", err)
 	}
 	now := e.now().UTC().Truncate(time.Second)
-	// Each revision is numbered by when it was made, so a later one
-	// (a change, a cancellation) always replaces an earlier one.
-	b := proto.Booking{V: proto.Version, Device: device, Caller: who.ID, Rev: uint64(now.Unix()), Issued: now}
+	// Each revision is numbered by when it was made, in milliseconds (a
+	// cancellation may follow its booking within the second), so a later
+	// one (a change, a cancellation) replaces an earlier one.
+	b := proto.Booking{V: proto.Version, Device: device, Caller: who.ID, Rev: uint64(e.now().UnixMilli()), Issued: now}
 	switch {
 	case *cancel != "":
 		if *at != "" || *reason != "" || *id != "" {

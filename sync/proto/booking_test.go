@@ -108,23 +108,23 @@ func FuzzDecodeBooking(f *testing.F) {
 
 // The example in docs/protocol.md, byte for byte.
 func TestBookingDocExample(t *testing.T) {
-	payload := `{"v": 1, "id": "bk-3f9a01c2d4e5", "device": "mum-kitchen", "caller": "nurse-eva", "rev": 1795424400,
+	payload := `{"v": 1, "id": "bk-3f9a01c2d4e5", "device": "mum-kitchen", "caller": "nurse-eva", "rev": 1795424400000,
  "at": "2026-11-23T14:00:00+01:00", "length_s": 600, "reason": "Medicine check",
  "issued": "2026-11-23T09:00:00Z", "sig": "AQ=="}`
 	b, err := DecodeBooking("mum-kitchen", []byte(payload))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "hearth-booking-v1\nbk-3f9a01c2d4e5\nmum-kitchen\nnurse-eva\n1795424400\nbook\n2026-11-23T13:00:00Z\n600\nMedicine check\n2026-11-23T09:00:00Z"
+	want := "hearth-booking-v1\nbk-3f9a01c2d4e5\nmum-kitchen\nnurse-eva\n1795424400000\nbook\n2026-11-23T13:00:00Z\n600\nMedicine check\n2026-11-23T09:00:00Z"
 	if got := string(b.SigningBytes()); got != want {
 		t.Fatalf("SigningBytes = %q, want %q", got, want)
 	}
-	if b.Rev != uint64(b.Issued.Unix()) {
-		t.Errorf("rev %d is not the issue time in Unix seconds (%d)", b.Rev, b.Issued.Unix())
+	if b.Rev != uint64(b.Issued.UnixMilli()) {
+		t.Errorf("rev %d is not the issue time in Unix milliseconds (%d)", b.Rev, b.Issued.UnixMilli())
 	}
-	cancel := `{"v": 1, "id": "bk-3f9a01c2d4e5", "device": "mum-kitchen", "caller": "nurse-eva", "rev": 1795428000,
+	cancel := `{"v": 1, "id": "bk-3f9a01c2d4e5", "device": "mum-kitchen", "caller": "nurse-eva", "rev": 1795428000000,
  "cancel": true, "issued": "2026-11-23T10:00:00Z", "sig": "AQ=="}`
-	if c, err := DecodeBooking("mum-kitchen", []byte(cancel)); err != nil || !c.Cancel || c.Rev != uint64(c.Issued.Unix()) {
+	if c, err := DecodeBooking("mum-kitchen", []byte(cancel)); err != nil || !c.Cancel || c.Rev != uint64(c.Issued.UnixMilli()) {
 		t.Fatalf("DecodeBooking(cancellation) = %+v, %v", c, err)
 	}
 }
