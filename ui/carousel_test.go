@@ -2,7 +2,10 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -321,4 +324,261 @@ func TestRunReturnsOnCancel(t *testing.T) {
 			t.Fatal("Run did not return after cancel")
 		}
 	})
+}
+
+// receipts records OnShown's calls.
+type receipts struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *receipts) add(id string, rev uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ids = append(r.ids, id)
+}
+
+func (r *receipts) want(t *testing.T, want ...string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !slices.Equal(r.ids, want) {
+		t.Errorf("receipts = %q, want %q", r.ids, want)
+	}
+}
+
+// TestReceiptOnlyWhenSeen: an item's receipt goes out once it has been
+// fully on screen (fade done) for ShownAfter, not when it arrives; not
+// while the screen is black at night; and never for the device's cards.
+func TestReceiptOnlyWhenSeen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		test.NewTempApp(t)
+		now := testNow(t)
+		var got receipts
+		s, fake := newTestScreenWith(t, now, Options{OnShown: got.add})
+		showOn(t, s, hd)
+		card := device.Slide{ID: "card:calls", Rev: 1, Card: &device.Card{Kind: device.CardCalls,
+			Calls: []device.CallEntry{{Name: "Anna", At: now, Length: time.Minute}}}}
+		s.SetSlides(append(messages("a", "b"), card))
+		carousel(t, s)
+		seen := DefaultFade + ShownAfter
+		fake.Advance(seen - time.Millisecond)
+		synctest.Wait()
+		got.want(t)
+		fake.Advance(time.Millisecond)
+		synctest.Wait()
+		got.want(t, "a")
+
+		// b comes at 15 s; the night blanks the screen before it was seen
+		// long enough, and its time starts again when the day is back.
+		fake.Advance(15*time.Second - seen)
+		synctest.Wait()
+		wantCurrent(t, s, "b")
+		fake.Advance(time.Second)
+		s.SetMode(device.ModeNightOff)
+		synctest.Wait()
+		fake.Advance(time.Minute)
+		synctest.Wait()
+		got.want(t, "a")
+		s.SetMode(device.ModeDay)
+		synctest.Wait()
+		fake.Advance(seen - time.Millisecond)
+		synctest.Wait()
+		got.want(t, "a")
+		fake.Advance(time.Millisecond)
+		synctest.Wait()
+		got.want(t, "a", "b")
+
+		// The card: shown, never receipted.
+		for range 3 {
+			fake.Advance(15 * time.Second)
+			synctest.Wait()
+			if id, _ := s.Current(); id == "card:calls" {
+				break
+			}
+		}
+		wantCurrent(t, s, "card:calls")
+		fake.Advance(10 * time.Second)
+		synctest.Wait()
+		got.want(t, "a", "b")
+	})
+}
+
+// TestReceiptNeedsAScreen: a Screen that is on no canvas sends none.
+func TestReceiptNeedsAScreen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := testNow(t)
+		var got receipts
+		s, fake := newTestScreenWith(t, now, Options{OnShown: got.add})
+		s.SetSlides(messages("a", "b"))
+		carousel(t, s)
+		fake.Advance(time.Minute)
+		synctest.Wait()
+		got.want(t)
+	})
+}
+
+// TestQuietNight: at night a new arrival does not jump the queue nor
+// change what is on screen; in the morning the carousel goes on.
+func TestQuietNight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := testNow(t)
+		s, fake := newTestScreen(t, "en", now)
+		s.SetSlides(messages("a", "b"))
+		carousel(t, s)
+		for _, m := range []device.Mode{device.ModeNightDim, device.ModeNightOff} {
+			s.SetMode(m)
+			s.SetSlides(messages("a", "new-"+m.String(), "b"))
+			synctest.Wait()
+			wantCurrent(t, s, "a")
+		}
+		s.SetMode(device.ModeDay)
+		synctest.Wait()
+		fake.Advance(15 * time.Second)
+		synctest.Wait()
+		wantCurrent(t, s, "new-night-off")
+	})
+}
+
+// TestLongMessagePages: a text too long for one screen at the smallest
+// size is shown page by page, each for its reading time, and then the
+// carousel goes on. A single long message goes round its pages.
+func TestLongMessagePages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		test.NewTempApp(t)
+		now := testNow(t)
+		s, fake := newTestScreen(t, "en", now)
+		showOn(t, s, hd)
+		long := strings.Repeat("The nurse comes on Tuesday at ten to change the dressing and to look at your new tablets. ", 9)
+		s.SetSlides([]device.Slide{messageSlide("long", long, "Maria", now), messageSlide("short", "Hello", "Anna", now)})
+		carousel(t, s)
+		pages := s.shown.pages
+		if pages < 2 {
+			t.Fatalf("%d pages for %d words, want several", pages, len(strings.Fields(long)))
+		}
+		total := time.Duration(0)
+		for p := range pages {
+			if s.shown.slide.ID != "long" || s.shown.page != p {
+				t.Fatalf("showing %s page %d, want long page %d", s.shown.slide.ID, s.shown.page, p)
+			}
+			d := s.shown.dwell
+			if d <= DefaultDwell {
+				t.Errorf("page %d stays %v, want its reading time, over %v", p, d, DefaultDwell)
+			}
+			total += d
+			fake.Advance(d)
+			synctest.Wait()
+		}
+		wantCurrent(t, s, "short")
+		if s.shown.dwell != DefaultDwell {
+			t.Errorf("a short message stays %v, want %v", s.shown.dwell, DefaultDwell)
+		}
+		if min := time.Duration(len(strings.Fields(long))) * readingPerWord; total < min {
+			t.Errorf("the long message stayed %v in all, want at least %v (100 words a minute)", total, min)
+		}
+
+		// Alone, it goes round its pages.
+		s.SetSlides([]device.Slide{messageSlide("long", long, "Maria", now)})
+		synctest.Wait()
+		wantCurrent(t, s, "long")
+		first := s.shown.page
+		fake.Advance(s.shown.dwell)
+		synctest.Wait()
+		if s.shown.page == first {
+			t.Errorf("a lone long message stays on page %d", first)
+		}
+	})
+}
+
+// TestPageMarks: every page of a long text carries its mark, and its
+// body text is at least the smallest size.
+func TestPageMarks(t *testing.T) {
+	test.NewTempApp(t)
+	now := testNow(t)
+	long := strings.Repeat("Remember the physiotherapist on Wednesday morning, and drink enough water. ", 12)
+	s, _ := newTestScreen(t, "en", now)
+	showOn(t, s, hd)
+	s.SetSlides([]device.Slide{messageSlide("m", long, "Anna", now)})
+	n := s.shown.pages
+	if n < 3 {
+		t.Fatalf("pages = %d, want 3 or more", n)
+	}
+	for page := range n {
+		s.step.Lock()
+		s.showPage(s.shown.slide, nil, page)
+		s.step.Unlock()
+		v := s.ui.front
+		found := false
+		for _, l := range v.lines {
+			if l.t.Text == fmt.Sprintf("%d/%d", page+1, n) {
+				found = true
+			}
+			if l.base == textMain && capRatio*l.t.TextSize < minCapFrac*hd.Height {
+				t.Errorf("page %d: %q at size %.1f: capitals under 5 %%", page, l.t.Text, l.t.TextSize)
+			}
+		}
+		if !found {
+			t.Errorf("page %d has no mark %d/%d", page, page+1, n)
+		}
+	}
+}
+
+// TestTextsNeverOverlap: in a fade the old view's texts are gone before
+// the new view's appear.
+func TestTextsNeverOverlap(t *testing.T) {
+	test.NewTempApp(t)
+	lc, _ := lookupLocale("en")
+	now := testNow(t)
+	old := newSlideView(kindMessage, messageSlide("a", "Hello", "Anna", now), nil, lc, slideText{body: "Hello"}, 0)
+	nv := newSlideView(kindMessage, messageSlide("b", "Bye", "Anna", now), nil, lc, slideText{body: "Bye"}, 0)
+	for k := range opacitySteps + 1 {
+		p := float32(k) / opacitySteps
+		old.fadeTextOut(p)
+		nv.setOpacity(p)
+		if old.level > 0 && nv.level > 0 {
+			t.Errorf("at %.2f the old text is at %d/%d and the new at %d/%d", p, old.level, textSteps, nv.level, textSteps)
+		}
+	}
+	if old.level != 0 || nv.level != textSteps {
+		t.Errorf("after the fade: old %d, new %d; want 0, %d", old.level, nv.level, textSteps)
+	}
+}
+
+func TestReadingDwell(t *testing.T) {
+	for _, tc := range []struct {
+		words int
+		want  time.Duration
+	}{
+		{0, DefaultDwell},
+		{10, DefaultDwell},
+		{50, 34 * time.Second},
+		{100, 64 * time.Second},
+	} {
+		if got := readingDwell(tc.words, DefaultDwell); got != tc.want {
+			t.Errorf("readingDwell(%d) = %v, want %v", tc.words, got, tc.want)
+		}
+	}
+}
+
+// TestClockUntrusted: while the clock cannot be believed there is no time
+// on screen and no "sent" line; afterwards both are back.
+func TestClockUntrusted(t *testing.T) {
+	test.NewTempApp(t)
+	now := testNow(t)
+	s, _ := newTestScreen(t, "fi", now)
+	showOn(t, s, hd)
+	s.SetSlides([]device.Slide{messageSlide("m", "Hei", "Anna", now)})
+	s.SetClockTrusted(false)
+	if c := s.ui.clock; c.time.Text != "" || c.date.Text != "Kelloa asetetaan…" {
+		t.Errorf("untrusted clock shows %q / %q", c.time.Text, c.date.Text)
+	}
+	for _, l := range s.ui.front.lines {
+		if strings.Contains(l.t.Text, "14:05") || strings.Contains(l.t.Text, "tänään") {
+			t.Errorf("untrusted: %q on screen", l.t.Text)
+		}
+	}
+	s.SetClockTrusted(true)
+	if c := s.ui.clock; c.time.Text != "14:05" || c.date.Text != "sunnuntai 22. marraskuuta" {
+		t.Errorf("trusted again, the clock shows %q / %q", c.time.Text, c.date.Text)
+	}
 }

@@ -30,8 +30,16 @@ func testNow(t testing.TB) time.Time {
 
 func newTestScreen(t testing.TB, locale string, now time.Time) (*Screen, *clock.Fake) {
 	t.Helper()
+	return newTestScreenWith(t, now, Options{Locale: locale})
+}
+
+// newTestScreenWith is newTestScreen with more options; the clock, zone
+// and logger are the test's.
+func newTestScreenWith(t testing.TB, now time.Time, opts Options) (*Screen, *clock.Fake) {
+	t.Helper()
 	fake := clock.NewFake(now)
-	s, err := New(Options{Clock: fake, Location: now.Location(), Locale: locale, Logger: testLogger(t)})
+	opts.Clock, opts.Location, opts.Logger = fake, now.Location(), testLogger(t)
+	s, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -76,6 +84,12 @@ func writeJPEG(t testing.TB, dir, name string, w, h int) string {
 			img.Set(x, y, c)
 		}
 	}
+	return saveJPEG(t, dir, name, img)
+}
+
+// saveJPEG saves img as a JPEG in dir.
+func saveJPEG(t testing.TB, dir, name string, img image.Image) string {
+	t.Helper()
 	path := filepath.Join(dir, name)
 	f, err := os.Create(path)
 	if err != nil {

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"fmt"
+	"image"
 	"image/color"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +151,156 @@ func TestClockOnEveryScreen(t *testing.T) {
 				v.clock.Visible(), v.slides.Visible(), v.dim.Visible(), tc.clock, tc.slides, tc.dim)
 		}
 	}
+}
+
+// TestMeasuredRules measures the rules on rendered screens at the three
+// sizes: clock digits at least 10 % of the height, a message's capitals at
+// least 5 %, and every text at least 7:1 against what is really behind it,
+// photos included (a white photo, the worst case). Each screen is rendered
+// twice, with its texts and without: the difference is the ink, the second
+// render what is behind it.
+func TestMeasuredRules(t *testing.T) {
+	dir := t.TempDir()
+	white := writeSolidJPEG(t, dir, "white.jpg", 960, 540, color.RGBA{R: 255, G: 255, B: 255, A: 255})
+	tall := writeSolidJPEG(t, dir, "tall.jpg", 540, 720, color.RGBA{R: 255, G: 250, B: 200, A: 255})
+	now := testNow(t)
+	scenarios := []struct {
+		name  string
+		slide device.Slide
+	}{
+		{"message", messageSlide("m", "SEE YOU ON SUNDAY AFTER LUNCH WITH THE CHILDREN AND THE DOG", "Anna", now.Add(-time.Hour))},
+		{"message long", messageSlide("m", strings.Repeat("WE WILL COME ON TUESDAY AT TEN AND BRING THE NEW TABLETS ", 14), "Home care", now)},
+		{"white photo", photoSlide("p", white, "Grandpa's 80th birthday by the lake, with all the grandchildren", "Anna")},
+		{"pale portrait", photoSlide("p", tall, "Lina's first day at school", "Erik")},
+	}
+	for _, sc := range scenarios {
+		for _, size := range []fyne.Size{full, hd, small} {
+			t.Run(fmt.Sprintf("%s %vx%v", sc.name, size.Width, size.Height), func(t *testing.T) {
+				test.NewTempApp(t)
+				s, _ := newTestScreen(t, "en", now)
+				w := showOn(t, s, size)
+				s.SetSlides([]device.Slide{sc.slide})
+				measureRules(t, s, w, size)
+			})
+		}
+	}
+}
+
+func measureRules(t *testing.T, s *Screen, w fyne.Window, size fyne.Size) {
+	t.Helper()
+	clk, front := s.ui.clock, s.ui.front
+	texts := []*canvas.Text{clk.time, clk.date}
+	for _, l := range front.lines {
+		texts = append(texts, l.t)
+	}
+	with := w.Canvas().Capture()
+	colours := make([]color.Color, len(texts))
+	for i, txt := range texts {
+		colours[i] = txt.Color
+		txt.Color = color.Transparent
+		canvas.Refresh(txt)
+	}
+	without := w.Canvas().Capture()
+	for i, txt := range texts {
+		txt.Color = colours[i]
+		canvas.Refresh(txt)
+	}
+	// Captures may be scaled; measure in the capture's pixels.
+	scale := float32(with.Bounds().Dx()) / size.Width
+	h := float32(with.Bounds().Dy())
+
+	// ink is the pixels of a text's box where the two renders differ, and
+	// the first run of rows with ink in it: the text's own, before a gap
+	// and whatever of the next line reaches into its box.
+	type inkBox struct {
+		top, bottom int
+		pix         []image.Point
+	}
+	ink := func(txt *canvas.Text) inkBox {
+		p, sz := txt.Position(), txt.Size()
+		r := image.Rect(int(p.X*scale), int(p.Y*scale), int((p.X+sz.Width)*scale), int((p.Y+sz.Height)*scale)).
+			Intersect(with.Bounds())
+		b := inkBox{top: -1, bottom: -2}
+		ended := false
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			row := false
+			for x := r.Min.X; x < r.Max.X; x++ {
+				if differs(with.At(x, y), without.At(x, y)) {
+					b.pix = append(b.pix, image.Pt(x, y))
+					row = true
+				}
+			}
+			switch {
+			case row && b.top < 0:
+				b.top, b.bottom = y, y
+			case row && !ended:
+				b.bottom = y
+			case !row && b.top >= 0:
+				ended = true
+			}
+		}
+		return b
+	}
+	if d := ink(clk.time); float32(d.bottom-d.top+1) < minClockFrac*h {
+		t.Errorf("clock digits %d px high, want >= %.0f", d.bottom-d.top+1, minClockFrac*h)
+	}
+	if front.kind == kindMessage {
+		var first *canvas.Text
+		for _, l := range front.lines {
+			if l.base == textMain {
+				first = l.t
+				break
+			}
+		}
+		if first == nil {
+			t.Fatal("no message text")
+		}
+		if d := ink(first); float32(d.bottom-d.top+1) < minCapFrac*h {
+			t.Errorf("message capitals %d px high (%q), want >= %.0f", d.bottom-d.top+1, first.Text, minCapFrac*h)
+		}
+	}
+	for _, txt := range texts {
+		if txt.Text == "" || txt.Hidden {
+			continue
+		}
+		d := ink(txt)
+		if len(d.pix) == 0 {
+			t.Errorf("%q left no ink", txt.Text)
+			continue
+		}
+		// The text's own colour: its brightest ink (every text is light).
+		var fg color.Color = color.Black
+		for _, p := range d.pix {
+			if c := with.At(p.X, p.Y); luminance(c) > luminance(fg) {
+				fg = c
+			}
+		}
+		worst := 21.0
+		for _, p := range d.pix {
+			worst = math.Min(worst, contrast(fg, without.At(p.X, p.Y)))
+		}
+		if worst < 7 {
+			t.Errorf("%q: contrast %.2f against what is behind it, want >= 7", txt.Text, worst)
+		}
+	}
+}
+
+// differs reports whether two pixels differ by more than rounding.
+func differs(a, b color.Color) bool {
+	ar, ag, ab, _ := a.RGBA()
+	br, bg, bb, _ := b.RGBA()
+	d := func(x, y uint32) bool { return x>>8 > y>>8+6 || y>>8 > x>>8+6 }
+	return d(ar, br) || d(ag, bg) || d(ab, bb)
+}
+
+// writeSolidJPEG saves a w x h JPEG of one colour in dir.
+func writeSolidJPEG(t testing.TB, dir, name string, w, h int, c color.RGBA) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, c)
+		}
+	}
+	return saveJPEG(t, dir, name, img)
 }
