@@ -30,22 +30,9 @@ func (e *env) bookCmd(ctx context.Context, args []string) error {
 	reason := fs.String("reason", "", "what the call is for, shown on the screen")
 	id := fs.String("id", "", "the booking's `id` (default: a new one); the same id books it again with new details")
 	cancel := fs.String("cancel", "", "cancel the booking `id`")
-	device, rest := "", args
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		device, rest = args[0], args[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	if device == "" && fs.NArg() > 0 {
-		device = fs.Arg(0)
-	}
-	if !proto.ValidID(device) {
-		return fmt.Errorf("book: %q is not a device id", device)
-	}
-	who, err := provisioning.LoadCaller(*callerDir)
+	device, who, err := deviceAndCaller(fs, args, "book", callerDir)
 	if err != nil {
-		return fmt.Errorf("book: %w", err)
+		return err
 	}
 	now := e.now().UTC().Truncate(time.Second)
 	// Each revision is numbered by when it was made, in milliseconds (a
@@ -96,4 +83,28 @@ func (e *env) bookCmd(ctx context.Context, args []string) error {
 	fmt.Fprintf(e.stdout, "booked %s with %s at %s for %s (id %s); see hearthctl activity %s\n",
 		who.ID, device, b.At.In(e.loc).Format("2006-01-02 15:04"), b.Length(), b.ID, device)
 	return nil
+}
+
+// deviceAndCaller parses a caller's command, "CMD DEVICE --caller DIR
+// [flags]" (the device may also follow the flags), and loads the caller
+// from the folder the caller flag names.
+func deviceAndCaller(fs *flag.FlagSet, args []string, cmd string, callerDir *string) (string, provisioning.Caller, error) {
+	device, rest := "", args
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		device, rest = args[0], args[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return "", provisioning.Caller{}, err
+	}
+	if device == "" && fs.NArg() > 0 {
+		device = fs.Arg(0)
+	}
+	if !proto.ValidID(device) {
+		return "", provisioning.Caller{}, fmt.Errorf("%s: %q is not a device id", cmd, device)
+	}
+	who, err := provisioning.LoadCaller(*callerDir)
+	if err != nil {
+		return "", provisioning.Caller{}, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return device, who, nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/hearth-home/hearth/cmd/internal/caller"
 	"github.com/hearth-home/hearth/cmd/internal/callmedia"
 	"github.com/hearth-home/hearth/media"
-	"github.com/hearth-home/hearth/provisioning"
 	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/proto"
 )
@@ -34,22 +33,9 @@ func (e *env) callCmd(ctx context.Context, args []string) error {
 	extend := fs.Bool("extend", false, "ask for 15 more minutes once answered")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	verbose := fs.Bool("v", false, "log the call's steps to stderr")
-	device, rest := "", args
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		device, rest = args[0], args[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	if device == "" && fs.NArg() > 0 {
-		device = fs.Arg(0)
-	}
-	if !proto.ValidID(device) {
-		return fmt.Errorf("call: %q is not a device id", device)
-	}
-	who, err := provisioning.LoadCaller(*callerDir)
+	device, who, err := deviceAndCaller(fs, args, "call", callerDir)
 	if err != nil {
-		return fmt.Errorf("call: %w", err)
+		return err
 	}
 	lvl := slog.LevelWarn
 	if *verbose {
