@@ -437,7 +437,60 @@ func TestQuietNight(t *testing.T) {
 		fake.Advance(15 * time.Second)
 		synctest.Wait()
 		wantCurrent(t, s, "new-night-off")
+
+		// The night's card, there before the morning, is the day's first
+		// screen.
+		s.SetMode(device.ModeNightDim)
+		card := device.Slide{ID: "card:new-since", Rev: 1, Card: &device.Card{Kind: device.CardNewSince,
+			New: device.NewSince{Photos: 3, From: []string{"Anna"}}}}
+		s.SetSlides(append([]device.Slide{card}, messages("a", "b")...))
+		synctest.Wait()
+		wantCurrent(t, s, "a")
+		s.SetMode(device.ModeDay)
+		synctest.Wait()
+		wantCurrent(t, s, "card:new-since")
 	})
+}
+
+func TestCardText(t *testing.T) {
+	now := testNow(t)
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 22, h, m, 0, 0, now.Location()) }
+	calls := &device.Card{Kind: device.CardCalls, Calls: []device.CallEntry{
+		{Name: "Anna", At: at(10, 2), Length: 11*time.Minute + 20*time.Second},
+		{Name: "Eva", At: at(15, 10), Missed: true},
+		{Name: "Erik", At: at(16, 0), Length: 75 * time.Minute},
+	}}
+	booking := &device.Card{Kind: device.CardBooking, Booking: device.Booking{Name: "Eva", At: at(14, 0), Reason: "Medicine check"}}
+	tomorrow := &device.Card{Kind: device.CardBooking, Booking: device.Booking{Name: "Eva", At: at(14, 0).AddDate(0, 0, 1)}}
+	news := &device.Card{Kind: device.CardNewSince, New: device.NewSince{Photos: 3, Messages: 1, From: []string{"Anna", "Erik", "Lina", "Olle"}}}
+	one := &device.Card{Kind: device.CardNewSince, New: device.NewSince{Photos: 1, From: []string{"Anna"}}}
+	for _, tc := range []struct {
+		lang string
+		card *device.Card
+		want string
+	}{
+		{"en", calls, "Calls today: Anna 10:02 (12 min) | Eva tried to call at 15:10 | Erik 16:00 (1 h 15 min)"},
+		{"sv", calls, "Samtal i dag: Anna 10:02 (12 min) | Eva försökte ringa kl. 15:10 | Erik 16:00 (1 tim 15 min)"},
+		{"fi", calls, "Tämän päivän puhelut: Anna klo 10:02 (12 min) | Eva yritti soittaa klo 15:10 | Erik klo 16:00 (1 t 15 min)"},
+		{"de", calls, "Anrufe heute: Anna 10:02 Uhr (12 Min.) | Eva hat um 15:10 Uhr versucht anzurufen | Erik 16:00 Uhr (1 Std. 15 Min.)"},
+		{"en", booking, ": Eva will call at 14:00 | Medicine check"},
+		{"de", booking, ": Eva ruft um 14:00 Uhr an | Medicine check"},
+		{"en", tomorrow, ": Eva will call on Monday at 14:00"},
+		{"fi", tomorrow, ": Eva soittaa maanantaina klo 14:00"},
+		{"en", news, "New since yesterday: 3 photos and 1 message | from Anna, Erik and Lina"},
+		{"sv", one, "Nytt sedan i går: 1 bild | från Anna"},
+		{"fi", news, "Uutta eilisen jälkeen: 3 kuvaa ja 1 viesti | lähettäjät Anna, Erik ja Lina"},
+		{"de", news, "Neu seit gestern: 3 Fotos und 1 Nachricht | von Anna, Erik und Lina"},
+	} {
+		lc, err := lookupLocale(tc.lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		title, body := lc.cardText(tc.card, now)
+		if got := title + ": " + strings.Join(body, " | "); got != tc.want {
+			t.Errorf("%s %v card = %q, want %q", tc.lang, tc.card.Kind, got, tc.want)
+		}
+	}
 }
 
 // TestLongMessagePages: a text too long for one screen at the smallest

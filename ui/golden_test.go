@@ -214,12 +214,21 @@ func TestGoldenCards(t *testing.T) {
 			Photos: 3, Messages: 1, From: []string{"Anna", "Erik"},
 		}}},
 	}
+	type run struct {
+		lang string
+		size fyne.Size
+	}
+	runs := []run{{"en", hd}, {"en", full}, {"en", small}, {"sv", hd}, {"fi", hd}, {"de", hd}}
 	for _, c := range cards {
-		for _, size := range []fyne.Size{hd, full, small} {
+		for _, r := range runs {
+			size := r.size
 			name := "card_" + c.name + sizeName(size)
+			if r.lang != "en" {
+				name += "_" + r.lang
+			}
 			t.Run(name, func(t *testing.T) {
 				test.NewTempApp(t)
-				s, _ := newTestScreen(t, "en", now)
+				s, _ := newTestScreen(t, r.lang, now)
 				w := showOn(t, s, size)
 				card := c.card
 				s.SetSlides([]device.Slide{{ID: "card:" + card.Kind.String(), Rev: 1, Card: &card}})

@@ -266,8 +266,29 @@ func (s *Screen) SetMode(m device.Mode) {
 		return
 	}
 	s.log.Info("screen: mode", "mode", m)
+	if old != device.ModeDay && m == device.ModeDay && s.morning() {
+		return
+	}
 	s.do(s.sync)
 	s.wakeRun()
+}
+
+// morning shows the card of what came in overnight, when the carousel
+// has one, as the day's first screen; it reports whether it did.
+func (s *Screen) morning() bool {
+	s.step.Lock()
+	defer s.step.Unlock()
+	s.mu.Lock()
+	list, shown := s.slides, s.shown
+	s.mu.Unlock()
+	i := slices.IndexFunc(list, func(sl device.Slide) bool {
+		return sl.Card != nil && sl.Card.Kind == device.CardNewSince
+	})
+	if i < 0 || (shown.ok && shown.slide.ID == list[i].ID) {
+		return false
+	}
+	s.showFrom(list, i)
+	return true
 }
 
 // Current returns the id of the slide on screen (the one fading in during
