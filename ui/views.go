@@ -286,6 +286,8 @@ func (v *slideView) setTextLevel(level int) {
 	v.level = level
 	for _, l := range v.lines {
 		l.t.Color = withAlpha(l.base, float32(level)/textSteps)
+		// At 0 the line is hidden: nothing to rasterise or paint.
+		l.t.Hidden = level == 0
 		canvas.Refresh(l.t)
 	}
 }
@@ -300,6 +302,7 @@ func (v *slideView) baseBG() color.NRGBA {
 // addLine adds a text line at the view's current opacity.
 func (v *slideView) addLine(l line) {
 	l.t.Color = withAlpha(l.base, float32(v.level)/textSteps)
+	l.t.Hidden = v.level == 0
 	v.lines = append(v.lines, l)
 }
 
