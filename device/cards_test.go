@@ -347,23 +347,34 @@ func TestSchedulerUntrustedClock(t *testing.T) {
 	}
 }
 
-// A clock years ahead that is not synchronised expires nothing.
+// A clock years ahead that is not synchronised expires nothing, and its
+// night hours do not darken the screen: both are judged at the last
+// trusted time.
 func TestSchedulerUntrustedClockAhead(t *testing.T) {
 	f := newFixture(t, 10, 0)
 	f.apply(t, item("a", 1, f.at(9, 0), f.at(11, 0)))
 	if err := f.st.SetSetting(store.SettingLastTrusted, f.at(10, 0).Format(time.RFC3339Nano)); err != nil {
 		t.Fatal(err)
 	}
-	f.clk = clock.NewFake(f.at(10, 0).AddDate(3, 0, 0))
+	f.clk = clock.NewFake(f.at(23, 0).AddDate(3, 0, 0))
 	f.trust = ClockUnsynced
+	f.night = NightHours{From: 22 * time.Hour, To: 7 * time.Hour, Mode: ModeNightOff}
 	f.run(t, func(s *Scheduler) { s.TimeFloor = f.at(0, 0) })
-	f.disp.expect(t, "mode day")
+	if f.live.Get().Night != ModeNightOff {
+		t.Fatalf("Live's night = %v at 23:00, want night-off", f.live.Get().Night)
+	}
+	f.disp.expect(t, "mode day") // 10:00
 	f.disp.expectTrust(t, false)
 	f.disp.expectSlides(t, "[a:1]") // judged at the last trusted time
-	settle(t, f.clk, f.at(10, 0).AddDate(3, 0, 0).Add(untrustedPoll))
+	settle(t, f.clk, f.at(23, 0).AddDate(3, 0, 0).Add(untrustedPoll), f.at(7, 0).AddDate(3, 0, 1))
 	if _, ok, _ := f.st.Get("a"); !ok {
 		t.Fatal("a was expired on a clock that cannot be trusted")
 	}
+	// Synchronised: it is night.
+	f.live.SetClock(ClockSynced)
+	f.disp.expectTrust(t, true)
+	f.disp.expect(t, "mode night-off")
+	f.disp.expectSlides(t, "[]")
 }
 
 func TestLastNight(t *testing.T) {

@@ -120,6 +120,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		live, liveChanged := s.Live.Watch()
 		now, ok := judge.at(wall, live.ClockTrusted())
+		if first || ok != trusted {
+			log.Info("screen clock", "trusted", ok, "clock", live.Clock, "early", live.ClockEarly, "wall", wall, "judged_at", now)
+			s.Display.SetClockTrusted(ok)
+			trusted = ok
+			expire = expire || ok // judged again: what ended meanwhile goes
+		}
 		if expire && ok {
 			// Expiry only needs to happen now and then; boundaries are a
 			// natural rhythm. Its own change notice wakes us once more.
@@ -133,11 +139,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			}
 			expire = false
 		}
-		if first || ok != trusted {
-			log.Info("screen clock", "trusted", ok, "clock", live.Clock, "early", live.ClockEarly, "wall", wall, "judged_at", now)
-			s.Display.SetClockTrusted(ok)
-			trusted = ok
-		}
 		night = live.Night
 		recs, err := s.Store.Live()
 		var next time.Time
@@ -149,7 +150,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		} else {
 			errWait = time.Second
 			// The mode first: after a power cut at night, no bright flash.
-			if m := live.ScreenMode(); first || m != mode {
+			if m := s.screenMode(live, now, ok); first || m != mode {
 				log.Info("screen mode", "mode", m, "at", now)
 				s.Display.SetMode(m)
 				mode = m
@@ -179,8 +180,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			next = wall.Add(maxWait)
 		}
 		// Aimed from the time now, not the round's: a clock that moved
-		// during the round fires at once rather than late.
+		// during the round fires at once rather than late. A clock that
+		// moved past next while the alarm was being aimed is caught by
+		// reading it once more.
 		fire := alarm.At(clk.Now(), next)
+		if !next.IsZero() && !clk.Now().Before(next) {
+			expire = true
+			continue
+		}
 		for woke := false; !woke; {
 			select {
 			case <-ctx.Done():
@@ -198,12 +205,23 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				// slide on screen is one).
 				var live State
 				live, liveChanged = s.Live.Watch()
-				woke = live.ScreenMode() != mode || live.Night != night || live.ClockTrusted() != trusted
+				woke = s.screenMode(live, now, trusted) != mode || live.Night != night || live.ClockTrusted() != trusted
 			case <-fire:
 				expire, woke = true, true
 			}
 		}
 	}
+}
+
+// screenMode is the mode the screen should be in: the live state's, but
+// while the clock cannot be trusted the night hours are read at the time
+// windows are judged by (a Pi in 1970 must not dim or light up by a wrong
+// clock). A call wins either way.
+func (s *Scheduler) screenMode(st State, at time.Time, trusted bool) Mode {
+	if trusted || st.Call.InCall() {
+		return st.ScreenMode()
+	}
+	return st.NightHours.ModeAt(at, s.Live.Location())
 }
 
 // earliest is the earlier of two instants, a zero one counting as none.
