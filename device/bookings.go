@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/signed"
@@ -97,11 +98,29 @@ func (b *Bookings) Take(bk proto.Booking) (refused, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a := store.Activity{Time: now, Type: ActivityBookingKept, Caller: bk.Caller, Item: bk.ID,
+		Reason: fmt.Sprintf("%s for %s", bk.At.UTC().Format(time.RFC3339), bk.Length())}
+	if bk.Reason != "" {
+		a.Reason += ": " + bk.Reason
+	}
 	if bk.Cancel {
+		a.Type, a.Reason = ActivityBookingCancelled, ""
 		log.Info("booking cancelled", "booking", bk.ID, "rev", bk.Rev, "caller", bk.Caller, "outcome", out)
 	} else {
 		log.Info("booking kept", "booking", bk.ID, "rev", bk.Rev, "caller", bk.Caller, "at", bk.At,
 			"length", bk.Length(), "outcome", out)
 	}
+	if out == store.Added || out == store.Updated || out == store.Deleted {
+		// The carer reads the outcome in the activity log, as a refusal.
+		if err := b.Store.LogActivity(a); err != nil {
+			log.Warn("activity", "err", err)
+		}
+	}
 	return nil, nil
 }
+
+// Activity types of a booking taken (a refused one is input_refused).
+const (
+	ActivityBookingKept      = "booking_kept"
+	ActivityBookingCancelled = "booking_cancelled"
+)

@@ -195,6 +195,16 @@ func TestBookingsTake(t *testing.T) {
 	if bs, _ := f.st.Bookings(); len(bs) != 0 {
 		t.Errorf("Bookings after the cancellation = %+v", bs)
 	}
+	// The carer reads what became of each in the activity log; a copy
+	// already kept is not reported again.
+	acts, _ := f.st.ActivitiesSince(time.Time{}, ActivityBookingKept, ActivityBookingCancelled)
+	var got []string
+	for _, a := range acts {
+		got = append(got, a.Type+" "+a.Item+" "+a.Reason)
+	}
+	if want := "[booking_kept b1 2026-11-22T13:00:00Z for 10m0s: Medicine check booking_cancelled b1 ]"; fmt.Sprint(got) != want {
+		t.Errorf("booking activities = %s, want %s", got, want)
+	}
 	// A clock that cannot be trusted judges nothing over.
 	live.SetClock(ClockUnsynced)
 	if refused, _ := bk.Take(carer.book("b3", 1, f.at(9, 0), 10*time.Minute, "", f.at(8, 0))); refused != nil {
