@@ -75,6 +75,11 @@ func TestBookingOverMQTT(t *testing.T) {
 			t.Errorf("input_refused activities lack %q:\n%s", want, got)
 		}
 	}
+	kept, _ := st.ActivitiesSince(time.Time{}, "booking_kept", "booking_cancelled")
+	if len(kept) != 2 || kept[0].Type != "booking_kept" || kept[0].Item != "bk-1" || !strings.HasSuffix(kept[0].Reason, "for 10m0s: Medicine check") ||
+		kept[1].Type != "booking_cancelled" {
+		t.Errorf("booking activities = %+v, want bk-1 kept, then cancelled", kept)
+	}
 	if r, ok, _ := st.Booking("bk-1"); !ok || !r.Booking.Cancel {
 		t.Errorf("booking bk-1 = %+v, %v; want its cancellation kept", r, ok)
 	}
