@@ -61,23 +61,36 @@ func privacyWords(tag string, p device.Privacy) string {
 
 // SetPrivacy shows or hides the privacy badge (device.PrivacyLight).
 // Turning it on returns only once a frame with the badge has been painted
-// and handed to the display; turning it off hides it in the next frame
+// and the frame after it too; turning it off hides it in the next frame
 // and returns at once. Safe from any goroutine but Fyne's.
 //
 // Knowing the frame was painted: the badge's dot is a canvas.Raster, whose
-// generator the painter calls while drawing the frame that shows it (the
+// generator the painter calls while drawing a frame that shows it (the
 // texture is dropped each time the badge is set, so the next draw makes it
 // again). Fyne's loop draws a frame and swaps its buffers in one step of
 // its goroutine, so once the generator has run, a fyne.DoAndWait of nothing
-// returns only after that frame's swap.
+// returns only after that frame's swap. A swap hands the picture to the X
+// server without waiting for it to land (measured under Xvfb: a few
+// milliseconds later), so SetPrivacy waits for one more painted frame: by
+// then the badge's frame is on the display.
 func (s *Screen) SetPrivacy(p device.Privacy) {
 	if !s.attached.Load() {
 		s.log.Warn("screen: privacy light with no window to show it", "camera", p.Camera, "microphone", p.Microphone)
 		return
 	}
+	if !p.On() {
+		// Hidden in the next frame; nothing to wait for.
+		fyne.Do(func() {
+			if b := s.ui.badge(); b != nil {
+				b.set("")
+			}
+		})
+		return
+	}
+	var b *privacyBadge
 	var painted <-chan struct{}
 	fyne.DoAndWait(func() {
-		if b := s.ui.badge(); b != nil {
+		if b = s.ui.badge(); b != nil {
 			painted = b.set(privacyWords(s.lc.tag, p))
 		}
 	})
@@ -86,11 +99,18 @@ func (s *Screen) SetPrivacy(p device.Privacy) {
 	}
 	t := s.clk.NewTimer(paintWait)
 	defer t.Stop()
-	select {
-	case <-painted:
-		fyne.DoAndWait(func() {})
-	case <-t.C():
-		s.log.Warn("screen: the privacy badge was not painted in time; going on", "within", paintWait)
+	for frame := 0; frame < 2; frame++ {
+		select {
+		case <-painted:
+		case <-t.C():
+			s.log.Warn("screen: the privacy badge was not painted in time; going on", "within", paintWait)
+			return
+		}
+		fyne.DoAndWait(func() {
+			if frame == 0 {
+				painted = b.repaint()
+			}
+		})
 	}
 }
 
@@ -140,12 +160,19 @@ func (b *privacyBadge) set(text string) <-chan struct{} {
 		return nil
 	}
 	b.text = text
+	b.Show()
+	b.Refresh()
+	return b.repaint()
+}
+
+// repaint has the dot painted again in the next frame and returns a
+// channel closed once it is. Fyne goroutine only.
+func (b *privacyBadge) repaint() <-chan struct{} {
 	ch := make(chan struct{})
 	b.mu.Lock()
 	b.waiting = append(b.waiting, ch)
 	b.mu.Unlock()
-	b.Show()
-	b.Refresh()
+	canvas.Refresh(b.dot)
 	return ch
 }
 

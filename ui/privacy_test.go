@@ -70,7 +70,14 @@ func TestPrivacyBadgeIsPaintedBeforeSetPrivacyReturns(t *testing.T) {
 			t.Fatal("SetPrivacy returned before any frame was painted")
 		default:
 		}
-		shot := w.Canvas().Capture() // paints a frame
+		shot := w.Canvas().Capture() // paints a frame with the badge
+		synctest.Wait()
+		select {
+		case <-done:
+			t.Fatal("SetPrivacy returned before the frame after the badge's was painted")
+		default:
+		}
+		w.Canvas().Capture() // and the next
 		synctest.Wait()
 		select {
 		case <-done:
@@ -137,8 +144,10 @@ func TestGoldenPrivacyBadge(t *testing.T) {
 				w := showOn(t, s, hd)
 				s.SetMode(device.ModeNightOff)
 				go s.SetPrivacy(device.Privacy{Camera: true, Microphone: true})
-				synctest.Wait()
-				w.Canvas().Capture()
+				for range 2 {
+					synctest.Wait()
+					w.Canvas().Capture()
+				}
 				synctest.Wait()
 				shot := image.NewNRGBA(corner(hd))
 				draw.Draw(shot, shot.Rect, w.Canvas().Capture(), image.Point{}, draw.Src)

@@ -38,6 +38,9 @@ type calls struct {
 	recheck chan struct{}
 	// note records an activity (devices_changed) for the activity log.
 	note func(store.Activity)
+	// wake turns the display itself on before a call's first screen (the
+	// panel's Wake); nil when there is no panel to switch.
+	wake func()
 }
 
 // newCalls builds the call side, or returns nil when the device has no
@@ -75,6 +78,11 @@ func newCalls(cfg config.Config, clk clock.Clock, live *device.Live, st *store.S
 		Announce: time.Duration(cfg.Announce), Ring: time.Duration(cfg.Ring), Limit: time.Duration(cfg.CallLimit),
 		ICEServers: ice, Loopback: cfg.ICELoopback,
 		Activity: func(e call.Event) { c.note(activityOf(e, clk.Now())) },
+		Wake: func() {
+			if c.wake != nil {
+				c.wake()
+			}
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -22,6 +22,8 @@ import (
 	"github.com/hearth-home/hearth/device"
 	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/device/config"
+	"github.com/hearth-home/hearth/device/panel"
+	"github.com/hearth-home/hearth/device/privacy"
 	"github.com/hearth-home/hearth/device/sdnotify"
 	"github.com/hearth-home/hearth/device/store"
 	"github.com/hearth-home/hearth/device/sysbus"
@@ -46,6 +48,8 @@ type root struct {
 	link *hsync.Client
 
 	screen *ui.Screen // nil headless
+	// panel is the display's power; nil: nothing to switch.
+	panel  *panel.Driver
 	photos *device.Photos
 	sched  *device.Scheduler
 	calls  *calls     // nil: no organisation key, nobody may call
@@ -101,8 +105,15 @@ func compose(cfg config.Config, tlsConf *tls.Config, prov *bundles, log *slog.Lo
 		return nil, err
 	}
 	out := hsync.NewOutbox(cfg.DeviceID, log)
+	r.newPanel()
 	if r.calls, err = newCalls(cfg, r.clk, r.live, r.st, out, disp, r.activity, log); err != nil {
 		return nil, err
+	}
+	if r.calls != nil {
+		r.calls.media.Light = r.privacyLights()
+		if r.panel != nil {
+			r.calls.wake = r.panel.Wake
+		}
 	}
 	r.admin = newAdmin(cfg, r.st, r.live, r.bus, r.clk, r.activity, log)
 	linkOpt := hsync.Options{
@@ -249,6 +260,42 @@ func (r *root) newScreen() (screen, error) {
 	return s, nil
 }
 
+// newPanel opens the display's power switch (--panel) and the driver
+// that follows the night and calls with it; none headless.
+func (r *root) newPanel() {
+	if r.cfg.Headless {
+		return
+	}
+	p, err := panel.Open(r.cfg.Panel, r.log)
+	if err != nil {
+		r.log.Error("panel: the display cannot be powered off at night or woken for calls", "panel", r.cfg.Panel, "err", err)
+		return
+	}
+	if _, none := p.(panel.None); none {
+		return
+	}
+	r.log.Info("panel", "kind", p)
+	r.panel = panel.NewDriver(panel.Options{Panel: p, Live: r.live, Clock: r.clk, Logger: r.log})
+}
+
+// privacyLights are the lights that show the camera or microphone open:
+// the --privacy-led, the screen's badge, and the log.
+func (r *root) privacyLights() device.PrivacyLight {
+	var ls privacy.Lights
+	if r.cfg.PrivacyLED != "" {
+		led, err := privacy.OpenLED(panel.SysfsRoot, r.cfg.PrivacyLED, r.log)
+		if err != nil {
+			r.log.Error("privacy led: calls go on with the screen's badge alone", "led", r.cfg.PrivacyLED, "err", err)
+		} else {
+			ls = append(ls, led)
+		}
+	}
+	if r.screen != nil {
+		ls = append(ls, r.screen)
+	}
+	return append(ls, privacy.Log{Logger: r.log})
+}
+
 // callerName is a caller's name on the allowlist, for the cards ("": none).
 func (r *root) callerName(id string) string {
 	if r.calls == nil {
@@ -297,6 +344,9 @@ func (r *root) components() []component {
 		{"scheduler", r.sched.Run},
 		{"health", r.health.run},
 		{"watchdog", r.dog.Run},
+	}
+	if r.panel != nil {
+		cs = append(cs, component{"panel", r.panel.Run})
 	}
 	if r.calls != nil {
 		cs = append(cs, component{"calls", r.calls.Run})
@@ -419,6 +469,9 @@ func (r *root) finish(err error) error {
 
 // close releases what compose opened.
 func (r *root) close() {
+	if r.panel != nil {
+		_ = r.panel.Close()
+	}
 	if r.bus != nil {
 		_ = r.bus.Close()
 	}

@@ -38,6 +38,7 @@ type Media struct {
 	// closes happen; lit is what each capture not yet closed holds open.
 	lightMu gosync.Mutex
 	lit     map[*capture]device.Privacy
+	shown   device.Privacy // what the light shows
 }
 
 // source is an open camera and microphone: a *media.Capture.
@@ -70,8 +71,11 @@ func New(kind media.Kind, log *slog.Logger) *Media {
 // did open once they have.
 func (m *Media) OpenCapture() (call.Capture, error) {
 	cp := &capture{m: m}
+	lit := time.Now()
 	m.setLight(cp, device.Privacy{Camera: true, Microphone: true})
-	m.Log.Info("capture opening")
+	// light_took is how long the light took to show (the screen: one
+	// painted frame).
+	m.Log.Info("capture opening", "light_took", time.Since(lit))
 	c, err := m.open(m.Capture)
 	if err != nil {
 		m.setLight(cp, device.Privacy{})
@@ -106,9 +110,10 @@ func (m *Media) setLight(cp *capture, p device.Privacy) {
 		all.Camera = all.Camera || q.Camera
 		all.Microphone = all.Microphone || q.Microphone
 	}
-	if m.Light != nil {
+	if m.Light != nil && all != m.shown {
 		m.Light.SetPrivacy(all)
 	}
+	m.shown = all
 }
 
 // NewVideoDecoder returns a VP8 decoder; when libvpx cannot start, the
@@ -144,8 +149,9 @@ func (m *Media) Close() { m.speaker.close() }
 
 // capture is one call's open camera and microphone.
 type capture struct {
-	c source
-	m *Media
+	c      source
+	m      *Media
+	closed gosync.Once // the light out and the log line, once
 }
 
 func (c *capture) HasVideo() bool                 { return c.c.HasVideo() }
@@ -165,8 +171,10 @@ func (c *capture) ReadAudio() (call.Sample, error) {
 // light; a close that never returns leaves it on, as is true.
 func (c *capture) Close() error {
 	err := c.c.Close()
-	c.m.setLight(c, device.Privacy{})
-	c.m.Log.Info("capture closed")
+	c.closed.Do(func() {
+		c.m.setLight(c, device.Privacy{})
+		c.m.Log.Info("privacy light out: capture closed")
+	})
 	return err
 }
 
