@@ -144,7 +144,7 @@ func compose(cfg config.Config, tlsConf *tls.Config, prov *bundles, log *slog.Lo
 		},
 	}
 	r.sched = &device.Scheduler{Store: r.st, Clock: r.clk, Display: disp, Live: r.live, Logger: log,
-		TimeFloor: device.BuildTime(), Names: r.callerName}
+		TimeFloor: device.BuildTime(), Names: r.callerName, BookingLead: time.Duration(cfg.BookingLead)}
 	r.health = newHealth(cfg, r.st, r.link, out, r.live, r.bus, life, r.clk, log)
 	r.wifi = newWifiSetup(cfg.Data, r.st, r.bus, r.clk, log)
 	wd, _ := sdnotify.WatchdogInterval()

@@ -65,6 +65,9 @@ type Config struct {
 	Announce  Duration `json:"announce"`
 	Ring      Duration `json:"ring"`
 	CallLimit Duration `json:"call_limit"`
+	// BookingLead is how long before a carer's booked call the screen
+	// shows it ("Nurse Eva will call at 14:00").
+	BookingLead Duration `json:"booking_lead"`
 	// ICELoopback lets calls use 127.0.0.1 (a caller on the same machine).
 	ICELoopback bool `json:"ice_loopback"`
 	// ICEServers are STUN/TURN URLs, comma-separated on the command line.
@@ -102,21 +105,22 @@ var Locales = []string{"en", "sv", "fi", "de"}
 // Default returns the configuration used where nothing else is said.
 func Default() Config {
 	return Config{
-		Broker:    "mqtt://127.0.0.1:1883",
-		Data:      "/var/lib/hearthd",
-		Locale:    "en",
-		Timezone:  "Local",
-		Night:     "off",
-		NightMode: "dim",
-		Panel:     "auto",
-		Dwell:     Duration(15 * time.Second),
-		Screen:    "1920x1080",
-		KeepAlive: Duration(30 * time.Second),
-		LogLevel:  "info",
-		Media:     "real",
-		Announce:  Duration(5 * time.Second),
-		Ring:      Duration(10 * time.Second),
-		CallLimit: Duration(30 * time.Minute),
+		Broker:      "mqtt://127.0.0.1:1883",
+		Data:        "/var/lib/hearthd",
+		Locale:      "en",
+		Timezone:    "Local",
+		Night:       "off",
+		NightMode:   "dim",
+		Panel:       "auto",
+		Dwell:       Duration(15 * time.Second),
+		Screen:      "1920x1080",
+		KeepAlive:   Duration(30 * time.Second),
+		LogLevel:    "info",
+		Media:       "real",
+		Announce:    Duration(5 * time.Second),
+		Ring:        Duration(10 * time.Second),
+		CallLimit:   Duration(30 * time.Minute),
+		BookingLead: Duration(2 * time.Hour),
 		// Loopback candidates let a caller on the same machine (tests, a
 		// local web caller) connect; remote callers simply never reach them.
 		ICELoopback: true,
@@ -182,6 +186,7 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.Var((*durationFlag)(&f.Announce), "announce", "forced calls: chime and notice before the picture")
 	fs.Var((*durationFlag)(&f.Ring), "ring", "signalled calls: ring before answering")
 	fs.Var((*durationFlag)(&f.CallLimit), "call-limit", "a call's length unless its invite says")
+	fs.Var((*durationFlag)(&f.BookingLead), "booking-lead", "how long before a booked call the screen shows it")
 	fs.BoolVar(&f.ICELoopback, "ice-loopback", cfg.ICELoopback, "offer loopback ICE candidates too (a caller on this machine; harmless elsewhere)")
 	fs.Var((*durationFlag)(&f.Heartbeat), "heartbeat", "how often to report health upward")
 	fs.Var((*durationFlag)(&f.BundleWatch), "bundle-watch", "how often a running device looks for a newer provisioning bundle")
@@ -253,6 +258,8 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 				cfg.Ring = f.Ring
 			case "call-limit":
 				cfg.CallLimit = f.CallLimit
+			case "booking-lead":
+				cfg.BookingLead = f.BookingLead
 			case "ice-loopback":
 				cfg.ICELoopback = f.ICELoopback
 			case "heartbeat":
@@ -365,7 +372,8 @@ func (c Config) Validate() error {
 		name string
 		v    Duration
 		max  time.Duration
-	}{{"announce", c.Announce, time.Minute}, {"ring", c.Ring, 2 * time.Minute}, {"call-limit", c.CallLimit, proto.MaxCallLimit}} {
+	}{{"announce", c.Announce, time.Minute}, {"ring", c.Ring, 2 * time.Minute}, {"call-limit", c.CallLimit, proto.MaxCallLimit},
+		{"booking-lead", c.BookingLead, 24 * time.Hour}} {
 		if d.v <= 0 || time.Duration(d.v) > d.max {
 			return bad("%s %s: want more than 0 and at most %s", d.name, time.Duration(d.v), d.max)
 		}

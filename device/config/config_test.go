@@ -15,7 +15,7 @@ func TestLoadPrecedence(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"device_id":"mum-kitchen","broker":"mqtt://file:1883","locale":"sv","dwell":"20s","night":"22:00-07:00"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Load([]string{"--config", file, "--locale", "fi", "--data", "/tmp/x"}, io.Discard)
+	cfg, err := Load([]string{"--config", file, "--locale", "fi", "--data", "/tmp/x", "--booking-lead", "90m"}, io.Discard)
 	if err != nil {
 		t.Fatalf("Load = %v", err)
 	}
@@ -28,6 +28,7 @@ func TestLoadPrecedence(t *testing.T) {
 		"night from file":    {cfg.Night, "22:00-07:00"},
 		"default night mode": {cfg.NightMode, "dim"},
 		"default screen":     {cfg.Screen, "1920x1080"},
+		"booking lead":       {time.Duration(cfg.BookingLead), 90 * time.Minute},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s = %v, want %v", name, tc.got, tc.want)
@@ -60,6 +61,7 @@ func TestLoadRefuses(t *testing.T) {
 		"stray argument": {[]string{"--device-id", "a", "extra"}, "unexpected argument"},
 		"pprof abroad":   {[]string{"--device-id", "a", "--pprof", "0.0.0.0:6060"}, "pprof"},
 		"pprof no port":  {[]string{"--device-id", "a", "--pprof", "127.0.0.1"}, "pprof"},
+		"long lead":      {[]string{"--device-id", "a", "--booking-lead", "25h"}, "booking-lead"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(tc.args, io.Discard)
