@@ -543,6 +543,32 @@ func TestLongMessagePages(t *testing.T) {
 	})
 }
 
+// TestPagesAfterLayout: a long text set before the window had its size
+// is split into pages once it has one.
+func TestPagesAfterLayout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		test.NewTempApp(t)
+		now := testNow(t)
+		s, fake := newTestScreen(t, "en", now)
+		long := strings.Repeat("Remember the physiotherapist on Wednesday morning, and drink enough water. ", 12)
+		s.SetSlides([]device.Slide{messageSlide("m", long, "Anna", now)})
+		carousel(t, s)
+		if s.shown.pages != 1 {
+			t.Fatalf("before layout: %d pages, want 1", s.shown.pages)
+		}
+		showOn(t, s, hd)
+		synctest.Wait()
+		if s.shown.pages < 2 {
+			t.Fatalf("after layout: %d pages, want several", s.shown.pages)
+		}
+		fake.Advance(s.shown.dwell)
+		synctest.Wait()
+		if s.shown.page != 1 {
+			t.Errorf("after a page's dwell: page %d, want 1", s.shown.page)
+		}
+	})
+}
+
 // TestPageMarks: every page of a long text carries its mark, and its
 // body text is at least the smallest size.
 func TestPageMarks(t *testing.T) {

@@ -75,9 +75,6 @@ type Screen struct {
 	failed  map[string]failure // slide id -> why its photo was skipped
 	// untrusted: the wall clock cannot be believed (SetClockTrusted).
 	untrusted bool
-	// area is the canvas size the slides were last laid out at; long
-	// texts are split into pages for it (zero before the first layout).
-	area fyne.Size
 	// receipted is the wanted.gen whose receipt went out.
 	receipted uint64
 
@@ -436,7 +433,10 @@ func (s *Screen) advance() {
 
 // showPage shows a page of the slide on screen. Called with step held.
 func (s *Screen) showPage(sl device.Slide, pic *photo, page int) {
-	next := s.paged(wanted{ok: true, slide: sl, pic: pic, page: page})
+	s.mu.Lock()
+	pages := s.shown.pages
+	s.mu.Unlock()
+	next := s.paged(wanted{ok: true, slide: sl, pic: pic, page: page, pages: pages})
 	s.mu.Lock()
 	next.gen = s.shown.gen + 1
 	s.shown = next
@@ -447,29 +447,20 @@ func (s *Screen) showPage(sl device.Slide, pic *photo, page int) {
 	s.wakeRun()
 }
 
-// paged fills in w's pages and its page's dwell: the reading time of the
-// page's words, at the canvas size last laid out.
+// paged gives w its first dwell: Dwell for a photo, else the reading
+// time of its words, shared among its pages. Text is measured only on
+// Fyne's goroutine (go-text's caches are not safe from others): the view
+// tells the exact pages and words when it is laid out (pagesShown).
 func (s *Screen) paged(w wanted) wanted {
-	w.pages, w.dwell = 1, s.dwell
+	w.pages, w.dwell = max(w.pages, 1), s.dwell
 	if !w.ok || (w.slide.Photo && w.slide.Card == nil) {
 		return w
 	}
 	s.mu.Lock()
-	area, trusted := s.area, !s.untrusted
+	trusted := !s.untrusted
 	s.mu.Unlock()
 	t := textOf(s.lc, w.slide, s.clk.Now().In(s.loc), trusted)
-	if area.Width < 1 || area.Height < 1 {
-		// Not laid out yet: one page, read as a whole.
-		w.dwell = readingDwell(len(strings.Fields(t.body)), s.dwell)
-		return w
-	}
-	m := metricsFor(area)
-	pages, _ := bodyPages(t.body, frameText(m, s.lc, t).box, m.bodyMax, m.bodyMin, m.pageMark())
-	w.pages = max(1, len(pages))
-	w.page = min(w.page, w.pages-1)
-	if len(pages) > 0 {
-		w.dwell = readingDwell(words(pages[w.page]), s.dwell)
-	}
+	w.dwell = readingDwell(len(strings.Fields(t.body))/w.pages, s.dwell)
 	return w
 }
 
@@ -629,7 +620,8 @@ func (s *Screen) sync() {
 		}
 		nv := newSlideView(kind, want.slide, want.pic, s.lc, text, want.page)
 		nv.quiet = !want.ok && !seen
-		nv.onSize = s.setArea
+		gen := want.gen
+		nv.onPages = func(pages, words int) { s.pagesShown(gen, pages, words) }
 		nv.onPanel = func(a float32) {
 			if v.front == nv && v.anim == nil && v.sv == nil {
 				v.clock.setPanel(a)
@@ -798,10 +790,20 @@ func (s *Screen) SetClockTrusted(ok bool) {
 	s.do(s.sync)
 }
 
-// setArea records the canvas size the slides are laid out at (Fyne's
-// goroutine); long texts are paged for it.
-func (s *Screen) setArea(size fyne.Size) {
+// pagesShown is told by the view of gen (on Fyne's goroutine, where text
+// can be measured) how many pages its text takes at the canvas's size and
+// how many words the page shown has: that page stays its reading time,
+// from now.
+func (s *Screen) pagesShown(gen uint64, pages, words int) {
+	d := readingDwell(words, s.dwell)
 	s.mu.Lock()
-	s.area = size
+	changed := s.shown.gen == gen && (s.shown.pages != pages || s.shown.dwell != d)
+	if changed {
+		s.shown.pages, s.shown.dwell = pages, d
+		s.restart = true
+	}
 	s.mu.Unlock()
+	if changed {
+		s.wakeRun()
+	}
 }

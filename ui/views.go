@@ -193,8 +193,9 @@ type slideView struct {
 	panel float32
 	// onPanel, if set, is told when a new size changes panel.
 	onPanel func(float32)
-	// onSize, if set, is told the size at each layout.
-	onSize func(fyne.Size)
+	// onPages, if set, is told at each layout of a text how many pages
+	// it takes and how many words the page shown has.
+	onPages func(pages, words int)
 
 	// fillHidden: the photo covers the screen, its fill is left out.
 	fillHidden bool
@@ -310,9 +311,6 @@ func (v *slideView) addLine(l line) {
 func (v *slideView) layout(size fyne.Size) {
 	v.lines = v.lines[:0]
 	if size.Width >= 1 && size.Height >= 1 {
-		if v.onSize != nil {
-			v.onSize(size)
-		}
 		m := metricsFor(size)
 		switch v.kind {
 		case kindPhoto:
@@ -486,6 +484,9 @@ func (v *slideView) layoutText(m metrics) {
 	}
 	page := min(max(v.page, 0), len(pages)-1)
 	lines := pages[page]
+	if v.onPages != nil {
+		v.onPages(len(pages), words(lines))
+	}
 	pitch := bodyPitch * size
 	height := float32(len(lines)-1)*pitch + (capRatio+descRatio)*size
 	y := f.top + capRatio*size
