@@ -17,9 +17,15 @@ var _ device.CallDisplay = (*Screen)(nil)
 type callState struct {
 	view device.CallView
 	gen  uint64 // counts ShowCall changes
-	// hungUp: the hang-up button was used in this call (Hangup is
-	// called once per call, however often the resident taps).
+	// hungUp: the hang-up or Not now button was used in this call (each
+	// is called once per call, however often the resident taps).
 	hungUp bool
+	// since is when the call was first shown: a long reason's pages
+	// count from it.
+	since time.Time
+	// tickStop, while the view wants a tick every second (a countdown,
+	// a reason's pages), stops the goroutine that gives it.
+	tickStop chan struct{}
 	// remote holds the latest picture per participant id; self is the
 	// resident's own camera. The decoder hands the images over: they are
 	// only read from here on.
@@ -52,7 +58,7 @@ func (s *Screen) ShowCall(v device.CallView) {
 	if v.Phase == device.CallNone || v.Call != c.view.Call {
 		// Another call (or none): nothing of the last one is kept.
 		clear(c.remote)
-		c.self, c.hungUp = frame{}, false
+		c.self, c.hungUp, c.since = frame{}, false, s.clk.Now()
 	} else {
 		for id := range c.remote {
 			if !hasParticipant(v.Participants, id) {
@@ -62,6 +68,7 @@ func (s *Screen) ShowCall(v device.CallView) {
 	}
 	c.view = v
 	c.gen++
+	s.tickCall(c)
 	s.callMu.Unlock()
 
 	s.log.Debug("screen: call", "call", v.Call, "phase", v.Phase)
@@ -117,6 +124,45 @@ func (s *Screen) SelfFrame(img image.Image) {
 	s.kickFrames()
 }
 
+// tickCall starts or stops the tick every second that the view in c
+// wants (ticking). Called with callMu held.
+func (s *Screen) tickCall(c *callState) {
+	want := ticking(c.view)
+	switch {
+	case want && c.tickStop == nil:
+		c.tickStop = make(chan struct{})
+		go s.ticker(c.tickStop)
+	case !want && c.tickStop != nil:
+		close(c.tickStop)
+		c.tickStop = nil
+	}
+}
+
+// ticker brings the call view to the clock at each second of the
+// countdown (and so turns the reason's pages) until stop is closed.
+func (s *Screen) ticker(stop <-chan struct{}) {
+	for {
+		s.callMu.Lock()
+		at := s.callState.view.StartsAt
+		s.callMu.Unlock()
+		d := time.Second
+		if !at.IsZero() {
+			// The next whole second before at: when the count changes.
+			if left := at.Sub(s.clk.Now()) % time.Second; left > 0 {
+				d = left
+			}
+		}
+		t := s.clk.NewTimer(d)
+		select {
+		case <-stop:
+			t.Stop()
+			return
+		case <-t.C():
+			s.do(s.syncCall)
+		}
+	}
+}
+
 func hasParticipant(ps []device.Participant, id string) bool {
 	for i := range ps {
 		if ps[i].ID == id {
@@ -161,12 +207,12 @@ func (s *Screen) applyFrames() {
 // syncCall brings the call view in line with callState. Fyne goroutine only.
 func (s *Screen) syncCall() {
 	v := s.ui
-	now := s.clk.Now()
+	now := s.clk.Now().In(s.loc)
 	s.callMu.Lock()
 	c := &s.callState
 	if v.cv != nil && v.cv.gen == c.gen {
 		s.callMu.Unlock()
-		v.cv.tick(now) // the warning's minutes
+		v.cv.tick(now) // the countdown, the clock, the warning's minutes
 		return
 	}
 	view, gen := c.view, c.gen
@@ -176,7 +222,7 @@ func (s *Screen) syncCall() {
 	}
 	var cv *callView
 	if view.Phase != device.CallNone {
-		cv = newCallView(view, gen, s.lc, now, s.hangup)
+		cv = newCallView(view, gen, s.lc, now, c.since, s.hangup, s.decline)
 		for _, t := range cv.tiles {
 			t.next = c.remote[t.id]
 		}
@@ -200,10 +246,19 @@ func (s *Screen) syncCall() {
 }
 
 // hangup is the red button: it calls the call's Hangup once per call.
-func (s *Screen) hangup() {
+func (s *Screen) hangup() { s.touched(false) }
+
+// decline is the Not now button: the call's Decline (or, for a view
+// without one, its Hangup), once per call.
+func (s *Screen) decline() { s.touched(true) }
+
+func (s *Screen) touched(decline bool) {
 	s.callMu.Lock()
 	c := &s.callState
 	fn := c.view.Hangup
+	if decline && c.view.Decline != nil {
+		fn = c.view.Decline
+	}
 	if fn == nil || c.hungUp || c.view.Phase == device.CallNone {
 		s.callMu.Unlock()
 		return
@@ -211,7 +266,7 @@ func (s *Screen) hangup() {
 	c.hungUp = true
 	id := c.view.Call
 	s.callMu.Unlock()
-	s.log.Info("screen: hang-up touched", "call", id)
+	s.log.Info("screen: hang-up touched", "call", id, "not_now", decline)
 	fn()
 }
 

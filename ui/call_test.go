@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"math"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,120 +79,264 @@ func activeCall(now time.Time, ps ...device.Participant) device.CallView {
 	}
 }
 
-func TestGoldenCallAnnouncing(t *testing.T) {
-	test.NewTempApp(t)
-	s, _ := newTestScreen(t, "en", testNow(t))
-	w := showOn(t, s, hd)
-	s.ShowCall(device.CallView{
-		Phase: device.CallAnnouncing, Call: "c1", Forced: true, Name: "Anna",
-		Reason: "Morning medicine check", Participants: []device.Participant{anna}, CameraOn: true, MicOn: true,
-	})
-	test.AssertImageMatches(t, "call_announcing.png", w.Canvas().Capture())
+// The sizes every call screen is checked at; goldens carry the suffix.
+var callSizes = []struct {
+	suffix string
+	size   fyne.Size
+}{{"", hd}, {"_1080", fyne.NewSize(1920, 1080)}, {"_600", fyne.NewSize(1024, 600)}}
+
+// goldenCall shows v (and, for an active call, the pictures) on a screen
+// of each size in sizes and compares it with name+suffix.png. frames
+// sends the pictures after ShowCall.
+func goldenCall(t *testing.T, name, lang string, sizes int, v device.CallView, frames func(s *Screen)) {
+	for _, cs := range callSizes[:sizes] {
+		t.Run(name+cs.suffix, func(t *testing.T) {
+			test.NewTempApp(t)
+			s, _ := newTestScreen(t, lang, testNow(t))
+			w := showOn(t, s, cs.size)
+			s.ShowCall(v)
+			if frames != nil {
+				frames(s)
+			}
+			test.AssertImageMatches(t, name+cs.suffix+".png", w.Canvas().Capture())
+			s.ShowCall(device.CallView{}) // stops the countdown's tick
+		})
+	}
 }
 
+const medicineReason = "Morning medicine check"
+
+// TestGoldenCallAnnouncing: a forced call's picture, name, reason and
+// countdown, no button.
+func TestGoldenCallAnnouncing(t *testing.T) {
+	now := testNow(t)
+	goldenCall(t, "call_announcing", "en", 3, device.CallView{
+		Phase: device.CallAnnouncing, Call: "c1", Forced: true, Name: "Nurse Maria", Reason: medicineReason,
+		Participants: []device.Participant{nurse}, CameraOn: true, MicOn: true,
+		Picture: annaPicture(), StartsAt: now.Add(5 * time.Second),
+	}, nil)
+}
+
+// TestGoldenCallRinging: the caller's picture, "starts by itself in 8 s"
+// and one calm Not now.
 func TestGoldenCallRinging(t *testing.T) {
-	test.NewTempApp(t)
-	s, _ := newTestScreen(t, "en", testNow(t))
-	w := showOn(t, s, hd)
-	s.ShowCall(device.CallView{
+	now := testNow(t)
+	goldenCall(t, "call_ringing", "en", 3, device.CallView{
 		Phase: device.CallRinging, Call: "c1", Name: "Anna", Participants: []device.Participant{anna},
-		Hangup: func() {},
-	})
-	test.AssertImageMatches(t, "call_ringing.png", w.Canvas().Capture())
+		Picture: annaPicture(), StartsAt: now.Add(7*time.Second + 200*time.Millisecond),
+		Hangup: func() {}, Decline: func() {},
+	}, nil)
 }
 
 func TestGoldenCallConnecting(t *testing.T) {
-	test.NewTempApp(t)
-	s, _ := newTestScreen(t, "en", testNow(t))
-	w := showOn(t, s, hd)
-	s.ShowCall(device.CallView{
+	goldenCall(t, "call_connecting", "en", 1, device.CallView{
 		Phase: device.CallConnecting, Call: "c1", Name: "Anna", Participants: []device.Participant{anna},
-		CameraOn: true, MicOn: true, Hangup: func() {},
-	})
-	test.AssertImageMatches(t, "call_connecting.png", w.Canvas().Capture())
+		Picture: annaPicture(), CameraOn: true, MicOn: true, Hangup: func() {},
+	}, nil)
 }
 
-// TestGoldenCallActive: a 4:3 picture letterboxed on the 16:9 screen, the
-// resident's own picture bottom-right under "Camera on".
-func TestGoldenCallActive(t *testing.T) {
-	test.NewTempApp(t)
-	now := testNow(t)
-	s, _ := newTestScreen(t, "en", now)
-	w := showOn(t, s, hd)
-	s.ShowCall(activeCall(now, anna))
+func annaAndSelf(s *Screen) {
 	s.RemoteFrame("anna", annaPicture())
 	s.SelfFrame(selfPicture())
-	test.AssertImageMatches(t, "call_active.png", w.Canvas().Capture())
+}
+
+// TestGoldenCallActive: a 4:3 picture letterboxed above the control
+// strip, the clock top-right, the resident's own picture bottom-right.
+func TestGoldenCallActive(t *testing.T) {
+	goldenCall(t, "call_active", "en", 1, activeCall(testNow(t), anna), annaAndSelf)
 }
 
 // TestGoldenCallWarning: 4.5 minutes left read "5 minutes"; the
-// microphone is off.
+// microphone is off: "They can't hear you".
 func TestGoldenCallWarning(t *testing.T) {
-	test.NewTempApp(t)
 	now := testNow(t)
-	s, _ := newTestScreen(t, "en", now)
-	w := showOn(t, s, hd)
 	v := activeCall(now, anna)
 	v.Ends, v.Warning, v.MicOn = now.Add(4*time.Minute+30*time.Second), true, false
-	s.ShowCall(v)
-	s.RemoteFrame("anna", annaPicture())
-	s.SelfFrame(selfPicture())
-	test.AssertImageMatches(t, "call_warning.png", w.Canvas().Capture())
+	goldenCall(t, "call_warning", "en", 1, v, annaAndSelf)
 }
 
-// TestGoldenCallThree: three people tiled two above one; one sends a
-// portrait picture.
+// TestGoldenCallThree: three people tiled two above one, above the
+// strip; one sends a portrait picture.
 func TestGoldenCallThree(t *testing.T) {
-	test.NewTempApp(t)
-	now := testNow(t)
-	s, _ := newTestScreen(t, "en", now)
-	w := showOn(t, s, hd)
-	s.ShowCall(activeCall(now, anna, erik, nurse))
-	s.RemoteFrame("anna", annaPicture())
-	s.RemoteFrame("erik", personPicture(640, 360, color.RGBA{R: 0x9B, G: 0xB5, B: 0x8C, A: 0xFF}, color.RGBA{R: 0x2E, G: 0x3B, B: 0x4F, A: 0xFF}))
-	s.RemoteFrame("nurse-maria", personPicture(360, 640, color.RGBA{R: 0xD8, G: 0xDD, B: 0xE3, A: 0xFF}, color.RGBA{R: 0x4F, G: 0x8F, B: 0x9E, A: 0xFF}))
-	s.SelfFrame(selfPicture())
-	test.AssertImageMatches(t, "call_three.png", w.Canvas().Capture())
+	goldenCall(t, "call_three", "en", 3, activeCall(testNow(t), anna, erik, nurse), func(s *Screen) {
+		s.RemoteFrame("anna", annaPicture())
+		s.RemoteFrame("erik", personPicture(640, 360, color.RGBA{R: 0x9B, G: 0xB5, B: 0x8C, A: 0xFF}, color.RGBA{R: 0x2E, G: 0x3B, B: 0x4F, A: 0xFF}))
+		s.RemoteFrame("nurse-maria", personPicture(360, 640, color.RGBA{R: 0xD8, G: 0xDD, B: 0xE3, A: 0xFF}, color.RGBA{R: 0x4F, G: 0x8F, B: 0x9E, A: 0xFF}))
+		s.SelfFrame(selfPicture())
+	})
 }
 
 // TestGoldenCallWaitingForPicture: before the first frame a participant
 // is their name on a dark tile; the camera is off.
 func TestGoldenCallWaitingForPicture(t *testing.T) {
-	test.NewTempApp(t)
-	now := testNow(t)
-	s, _ := newTestScreen(t, "en", now)
-	w := showOn(t, s, hd)
-	v := activeCall(now, anna, erik)
+	v := activeCall(testNow(t), anna, erik)
 	v.CameraOn = false
-	s.ShowCall(v)
-	s.RemoteFrame("anna", annaPicture())
-	test.AssertImageMatches(t, "call_waiting.png", w.Canvas().Capture())
+	goldenCall(t, "call_waiting", "en", 1, v, func(s *Screen) { s.RemoteFrame("anna", annaPicture()) })
 }
 
+// TestGoldenCallEnded: why, in the screen's language.
 func TestGoldenCallEnded(t *testing.T) {
-	test.NewTempApp(t)
-	s, _ := newTestScreen(t, "en", testNow(t))
-	w := showOn(t, s, hd)
-	s.ShowCall(device.CallView{Phase: device.CallEnded, Call: "c1", Name: "Anna", EndReason: "Anna hung up"})
-	test.AssertImageMatches(t, "call_ended.png", w.Canvas().Capture())
+	v := device.CallView{Phase: device.CallEnded, Call: "c1", Name: "Anna", End: device.EndCallerHungUp, EndReason: "Anna hung up"}
+	goldenCall(t, "call_ended", "en", 1, v, nil)
+	goldenCall(t, "call_ended_de", "de", 1, v, nil)
+	v.End, v.EndReason = device.EndResident, "ended on the device"
+	goldenCall(t, "call_ended_resident_de", "de", 1, v, nil)
 }
 
 // TestGoldenCallLocales: an active call with the warning and the
 // microphone off in every other language.
 func TestGoldenCallLocales(t *testing.T) {
+	now := testNow(t)
+	v := activeCall(now, anna)
+	v.Ends, v.Warning, v.MicOn = now.Add(5*time.Minute), true, false
 	for _, lang := range []string{"sv", "fi", "de"} {
-		t.Run(lang, func(t *testing.T) {
-			test.NewTempApp(t)
-			now := testNow(t)
-			s, _ := newTestScreen(t, lang, now)
-			w := showOn(t, s, hd)
-			v := activeCall(now, anna)
-			v.Ends, v.Warning, v.MicOn = now.Add(5*time.Minute), true, false
-			s.ShowCall(v)
-			s.RemoteFrame("anna", annaPicture())
-			s.SelfFrame(selfPicture())
-			test.AssertImageMatches(t, "call_active_"+lang+".png", w.Canvas().Capture())
+		goldenCall(t, "call_active_"+lang, lang, 1, v, annaAndSelf)
+	}
+}
+
+// longReason is more than fits on the announcement at the smallest
+// size a reason may have.
+const longReason = "Evening medicine check: please have the blue box from the kitchen drawer ready, with a glass of water. " +
+	"We will also talk about tomorrow's visit to the doctor in town; the taxi comes at nine, and Erik will meet you there. " +
+	"If you feel dizzy or unwell, tell me at once and I will call the doctor for you. " +
+	"After that we look at the new walking frame together, and I show you how to fold it for the taxi. " +
+	"Anna sends her love and will call you on Sunday afternoon as usual."
+
+// TestCallLongReasonPaged: a long reason is never cut: it is shown page
+// by page, each for pageEvery, every page at full size, and the pages
+// together hold every word.
+func TestCallLongReasonPaged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		test.NewTempApp(t)
+		now := testNow(t)
+		s, fake := newTestScreen(t, "de", now)
+		w := showOn(t, s, hd)
+		s.ShowCall(device.CallView{
+			Phase: device.CallAnnouncing, Call: "c1", Forced: true, Name: "Nurse Maria", Reason: longReason,
+			Participants: []device.Participant{nurse}, Picture: annaPicture(), StartsAt: now.Add(5 * time.Second),
 		})
+		defer s.ShowCall(device.CallView{}) // stops the tick
+		synctest.Wait()
+		cv := s.ui.cv
+		if cv.pages < 2 {
+			t.Fatalf("%d pages for a %d-character reason, want more than one", cv.pages, len(longReason))
+		}
+		var words []string
+		for page := range cv.pages {
+			if page > 0 {
+				fake.Advance(pageEvery)
+				synctest.Wait()
+			}
+			if cv.page != page {
+				t.Fatalf("at %v: page %d, want %d", fake.Now().Sub(now), cv.page, page)
+			}
+			for _, l := range s.ui.cv.lines {
+				if l.base == textSoft {
+					words = append(words, strings.Fields(strings.TrimSuffix(l.t.Text, ellipsis))...)
+					if l.t.TextSize < 0.07*hd.Height-0.01 {
+						t.Errorf("page %d: %q at size %.1f, want at least %.1f", page, l.t.Text, l.t.TextSize, 0.07*hd.Height)
+					}
+				}
+			}
+			if page == 0 {
+				test.AssertImageMatches(t, "call_announcing_long.png", w.Canvas().Capture())
+			}
+		}
+		if got := strings.Join(words, " "); got != strings.Join(strings.Fields(longReason), " ") {
+			t.Errorf("the pages read %q,\nwant %q", got, longReason)
+		}
+	})
+}
+
+// TestCallCountdownTicks: the ringing screen counts the seconds down,
+// once a second, and stops ticking once the call is no longer ringing.
+func TestCallCountdownTicks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		test.NewTempApp(t)
+		now := testNow(t)
+		s, fake := newTestScreen(t, "en", now)
+		showOn(t, s, hd)
+		ring := device.CallView{
+			Phase: device.CallRinging, Call: "c1", Name: "Anna", Participants: []device.Participant{anna},
+			StartsAt: now.Add(8 * time.Second), Hangup: func() {}, Decline: func() {},
+		}
+		s.ShowCall(ring)
+		defer s.ShowCall(device.CallView{})
+		synctest.Wait()
+		for want := 8; want >= 1; want-- {
+			if got := s.ui.cv.count.Text; got != fmt.Sprintf("The call starts by itself in %d s", want) {
+				t.Fatalf("at %v: %q, want %d s", fake.Now().Sub(now), got, want)
+			}
+			fake.Advance(time.Second)
+			synctest.Wait()
+		}
+		// Active: no countdown, nothing ticks but the minute.
+		s.ShowCall(activeCall(fake.Now(), anna))
+		synctest.Wait()
+		if p := fake.Pending(); len(p) != 0 {
+			t.Errorf("timers pending in a call with no countdown: %v", p)
+		}
+	})
+}
+
+// TestCallActiveClock: the clock stays in a call and follows the time.
+func TestCallActiveClock(t *testing.T) {
+	test.NewTempApp(t)
+	now := testNow(t)
+	s, _ := newTestScreen(t, "en", now)
+	showOn(t, s, hd)
+	s.ShowCall(activeCall(now, anna))
+	if got, want := s.ui.cv.clock.Text, now.Format("15:04"); got != want {
+		t.Errorf("clock in a call = %q, want %q", got, want)
+	}
+	s.ui.cv.tick(now.Add(time.Minute))
+	if got, want := s.ui.cv.clock.Text, now.Add(time.Minute).Format("15:04"); got != want {
+		t.Errorf("clock a minute later = %q, want %q", got, want)
+	}
+}
+
+// TestCallEndCauseWords: every cause is worded in every language, with
+// the name where it names someone; EndOther keeps the device's reason.
+func TestCallEndCauseWords(t *testing.T) {
+	for _, tag := range []string{"en", "sv", "fi", "de"} {
+		l, _ := lookupLocale(tag)
+		seen := map[string]device.EndCause{}
+		for c := device.EndCallerHungUp; c <= device.EndNoConnect; c++ {
+			got := l.endCause(c, "Anna", "english reason")
+			if got == "" || got == "english reason" || strings.Contains(got, "%") {
+				t.Errorf("%s endCause(%d) = %q", tag, c, got)
+			}
+			if other, dup := seen[got]; dup {
+				t.Errorf("%s: causes %d and %d both read %q", tag, other, c, got)
+			}
+			seen[got] = c
+			if (c == device.EndCallerHungUp || c == device.EndLost) && !strings.Contains(got, "Anna") {
+				t.Errorf("%s endCause(%d) = %q, want the name", tag, c, got)
+			}
+		}
+		if got := l.endCause(device.EndOther, "Anna", "english reason"); got != "english reason" {
+			t.Errorf("%s endCause(EndOther) = %q, want the reason as it is", tag, got)
+		}
+	}
+}
+
+// TestCallNotNowDeclines: the ringing screen's one button declines.
+func TestCallNotNowDeclines(t *testing.T) {
+	test.NewTempApp(t)
+	s, _ := newTestScreen(t, "en", testNow(t))
+	showOn(t, s, hd)
+	var declined, hungUp atomic.Int32
+	s.ShowCall(device.CallView{
+		Phase: device.CallRinging, Call: "c1", Name: "Anna", Participants: []device.Participant{anna},
+		Hangup: func() { hungUp.Add(1) }, Decline: func() { declined.Add(1) },
+	})
+	if s.ui.cv.hang == nil || s.ui.cv.hang.label.Text != "Not now" {
+		t.Fatal("no Not now button while ringing")
+	}
+	test.Tap(s.ui.cv.hang)
+	test.Tap(s.ui.cv.hang)
+	if declined.Load() != 1 || hungUp.Load() != 0 {
+		t.Errorf("after two taps: Decline %d, Hangup %d, want 1 and 0", declined.Load(), hungUp.Load())
 	}
 }
 
@@ -530,6 +675,8 @@ func TestCallContrast(t *testing.T) {
 		{"reason", textSoft, callBG},
 		{"name on a waiting tile", textMain, tileBG},
 		{"hang-up button", textMain, hangupRed},
+		{"Not now button", textMain, declineBG},
+		{"clock over a white picture", textMain, over(shade, white)},
 		{"warning", bannerText, bannerBG},
 		{"marks and names over a white picture", textMain, over(shade, white)},
 	} {
@@ -541,9 +688,6 @@ func TestCallContrast(t *testing.T) {
 	if got := contrast(textMain, callBG); got < 3 {
 		t.Errorf("hang-up ring on the notice: contrast %.2f, want >= 3", got)
 	}
-	if got := contrast(cameraRed, over(shade, white)); got < 3 {
-		t.Errorf("camera dot on its pill: contrast %.2f, want >= 3", got)
-	}
 }
 
 // TestCallLayoutRules lays out every phase in every language at several
@@ -552,18 +696,29 @@ func TestCallContrast(t *testing.T) {
 func TestCallLayoutRules(t *testing.T) {
 	now := testNow(t)
 	long := device.Participant{ID: "x", Name: "Marjatta Virtanen-Häkkinen von Oberammergau"}
+	pic := annaPicture()
 	views := map[string]device.CallView{
-		"announcing": {Phase: device.CallAnnouncing, Call: "c", Name: long.Name, CameraOn: true,
-			Reason: "Evening medicine check and a short talk about tomorrow's visit to the doctor in town, with the taxi at nine"},
-		"ringing":    {Phase: device.CallRinging, Call: "c", Name: "Anna", Hangup: func() {}},
-		"connecting": {Phase: device.CallConnecting, Call: "c", Name: long.Name, CameraOn: true},
-		"ended":      {Phase: device.CallEnded, Call: "c", Name: "Anna", EndReason: "Anna hung up"},
+		"announcing": {Phase: device.CallAnnouncing, Call: "c", Name: long.Name, CameraOn: true, Picture: pic,
+			Reason:   "Evening medicine check and a short talk about tomorrow's visit to the doctor in town, with the taxi at nine",
+			StartsAt: now.Add(5 * time.Second)},
+		"announcing long": {Phase: device.CallAnnouncing, Call: "c", Forced: true, Name: "Nurse Maria", Picture: pic,
+			Reason: longReason, StartsAt: now.Add(5 * time.Second)},
+		"ringing": {Phase: device.CallRinging, Call: "c", Name: "Anna", Picture: pic, StartsAt: now.Add(10 * time.Second),
+			Hangup: func() {}, Decline: func() {}},
+		"ringing long name": {Phase: device.CallRinging, Call: "c", Name: long.Name, Picture: pic, StartsAt: now.Add(10 * time.Second),
+			Hangup: func() {}, Decline: func() {}},
+		"connecting": {Phase: device.CallConnecting, Call: "c", Forced: true, Name: long.Name, CameraOn: true, Picture: pic,
+			Reason: "Morning medicine check"},
+		"ended":      {Phase: device.CallEnded, Call: "c", Name: long.Name, End: device.EndLost, EndReason: "lost"},
+		"ended time": {Phase: device.CallEnded, Call: "c", Name: "Anna", End: device.EndTimeUp, EndReason: "time"},
 	}
 	for _, n := range []int{1, 2, 3} {
 		ps := []device.Participant{anna, erik, long}[:n]
 		v := activeCall(now, ps...)
 		v.Warning, v.MicOn, v.Ends = true, false, now.Add(5*time.Minute)
 		views[fmt.Sprintf("active %d", n)] = v
+		v.CameraOn, v.MicOn = false, false
+		views[fmt.Sprintf("active %d, camera and microphone off", n)] = v
 	}
 	sizes := []fyne.Size{fyne.NewSize(1280, 720), fyne.NewSize(1920, 1080), fyne.NewSize(1024, 768), fyne.NewSize(1024, 600)}
 	for name, v := range views {
@@ -594,8 +749,31 @@ func checkCallLayout(t *testing.T, cv *callView, size fyne.Size) {
 	for _, l := range cv.lines {
 		texts, offsets = append(texts, l.t), append(offsets, fyne.Position{})
 	}
+	for _, txt := range []*canvas.Text{cv.count, cv.clock} {
+		if txt != nil {
+			texts, offsets = append(texts, txt), append(offsets, fyne.Position{})
+		}
+	}
+	corner := rect{fyne.Position{}, fyne.NewSize(privacyMaxW*size.Width, privacyMaxH*size.Height)}
 	if cv.hang != nil {
 		texts, offsets = append(texts, cv.hang.label), append(offsets, cv.hang.Position())
+		btn := rect{cv.hang.Position(), cv.hang.Size()}
+		if rectsOverlap(btn, corner) {
+			t.Errorf("the button at %v is in the privacy badge's corner", btn.pos)
+		}
+		// In a call the button covers no picture.
+		for _, tl := range cv.tiles {
+			if r := (rect{tl.bg.Position(), tl.bg.Size()}); rectsOverlap(btn, r) {
+				t.Errorf("the button at %v covers %s's tile at %v %v", btn.pos, tl.name, r.pos, r.size)
+			}
+		}
+	}
+	if cv.picture != nil && len(cv.objs) > 0 {
+		for _, o := range cv.objs {
+			if o == cv.picture && rectsOverlap(rect{o.Position(), o.Size()}, corner) {
+				t.Errorf("the caller's picture at %v is in the privacy badge's corner", o.Position())
+			}
+		}
 	}
 	var boxes []rect
 	for i, txt := range texts {
@@ -608,6 +786,9 @@ func checkCallLayout(t *testing.T, cv *callView, size fyne.Size) {
 			pos.X += (txt.Size().Width - ms.Width) / 2
 		}
 		r := rect{pos, ms}
+		if r.inkOverlaps(corner, txt.TextSize) {
+			t.Errorf("%q at %v is in the privacy badge's corner", txt.Text, r.pos)
+		}
 		if r.pos.X < 0 || r.pos.Y < 0 || r.pos.X+r.size.Width > size.Width+0.5 || r.pos.Y+r.size.Height > size.Height+1 {
 			t.Errorf("%q at %v size %v is not inside the %v screen", txt.Text, r.pos, r.size, size)
 		}
@@ -618,4 +799,10 @@ func checkCallLayout(t *testing.T, cv *callView, size fyne.Size) {
 		}
 		boxes = append(boxes, r)
 	}
+}
+
+// rectsOverlap reports whether two rectangles share any area.
+func rectsOverlap(a, b rect) bool {
+	return a.pos.X < b.pos.X+b.size.Width && b.pos.X < a.pos.X+a.size.Width &&
+		a.pos.Y < b.pos.Y+b.size.Height && b.pos.Y < a.pos.Y+a.size.Height
 }

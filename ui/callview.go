@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image"
+	"image/color"
 	"math"
 	"strings"
 	"time"
@@ -15,21 +16,26 @@ import (
 
 // callView draws one state of a call over the whole canvas. A new one is
 // made for every ShowCall (a rare event); frames only swap the pictures
-// of the one on screen.
+// of the one on screen, and the screen's ticks only its countdown, clock
+// and pages.
 //
 // The notices (announcing, ringing, connecting, ended) are calm cards:
-// the caller's name large in the middle. An active call shows the remote
-// pictures tiled over black, each with its name top-left; the resident's
-// own picture bottom-right with the camera and microphone marks above it
-// ("this is you, and your camera is on"); the hang-up button
-// bottom-centre with the time warning above it.
+// the caller's picture, their name large in the middle, a forced call's
+// reason (paged, never cut), the countdown to the call's start and, while
+// it rings, one "Not now" button. An active call shows the remote
+// pictures tiled above a control strip (the hang-up button in the middle,
+// the time warning left of it, the resident's own picture right), each
+// with its name at a corner; the clock top-right with, under it, marks
+// for what the callers cannot see or hear. Nothing of the call is drawn
+// in the privacy badge's corner (privacy.go) but the pictures under it.
 type callView struct {
 	widget.BaseWidget
 	view   device.CallView
 	gen    uint64
 	lc     *locale
-	now    time.Time
-	minute int // minutes in the warning shown
+	now    time.Time // in the screen's location
+	since  time.Time // when the call came: pages count from it
+	minute int       // minutes in the warning shown
 
 	bg    *canvas.Rectangle
 	tiles []*tile
@@ -39,6 +45,15 @@ type callView struct {
 	selfSeq   uint64
 	selfNext  frame
 	hang      *hangupButton // nil when there is nothing to end
+	picture   *canvas.Image // the caller's, on the notices; nil for none
+
+	// count is the countdown's line and seconds what it says (0: none);
+	// clock the active call's clock; page the reason's page shown, of
+	// pages.
+	count       *canvas.Text
+	seconds     int
+	clock       *canvas.Text
+	page, pages int
 
 	lines []line
 	objs  []fyne.CanvasObject
@@ -56,8 +71,17 @@ type tile struct {
 	shape image.Point
 }
 
-func newCallView(v device.CallView, gen uint64, lc *locale, now time.Time, hangup func()) *callView {
-	cv := &callView{view: v, gen: gen, lc: lc, now: now, bg: canvas.NewRectangle(callBG)}
+// pageEvery is how long each page of a long reason stays.
+const pageEvery = 4 * time.Second
+
+// declineBG is the "Not now" button: calm, not the red of hanging up.
+var declineBG = color.NRGBA{R: 0x3A, G: 0x4E, B: 0x6E, A: 0xFF}
+
+// newCallView makes the view of v at now (in the screen's location);
+// since is when the call came. hangup is the End button's action,
+// decline the Not now button's.
+func newCallView(v device.CallView, gen uint64, lc *locale, now, since time.Time, hangup, decline func()) *callView {
+	cv := &callView{view: v, gen: gen, lc: lc, now: now, since: since, bg: canvas.NewRectangle(callBG)}
 	if v.Phase == device.CallActive {
 		cv.bg.FillColor = black
 		for _, p := range v.Participants {
@@ -74,13 +98,67 @@ func newCallView(v device.CallView, gen uint64, lc *locale, now time.Time, hangu
 		cv.self.ScaleMode = canvas.ImageScaleSmooth
 		cv.selfFrame = canvas.NewRectangle(black)
 		cv.selfFrame.StrokeColor = textMain
+		cv.clock = canvas.NewText(lc.clock(now), textMain)
+		cv.clock.TextStyle = textStyle(true)
+	} else if v.Picture != nil && v.Phase != device.CallEnded {
+		cv.picture = canvas.NewImageFromImage(squareOf(v.Picture))
+		cv.picture.FillMode = canvas.ImageFillContain
+		cv.picture.ScaleMode = canvas.ImageScaleSmooth
 	}
-	if v.Hangup != nil && (v.Phase == device.CallRinging || v.Phase == device.CallActive) {
-		cv.hang = newHangupButton(lc.call.hangup, hangup)
+	switch {
+	case v.Phase == device.CallRinging && (v.Decline != nil || v.Hangup != nil):
+		cv.hang = newHangupButton(lc.call.notNow, declineBG, decline)
+	case v.Phase == device.CallActive && v.Hangup != nil:
+		cv.hang = newHangupButton(lc.call.hangup, hangupRed, hangup)
+	}
+	if cv.counting() {
+		cv.seconds = secondsLeft(v.StartsAt, now)
+		cv.count = canvas.NewText(lc.countdown(v.Phase == device.CallRinging, cv.seconds), textSoft)
 	}
 	cv.minute = minutesLeft(v.Ends, now)
 	cv.ExtendBaseWidget(cv)
 	return cv
+}
+
+// counting says whether the view counts down to the call's start.
+func (cv *callView) counting() bool {
+	p := cv.view.Phase
+	return (p == device.CallRinging || p == device.CallAnnouncing) && !cv.view.StartsAt.IsZero()
+}
+
+// ticking says whether a view of v wants the screen's tick every second:
+// a countdown, or a forced call's reason that may need pages.
+func ticking(v device.CallView) bool {
+	switch v.Phase {
+	case device.CallRinging, device.CallAnnouncing:
+		return !v.StartsAt.IsZero() || v.Reason != ""
+	case device.CallConnecting:
+		return v.Forced && v.Reason != ""
+	}
+	return false
+}
+
+// secondsLeft is the time until at in whole seconds, rounded up; at least 1.
+func secondsLeft(at, now time.Time) int {
+	d := at.Sub(now)
+	if d <= 0 {
+		return 1
+	}
+	return int((d + time.Second - 1) / time.Second)
+}
+
+// squareOf is the middle square of img (a person's picture is shown as
+// a rounded square); img itself when it cannot be cut without a copy.
+func squareOf(img image.Image) image.Image {
+	r := img.Bounds()
+	side := min(r.Dx(), r.Dy())
+	sq := image.Rect(0, 0, side, side).Add(r.Min).Add(image.Pt((r.Dx()-side)/2, (r.Dy()-side)/3))
+	if si, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		return si.SubImage(sq)
+	}
+	return img
 }
 
 // setFrames shows the pictures in tile.next and selfNext that are newer
@@ -114,34 +192,72 @@ func (cv *callView) setFrames() {
 	}
 }
 
-// tick updates the warning's minutes (the screen's clock moved on).
+// tick moves the view to now (in the screen's location): the warning's
+// minutes, the countdown's seconds, the clock, the reason's page.
 func (cv *callView) tick(now time.Time) {
 	cv.now = now
+	relayout := false
 	if m := minutesLeft(cv.view.Ends, now); m != cv.minute {
 		cv.minute = m
-		if cv.view.Warning {
-			cv.Refresh()
+		relayout = relayout || cv.view.Warning
+	}
+	if cv.count != nil {
+		if s := secondsLeft(cv.view.StartsAt, now); s != cv.seconds {
+			cv.seconds = s
+			cv.count.Text = cv.lc.countdown(cv.view.Phase == device.CallRinging, s)
+			cv.count.Refresh()
 		}
 	}
+	if cv.clock != nil {
+		if c := cv.lc.clock(now); c != cv.clock.Text {
+			cv.clock.Text = c
+			relayout = true // the clock's pill may change width
+		}
+	}
+	if cv.pages > 1 && cv.pageAt(now) != cv.page {
+		relayout = true
+	}
+	if relayout {
+		cv.Refresh()
+	}
+}
+
+// pageAt is the reason's page to show at now.
+func (cv *callView) pageAt(now time.Time) int {
+	if cv.pages <= 1 {
+		return 0
+	}
+	return int(max(0, now.Sub(cv.since))/pageEvery) % cv.pages
 }
 
 // callMetrics are the call screen's sizes, from the canvas height.
 type callMetrics struct {
 	metrics
-	title, sub, label, status float32
+	// title is the notice's name line; sub the lines under it (a reason,
+	// why it ended, the countdown): cap height 5 % of the screen.
+	title, sub float32
+	// label is the names on the pictures and the marks; status the least
+	// the warning may shrink to; clock the active call's clock.
+	label, status, clock float32
 	// button is the hang-up button's text in a call; ringButton on the
 	// ringing notice, where it is the only thing to do.
 	button, ringButton float32
 	stroke             float32
+	// strip is the height of the control strip under the pictures.
+	strip float32
+	// corner is the privacy badge's corner, kept free.
+	corner box
 }
 
 func callMetricsFor(size fyne.Size) callMetrics {
 	h := size.Height
 	return callMetrics{
 		metrics: metricsFor(size),
-		title:   0.1 * h, sub: 0.068 * h, label: 0.056 * h, status: 0.05 * h,
-		button: 0.056 * h, ringButton: 0.075 * h,
+		title:   0.1 * h, sub: 0.07 * h, label: 0.066 * h, status: 0.052 * h, clock: 0.08 * h,
+		button: 0.06 * h, ringButton: 0.075 * h,
 		stroke: max(2, 0.004*h),
+		strip:  0.19 * h,
+		corner: box{size: fyne.NewSize(privacyMaxW*size.Width, privacyMaxH*h)},
 	}
 }
 
@@ -167,48 +283,85 @@ func (cv *callView) layout(size fyne.Size) {
 	}
 }
 
-// layoutNotice: the large centred notice of every phase but the active
-// call, the camera mark top-left whenever the camera is open.
+// layoutNotice: the centred notice of every phase but the active call,
+// below the privacy badge's corner: the caller's picture when there is
+// room, the title, the reason or why the call ended, the countdown, the
+// Not now button.
 func (cv *callView) layoutNotice(m callMetrics) {
 	v, lc := cv.view, cv.lc
 	var title, sub string
 	switch v.Phase {
 	case device.CallAnnouncing, device.CallRinging:
 		title = lc.calling(v.Name)
-		if v.Phase == device.CallAnnouncing {
-			sub = v.Reason
-		}
+		sub = v.Reason
 	case device.CallConnecting:
 		title = lc.connecting(v.Name)
+		if v.Forced {
+			sub = v.Reason
+		}
 	case device.CallEnded:
-		title, sub = lc.call.ended, v.EndReason
+		title, sub = lc.call.ended, lc.endCause(v.End, v.Name, v.EndReason)
 	}
-	top := m.margin
-	if v.CameraOn {
-		_, bottom := cv.addPill(m.margin, m.margin, lc.call.cameraOn, m.status, true, m.size.Width)
-		top = bottom
-	}
+	// Below the corner, accents on capitals too.
+	top := m.corner.size.Height + 0.35*m.title
+	bottom := m.size.Height - m.margin
 	width := m.size.Width - 2*m.margin
 	titleLines, titleSize := fitTitle(title, width, m.title, m.sub)
-	var subLines []string
-	if s := strings.Join(strings.Fields(sub), " "); s != "" {
-		subLines = clip(wrap(s, width, measurer(m.sub, false)), 2, width, measurer(m.sub, false))
+	titleH := float32(len(titleLines)-1)*bodyPitch*titleSize + (capRatio+descRatio)*titleSize
+
+	// What must be there: the title, the countdown, the button.
+	fixed := titleH
+	if cv.count != nil {
+		fixed += 1.3*m.sub + capRatio*m.sub
 	}
 	var btn fyne.Size
 	if cv.hang != nil {
-		btn = cv.hang.sizeFor(m.ringButton, 0.18*m.size.Height, 0.3*m.size.Width)
+		btn = cv.hang.sizeFor(m.ringButton, 0.16*m.size.Height, 0.3*m.size.Width)
+		fixed += 0.9*m.title + btn.Height
 	}
-
-	// The block: title, reason, button; centred a little above the middle.
-	height := float32(len(titleLines)-1)*bodyPitch*titleSize + (capRatio+descRatio)*titleSize
+	// The reason takes what is left, page by page if it must.
+	gap := 0.8*m.sub + capRatio*m.sub - descRatio*titleSize // title's descent to the first baseline
+	pitch := bodyPitch * m.sub
+	measure := measurer(m.sub, false)
+	subLines := wrap(strings.Join(strings.Fields(sub), " "), width, measure)
+	fits := max(1, int((bottom-top-fixed-gap-descRatio*m.sub)/pitch)+1)
+	cv.pages = 1
+	if len(subLines) > fits {
+		more := " " + ellipsis
+		subLines = wrap(strings.Join(strings.Fields(sub), " "), width-measure(more), measure)
+		cv.pages = (len(subLines) + fits - 1) / fits
+		cv.page = cv.pageAt(cv.now)
+		from := cv.page * fits
+		subLines = subLines[from:min(len(subLines), from+fits)]
+		if cv.page < cv.pages-1 {
+			subLines[len(subLines)-1] += more
+		}
+	}
+	subH := float32(0)
 	if len(subLines) > 0 {
-		height += 0.9*m.sub + float32(len(subLines)-1)*bodyPitch*m.sub + capRatio*m.sub
+		subH = gap + float32(len(subLines)-1)*pitch + descRatio*m.sub
 	}
-	if cv.hang != nil {
-		height += 1.2*m.title + btn.Height
+	// The picture where there is room for it.
+	var pic float32
+	if cv.picture != nil {
+		room := bottom - top - fixed - subH - 0.5*m.title
+		if pic = min(0.36*m.size.Height, room); pic < 0.16*m.size.Height {
+			pic = 0
+		}
 	}
-	area := m.size.Height - m.margin - top
-	y := top + max(0, area-height)*0.42 + capRatio*titleSize
+	block := fixed + subH
+	if pic > 0 {
+		block += pic + 0.5*m.title
+	}
+	y := top + max(0, bottom-top-block)*0.45
+	if pic > 0 {
+		cv.picture.CornerRadius = 0.12 * pic
+		cv.picture.Move(fyne.NewPos((m.size.Width-pic)/2, y))
+		cv.picture.Resize(fyne.NewSize(pic, pic))
+		cv.objs = append(cv.objs, cv.picture)
+		y += pic + 0.5*m.title
+	}
+	y += capRatio * titleSize
 	for i, s := range titleLines {
 		if i > 0 {
 			y += bodyPitch * titleSize
@@ -218,14 +371,28 @@ func (cv *callView) layoutNotice(m callMetrics) {
 	y += descRatio * titleSize
 	for i, s := range subLines {
 		if i == 0 {
-			y += 0.9*m.sub + capRatio*m.sub - descRatio*titleSize
+			y += gap
 		} else {
-			y += bodyPitch * m.sub
+			y += pitch
 		}
 		cv.addLine(newLine(s, m.sub, false, textSoft, fyne.TextAlignCenter, m.margin, y, width))
 	}
+	if len(subLines) > 0 {
+		y += descRatio * m.sub
+	}
+	if cv.count != nil {
+		if len(subLines) > 0 {
+			y += 0.5 * m.sub // set off from the reason above
+		}
+		y += 0.8*m.sub + capRatio*m.sub - descRatio*m.sub
+		cv.count.TextSize = m.sub
+		cv.count.Alignment = fyne.TextAlignCenter
+		placeLine(cv.count, m.margin, y, width)
+		cv.objs = append(cv.objs, cv.count)
+		y += descRatio * m.sub
+	}
 	if cv.hang != nil {
-		y += 1.2 * m.title
+		y += 0.9 * m.title
 		cv.hang.place(m, m.ringButton, fyne.NewPos((m.size.Width-btn.Width)/2, y), btn)
 	}
 }
@@ -244,11 +411,13 @@ func fitTitle(text string, width, maxSize, minSize float32) ([]string, float32) 
 	return clip(wrap(text, width, measure), 2, width, measure), minSize
 }
 
-// layoutActive: the remote pictures tiled, names, the self view with the
-// camera and microphone marks, the warning and the hang-up button.
+// layoutActive: the remote pictures tiled above the control strip, their
+// names, the clock and the marks top-right, the strip's warning, hang-up
+// button and self view.
 func (cv *callView) layoutActive(m callMetrics) {
 	full := m.size
-	rects := tileBoxes(len(cv.tiles), full, 0.5*m.pad)
+	area := fyne.NewSize(full.Width, full.Height-m.strip)
+	rects := tileBoxes(len(cv.tiles), area, 0.5*m.pad)
 	for i, t := range cv.tiles {
 		r := rects[i]
 		t.bg.FillColor = tileBG
@@ -259,13 +428,76 @@ func (cv *callView) layoutActive(m callMetrics) {
 		t.bg.Resize(r.size)
 		cv.objs = append(cv.objs, t.bg)
 		if t.seq == 0 {
-			continue // its name goes on once the controls are placed
+			continue // its name goes on once the rest is placed
 		}
 		t.img.Move(r.pos)
 		t.img.Resize(r.size)
 		cv.objs = append(cv.objs, t.img)
 	}
-	// Names on the top-left corner of each picture, inside its tile.
+	// What the names keep clear of.
+	obstacles := []box{m.corner}
+
+	// The clock top-right on a shade; the marks under it.
+	right := full.Width - m.margin
+	cp := m.margin / 2
+	cv.clock.TextSize = m.clock
+	cs := fyne.NewSize(cv.clock.MinSize().Width+m.clock, (capRatio+2*descRatio)*m.clock+0.5*m.clock)
+	clockBG := canvas.NewRectangle(shade)
+	clockBG.CornerRadius = cs.Height / 2
+	clockBG.Move(fyne.NewPos(right-cs.Width, cp))
+	clockBG.Resize(cs)
+	cv.objs = append(cv.objs, clockBG)
+	cv.clock.Alignment = fyne.TextAlignCenter
+	placeLine(cv.clock, right-cs.Width, cp+cs.Height/2+capRatio*m.clock/2, cs.Width)
+	cv.objs = append(cv.objs, cv.clock)
+	obstacles = append(obstacles, box{clockBG.Position(), cs})
+	y := cp + cs.Height + 0.5*m.pad
+	// Right of the privacy corner: the warning, then the marks.
+	stackW := full.Width - m.corner.size.Width - m.margin - m.pad
+	if cv.view.Warning {
+		w := cv.addWarning(m, right, y, stackW)
+		obstacles = append(obstacles, w)
+		y += w.size.Height + 0.5*m.pad
+	}
+	var marks []string
+	if !cv.view.CameraOn {
+		marks = append(marks, cv.lc.call.cameraOff)
+	}
+	if !cv.view.MicOn {
+		marks = append(marks, cv.lc.call.micOff)
+	}
+	for _, mk := range marks {
+		ps := pillSize(pillText(mk, m.label, stackW), m.label)
+		cv.addPill(right-ps.Width, y, mk, m.label, stackW)
+		obstacles = append(obstacles, box{fyne.NewPos(right-ps.Width, y), ps})
+		y += ps.Height + 0.5*m.pad
+	}
+
+	// The control strip: the self view right, the button in the middle.
+	stripTop := area.Height
+	sh := m.strip - 1.5*m.pad
+	sw := sh * 16 / 9
+	sp := fyne.NewPos(full.Width-m.margin-sw, stripTop+(m.strip-sh)/2)
+	cv.selfFrame.StrokeWidth = m.stroke
+	cv.selfFrame.CornerRadius = 0.6 * m.pad
+	cv.selfFrame.Move(sp)
+	cv.selfFrame.Resize(fyne.NewSize(sw, sh))
+	cv.objs = append(cv.objs, cv.selfFrame)
+	if cv.selfSeq != 0 && cv.view.CameraOn {
+		in := m.stroke
+		cv.self.CornerRadius = max(0, cv.selfFrame.CornerRadius-in)
+		cv.self.Move(sp.Add(fyne.NewPos(in, in)))
+		cv.self.Resize(fyne.NewSize(sw-2*in, sh-2*in))
+		cv.objs = append(cv.objs, cv.self)
+	}
+	if cv.hang != nil {
+		btn := cv.hang.sizeFor(m.button, 0.13*full.Height, 0)
+		pos := fyne.NewPos((full.Width-btn.Width)/2, stripTop+(m.strip-btn.Height)/2)
+		cv.hang.place(m, m.button, pos, btn)
+	}
+
+	// Names: on a corner of each picture, the bottom-left first, clear of
+	// the clock, the marks, the privacy corner and each other.
 	for i, t := range cv.tiles {
 		if t.seq == 0 {
 			continue
@@ -274,98 +506,23 @@ func (cv *callView) layoutActive(m callMetrics) {
 		t.shape = t.img.Image.Bounds().Size()
 		pic := contain(r, t.shape)
 		maxW := r.size.Width - 2*m.pad
-		ps := pillSize(fitLine(t.name, maxW, measurer(m.label, false)), m.label, false)
-		x := min(pic.pos.X+m.pad, r.pos.X+r.size.Width-m.pad-ps.Width)
-		cv.addPill(max(x, r.pos.X+m.pad), pic.pos.Y+m.pad, t.name, m.label, false, maxW)
+		ps := pillSize(pillText(t.name, m.label, maxW), m.label)
+		left := max(r.pos.X+m.pad, min(pic.pos.X+m.pad, r.pos.X+r.size.Width-m.pad-ps.Width))
+		rightX := max(r.pos.X+m.pad, min(pic.pos.X+pic.size.Width-m.pad-ps.Width, r.pos.X+r.size.Width-m.pad-ps.Width))
+		low := min(pic.pos.Y+pic.size.Height, r.pos.Y+r.size.Height) - m.pad - ps.Height
+		high := max(pic.pos.Y, r.pos.Y) + m.pad
+		at, least := fyne.NewPos(left, low), float32(-1)
+		for _, c := range []fyne.Position{{X: left, Y: low}, {X: left, Y: high}, {X: rightX, Y: low}, {X: rightX, Y: high}} {
+			if o := overlap(box{c, ps}, obstacles); least < 0 || o < least {
+				at, least = c, o
+			}
+		}
+		cv.addPill(at.X, at.Y, t.name, m.label, maxW)
+		obstacles = append(obstacles, box{at, ps})
 	}
 
-	// The self view, bottom-right, a fifth of the width, 16:9.
-	sw := 0.2 * full.Width
-	sh := sw * 9 / 16
-	sp := fyne.NewPos(full.Width-m.margin-sw, full.Height-m.margin-sh)
-	cv.selfFrame.StrokeWidth = m.stroke
-	cv.selfFrame.CornerRadius = 0.6 * m.pad
-	cv.selfFrame.Move(sp)
-	cv.selfFrame.Resize(fyne.NewSize(sw, sh))
-	cv.objs = append(cv.objs, cv.selfFrame)
-	// What the names of waiting tiles keep clear of.
-	obstacles := []box{{sp, fyne.NewSize(sw, sh)}}
-	if cv.selfSeq != 0 && cv.view.CameraOn {
-		in := m.stroke
-		cv.self.CornerRadius = max(0, cv.selfFrame.CornerRadius-in)
-		cv.self.Move(sp.Add(fyne.NewPos(in, in)))
-		cv.self.Resize(fyne.NewSize(sw-2*in, sh-2*in))
-		cv.objs = append(cv.objs, cv.self)
-	}
-	// Above it, right-aligned: camera, then microphone.
-	y := sp.Y - m.pad
-	type mark struct {
-		text string
-		dot  bool
-	}
-	marks := []mark{{cv.lc.call.cameraOff, false}}
-	if cv.view.CameraOn {
-		marks[0] = mark{cv.lc.call.cameraOn, true}
-	}
-	if !cv.view.MicOn {
-		marks = append(marks, mark{cv.lc.call.micOff, false})
-	}
-	right := full.Width - m.margin
-	markLeft := sp.X
-	for _, mk := range marks {
-		ps := pillSize(mk.text, m.status, mk.dot)
-		markLeft = min(markLeft, right-ps.Width)
-		y -= ps.Height
-		obstacles = append(obstacles, box{fyne.NewPos(right-ps.Width, y), ps})
-		cv.addPill(right-ps.Width, y, mk.text, m.status, mk.dot, full.Width)
-		y -= 0.5 * m.pad
-	}
-
-	// The hang-up button bottom-centre; the warning above it.
-	bottom := full.Height - m.margin
-	if cv.hang != nil {
-		btn := cv.hang.sizeFor(m.button, 0.13*full.Height, 0)
-		pos := fyne.NewPos((full.Width-btn.Width)/2, bottom-btn.Height)
-		cv.hang.place(m, m.button, pos, btn)
-		obstacles = append(obstacles, box{pos, btn})
-		bottom = pos.Y - m.pad
-	}
-	if cv.view.Warning {
-		// Centred above the button where it fits; else moved left, clear
-		// of the marks and the self view; a long sentence gets smaller,
-		// then takes two lines.
-		text := cv.lc.endsIn(cv.minute)
-		avail := markLeft - m.pad - m.margin
-		size := m.label
-		for size > m.status && measurer(size, true)(text)+1.2*size > avail {
-			size = max(m.status, size-0.1*(m.label-m.status))
-		}
-		pad := 0.6 * size
-		measure := measurer(size, true)
-		lines := wrap(text, avail-2*pad, measure)
-		w := float32(0)
-		for _, l := range lines {
-			w = max(w, measure(l))
-		}
-		w += 2 * pad
-		one := (capRatio+2*descRatio)*size + pad
-		h := one + float32(len(lines)-1)*bodyPitch*size
-		x := max(m.margin, min((full.Width-w)/2, markLeft-m.pad-w))
-		r := canvas.NewRectangle(bannerBG)
-		r.CornerRadius = one / 2
-		r.Move(fyne.NewPos(x, bottom-h))
-		r.Resize(fyne.NewSize(w, h))
-		cv.objs = append(cv.objs, r)
-		obstacles = append(obstacles, box{r.Position(), r.Size()})
-		base := bottom - h + one/2 + capRatio*size/2
-		for _, l := range lines {
-			cv.addLine(newLine(l, size, true, bannerText, fyne.TextAlignCenter, x, base, w))
-			base += bodyPitch * size
-		}
-	}
-
-	// No picture yet: the name, large, in the middle of what the tile
-	// shows above the controls.
+	// No picture yet: the name, large, in the middle of the tile, above
+	// what covers its lower part.
 	for i, t := range cv.tiles {
 		if t.seq != 0 {
 			continue
@@ -376,17 +533,82 @@ func (cv *callView) layoutActive(m callMetrics) {
 		for size > m.label && measurer(size, true)(t.name) > w {
 			size = max(m.label, size-0.05*m.title)
 		}
-		free := r
+		s := fitLine(t.name, w, measurer(size, true))
+		// Centred in the tile; else below what is in the way (the
+		// privacy corner, the clock, the marks).
+		tw := measurer(size, true)(s)
+		ink := func(base float32) box {
+			return box{fyne.NewPos(r.pos.X+(r.size.Width-tw)/2, base-capRatio*size), fyne.NewSize(tw, (capRatio+descRatio)*size)}
+		}
+		y := r.pos.Y + r.size.Height/2 + capRatio*size/2
 		for _, o := range obstacles {
-			if o.pos.X < r.pos.X+r.size.Width && r.pos.X < o.pos.X+o.size.Width && o.pos.Y > r.pos.Y {
-				free.size.Height = min(free.size.Height, o.pos.Y-r.pos.Y-m.pad)
+			if b := ink(y); hits(b, []box{o}) {
+				y = o.pos.Y + o.size.Height + m.pad + capRatio*size
 			}
 		}
-		s := fitLine(t.name, w, measurer(size, true))
-		// Centred in the free part; at its top when that is narrow.
-		y := free.pos.Y + max(m.pad+capRatio*size, free.size.Height/2+capRatio*size/2)
+		y = min(y, r.pos.Y+r.size.Height-m.pad-descRatio*size)
 		cv.addLine(newLine(s, size, true, textMain, fyne.TextAlignCenter, r.pos.X+m.margin, y, w))
 	}
+}
+
+// addWarning puts "Call ends in 5 minutes" with its top-right corner at
+// right, top, no wider than avail: as large as fits on one line, else on
+// two. It returns where it went.
+func (cv *callView) addWarning(m callMetrics, right, top, avail float32) box {
+	text := cv.lc.endsIn(cv.minute)
+	var lines []string
+	var size, pad float32
+	for size = m.label; ; size = max(m.status, size-0.1*(m.label-m.status)) {
+		pad = 0.6 * size
+		lines = wrap(text, avail-2*pad, measurer(size, true))
+		if size <= m.status || len(lines) == 1 {
+			break
+		}
+	}
+	measure := measurer(size, true)
+	w := float32(0)
+	for _, l := range lines {
+		w = max(w, measure(l))
+	}
+	w += 2 * pad
+	one := (capRatio+2*descRatio)*size + pad
+	h := one + float32(len(lines)-1)*bodyPitch*size
+	b := box{fyne.NewPos(right-w, top), fyne.NewSize(w, h)}
+	r := canvas.NewRectangle(bannerBG)
+	r.CornerRadius = one / 2
+	r.Move(b.pos)
+	r.Resize(b.size)
+	cv.objs = append(cv.objs, r)
+	base := top + one/2 + capRatio*size/2
+	for _, l := range lines {
+		cv.addLine(newLine(l, size, true, bannerText, fyne.TextAlignCenter, b.pos.X, base, w))
+		base += bodyPitch * size
+	}
+	return b
+}
+
+// overlap is the area b shares with the boxes.
+func overlap(b box, boxes []box) float32 {
+	var a float32
+	for _, o := range boxes {
+		w := min(b.pos.X+b.size.Width, o.pos.X+o.size.Width) - max(b.pos.X, o.pos.X)
+		h := min(b.pos.Y+b.size.Height, o.pos.Y+o.size.Height) - max(b.pos.Y, o.pos.Y)
+		if w > 0 && h > 0 {
+			a += w * h
+		}
+	}
+	return a
+}
+
+// hits reports whether b overlaps any of the boxes.
+func hits(b box, boxes []box) bool {
+	for _, o := range boxes {
+		if b.pos.X < o.pos.X+o.size.Width && o.pos.X < b.pos.X+b.size.Width &&
+			b.pos.Y < o.pos.Y+o.size.Height && o.pos.Y < b.pos.Y+b.size.Height {
+			return true
+		}
+	}
+	return false
 }
 
 // contain is where a picture of size shape lands in b, aspect kept and
@@ -427,45 +649,28 @@ func tileBoxes(n int, full fyne.Size, gap float32) []box {
 	return out
 }
 
-// pillSize is the size of a status pill: a line of text on a rounded
-// shade, with room for the camera dot.
-func pillSize(text string, size float32, dot bool) fyne.Size {
-	pad := 0.5 * size
-	w := measurer(size, false)(text) + 2*pad
-	if dot {
-		w += 0.9 * size
-	}
-	return fyne.NewSize(w, (capRatio+2*descRatio)*size+pad)
+// pillSize is the size of a pill: a line of text on a rounded shade.
+func pillSize(text string, size float32) fyne.Size {
+	return fyne.NewSize(measurer(size, false)(text)+size, (capRatio+2*descRatio)*size+0.5*size)
 }
 
-// addPill adds a pill of text (a status mark or a name) with its
-// top-left at x, y, no wider than maxW (the text is shortened), and
-// returns its right and bottom edges.
-func (cv *callView) addPill(x, y float32, text string, size float32, dot bool, maxW float32) (right, bottom float32) {
-	pad := 0.5 * size
-	inner := maxW - 2*pad
-	if dot {
-		inner -= 0.9 * size
-	}
-	text = fitLine(text, inner, measurer(size, false))
-	ps := pillSize(text, size, dot)
+// pillText is text shortened to fit a pill no wider than maxW.
+func pillText(text string, size, maxW float32) string {
+	return fitLine(text, maxW-size, measurer(size, false))
+}
+
+// addPill adds a pill of text (a mark or a name) with its top-left at x,
+// y, no wider than maxW (the text is shortened).
+func (cv *callView) addPill(x, y float32, text string, size float32, maxW float32) {
+	text = pillText(text, size, maxW)
+	ps := pillSize(text, size)
 	bg := canvas.NewRectangle(shade)
 	bg.CornerRadius = ps.Height / 2
 	bg.Move(fyne.NewPos(x, y))
 	bg.Resize(ps)
 	cv.objs = append(cv.objs, bg)
-	tx := x + pad
-	if dot {
-		d := 0.5 * size
-		c := canvas.NewCircle(cameraRed)
-		c.Move(fyne.NewPos(x+pad, y+(ps.Height-d)/2))
-		c.Resize(fyne.NewSize(d, d))
-		cv.objs = append(cv.objs, c)
-		tx += 0.9 * size
-	}
 	base := y + ps.Height/2 + capRatio*size/2
-	cv.addLine(newLine(text, size, false, textMain, fyne.TextAlignLeading, tx, base, 0))
-	return x + ps.Width, y + ps.Height
+	cv.addLine(newLine(text, size, false, textMain, fyne.TextAlignLeading, x+0.5*size, base, 0))
 }
 
 func (cv *callView) addLine(l line) { cv.lines = append(cv.lines, l) }
@@ -485,8 +690,9 @@ func (r *callRenderer) Refresh() {
 	}
 }
 
-// hangupButton is the red button that ends the call: a pill with a light
-// ring and one word. One touch anywhere on it is enough.
+// hangupButton is the button of a call: the red one that ends it, or the
+// calm "Not now" of a ringing call; a pill with a light ring and a word or
+// two. One touch anywhere on it is enough.
 type hangupButton struct {
 	widget.BaseWidget
 	bg    *canvas.Rectangle
@@ -494,8 +700,8 @@ type hangupButton struct {
 	tap   func()
 }
 
-func newHangupButton(text string, tap func()) *hangupButton {
-	b := &hangupButton{bg: canvas.NewRectangle(hangupRed), label: canvas.NewText(text, textMain), tap: tap}
+func newHangupButton(text string, fill color.NRGBA, tap func()) *hangupButton {
+	b := &hangupButton{bg: canvas.NewRectangle(fill), label: canvas.NewText(text, textMain), tap: tap}
 	b.bg.StrokeColor = textMain
 	b.label.TextStyle = textStyle(true)
 	b.label.Alignment = fyne.TextAlignCenter

@@ -40,8 +40,6 @@ var (
 	// hangupRed is the hang-up button; its light ring (textMain) sets it
 	// off from dark pictures and from callBG.
 	hangupRed = color.NRGBA{R: 0xA3, G: 0x1C, B: 0x1C, A: 0xFF}
-	// cameraRed is the "camera on" dot.
-	cameraRed = color.NRGBA{R: 0xFF, G: 0x45, B: 0x3A, A: 0xFF}
 	// bannerBG and bannerText are the "call ends in 5 minutes" warning:
 	// amber, unmistakable, not alarming.
 	bannerBG   = color.NRGBA{R: 0xF6, G: 0xC4, B: 0x5A, A: 0xFF}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/hearth-home/hearth/device"
 )
 
 // locale is what the screen says in one language. Fyne's lang package
@@ -46,17 +48,25 @@ type setupWords struct {
 }
 
 // callWords are the call screen's texts. Formats take the caller's name
-// (or, in minutesFmt, the minutes left); the name is never inflected, so
-// the sentences are built around it (Finnish "Yhdistetään: Anna").
+// (or, in minutesFmt, the minutes left; in the countdowns the seconds);
+// the name is never inflected, so the sentences are built around it
+// (Finnish "Yhdistetään: Anna").
 type callWords struct {
 	callingFmt, connectingFmt string
 	ended                     string
-	hangup                    string
-	cameraOn, cameraOff       string
-	micOff                    string
+	// hangup ends a call; notNow declines one that rings.
+	hangup, notNow string
+	// ringsDownFmt counts down to a ringing call answering itself,
+	// announceDownFmt to the end of a forced call's announcement.
+	ringsDownFmt, announceDownFmt string
+	// cameraOff and micOff mark, in a call, that the callers cannot see
+	// or hear the resident (a carer paused them, or there is none).
+	cameraOff, micOff string
 	// oneMinute and minutesFmt warn that the call's time runs out;
 	// soon when the end time is not known.
 	oneMinute, minutesFmt, soon string
+	// Why a call ended (device.EndCause), under "Call ended".
+	hungUpFmt, youEnded, youDeclined, timeUp, lostFmt, noConnect, preempted, restarting string
 }
 
 // localeFor returns the table of one language; ok is false for an unknown tag.
@@ -77,8 +87,14 @@ func localeFor(tag string) (l *locale, ok bool) {
 			emptyLine:   "No new photos just now.\nHave a lovely day.",
 			call: callWords{
 				callingFmt: "%s is calling", connectingFmt: "Connecting to %s…", ended: "Call ended",
-				hangup: "End", cameraOn: "Camera on", cameraOff: "Camera off", micOff: "Microphone off",
+				hangup: "End", notNow: "Not now",
+				ringsDownFmt: "The call starts by itself in %d s", announceDownFmt: "The call starts in %d s",
+				cameraOff: "They can't see you", micOff: "They can't hear you",
 				oneMinute: "Call ends in 1 minute", minutesFmt: "Call ends in %d minutes", soon: "Call ends soon",
+				hungUpFmt: "%s hung up", youEnded: "You ended the call", youDeclined: "You chose “Not now”",
+				timeUp: "The time for this call ran out", lostFmt: "The connection to %s was lost",
+				noConnect: "The call could not be connected", preempted: "Ended for a call from a carer",
+				restarting: "The screen is restarting",
 			},
 			setup: setupWords{
 				title: "This screen is not set up yet",
@@ -101,9 +117,15 @@ func localeFor(tag string) (l *locale, ok bool) {
 			emptyLine:   "Inga nya bilder just nu.\nHa en fin dag!",
 			call: callWords{
 				callingFmt: "%s ringer", connectingFmt: "Kopplar upp till %s…", ended: "Samtalet är slut",
-				hangup: "Avsluta", cameraOn: "Kameran är på", cameraOff: "Kameran är av", micOff: "Mikrofonen är av",
+				hangup: "Avsluta", notNow: "Inte nu",
+				ringsDownFmt: "Samtalet börjar av sig självt om %d s", announceDownFmt: "Samtalet börjar om %d s",
+				cameraOff: "De ser dig inte", micOff: "De hör dig inte",
 				oneMinute: "Samtalet slutar om 1 minut", minutesFmt: "Samtalet slutar om %d minuter",
-				soon: "Samtalet slutar snart",
+				soon:      "Samtalet slutar snart",
+				hungUpFmt: "%s lade på", youEnded: "Du avslutade samtalet", youDeclined: "Du valde ”Inte nu”",
+				timeUp: "Tiden för samtalet tog slut", lostFmt: "Förbindelsen med %s bröts",
+				noConnect: "Samtalet kunde inte kopplas upp", preempted: "Avslutat för ett samtal från vården",
+				restarting: "Skärmen startar om",
 			},
 			setup: setupWords{
 				title: "Skärmen är inte installerad än",
@@ -129,9 +151,15 @@ func localeFor(tag string) (l *locale, ok bool) {
 			emptyLine: "Ei uusia kuvia juuri nyt.\nMukavaa päivää!",
 			call: callWords{
 				callingFmt: "%s soittaa", connectingFmt: "Yhdistetään: %s…", ended: "Puhelu päättyi",
-				hangup: "Lopeta", cameraOn: "Kamera päällä", cameraOff: "Kamera pois", micOff: "Mikrofoni pois",
+				hangup: "Lopeta", notNow: "Ei nyt",
+				ringsDownFmt: "Puhelu alkaa itsestään %d s kuluttua", announceDownFmt: "Puhelu alkaa %d s kuluttua",
+				cameraOff: "Sinua ei näy", micOff: "Sinua ei kuulu",
 				oneMinute: "Puhelua jäljellä 1 minuutti", minutesFmt: "Puhelua jäljellä %d minuuttia",
-				soon: "Puhelu päättyy pian",
+				soon:      "Puhelu päättyy pian",
+				hungUpFmt: "%s lopetti puhelun", youEnded: "Lopetit puhelun", youDeclined: "Valitsit ”Ei nyt”",
+				timeUp: "Puhelun aika loppui", lostFmt: "Yhteys katkesi: %s",
+				noConnect: "Puhelua ei saatu yhdistettyä", preempted: "Päättyi hoitajan puhelun vuoksi",
+				restarting: "Näyttö käynnistyy uudelleen",
 			},
 			setup: setupWords{
 				title: "Tätä näyttöä ei ole vielä otettu käyttöön",
@@ -154,8 +182,14 @@ func localeFor(tag string) (l *locale, ok bool) {
 			emptyLine:   "Gerade keine neuen Fotos.\nEinen schönen Tag!",
 			call: callWords{
 				callingFmt: "%s ruft an", connectingFmt: "Verbinde mit %s…", ended: "Anruf beendet",
-				hangup: "Auflegen", cameraOn: "Kamera an", cameraOff: "Kamera aus", micOff: "Mikrofon aus",
+				hangup: "Auflegen", notNow: "Nicht jetzt",
+				ringsDownFmt: "Der Anruf beginnt von selbst in %d s", announceDownFmt: "Der Anruf beginnt in %d s",
+				cameraOff: "Man sieht Sie nicht", micOff: "Man hört Sie nicht",
 				oneMinute: "Anruf endet in 1 Minute", minutesFmt: "Anruf endet in %d Minuten", soon: "Anruf endet bald",
+				hungUpFmt: "%s hat aufgelegt", youEnded: "Sie haben den Anruf beendet", youDeclined: "Sie haben „Nicht jetzt“ gewählt",
+				timeUp: "Die Zeit für diesen Anruf ist abgelaufen", lostFmt: "Die Verbindung zu %s wurde unterbrochen",
+				noConnect: "Der Anruf konnte nicht verbunden werden", preempted: "Beendet für einen Anruf der Pflege",
+				restarting: "Der Bildschirm startet neu",
 			},
 			setup: setupWords{
 				title: "Dieser Bildschirm ist noch nicht eingerichtet",
@@ -235,6 +269,41 @@ func (l *locale) calling(name string) string { return fmt.Sprintf(l.call.calling
 
 // connecting is shown while the media starts, "Connecting to Anna…".
 func (l *locale) connecting(name string) string { return fmt.Sprintf(l.call.connectingFmt, name) }
+
+// countdown says in how many seconds a ringing call answers itself, or
+// a forced call's announcement ends; at least 1.
+func (l *locale) countdown(ringing bool, seconds int) string {
+	f := l.call.announceDownFmt
+	if ringing {
+		f = l.call.ringsDownFmt
+	}
+	return fmt.Sprintf(f, max(1, seconds))
+}
+
+// endCause says why a call ended, in the screen's language; name is the
+// one it is about. EndOther keeps the device's English reason.
+func (l *locale) endCause(c device.EndCause, name, reason string) string {
+	w := l.call
+	switch c {
+	case device.EndCallerHungUp:
+		return fmt.Sprintf(w.hungUpFmt, name)
+	case device.EndResident:
+		return w.youEnded
+	case device.EndTimeUp:
+		return w.timeUp
+	case device.EndLost:
+		return fmt.Sprintf(w.lostFmt, name)
+	case device.EndNoAnswer:
+		return w.youDeclined
+	case device.EndPreempted:
+		return w.preempted
+	case device.EndShutdown:
+		return w.restarting
+	case device.EndNoConnect:
+		return w.noConnect
+	}
+	return reason
+}
 
 // endsIn warns that the call ends in minutes (rounded up); 0 or less
 // means the end time is unknown.
