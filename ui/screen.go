@@ -27,7 +27,8 @@ type Options struct {
 	Location *time.Location
 	// Locale is the screen's language: en, sv, fi or de (default en).
 	Locale string
-	// Dwell is how long each slide stays (default 15s).
+	// Dwell is how long each photo stays, and the least a message or
+	// card stays: a longer text stays its reading time (default 15s).
 	Dwell time.Duration
 	// Fade is the crossfade between slides (default 1.2s; negative: none).
 	Fade time.Duration
