@@ -236,9 +236,9 @@ type callMetrics struct {
 	// title is the notice's name line; sub the lines under it (a reason,
 	// why it ended, the countdown): cap height 5 % of the screen.
 	title, sub float32
-	// label is the names on the pictures and the marks; status the least
-	// the warning may shrink to; clock the active call's clock.
-	label, status, clock float32
+	// label is the names on the pictures, the marks and the warning;
+	// clock the active call's clock.
+	label, clock float32
 	// button is the hang-up button's text in a call; ringButton on the
 	// ringing notice, where it is the only thing to do.
 	button, ringButton float32
@@ -253,7 +253,7 @@ func callMetricsFor(size fyne.Size) callMetrics {
 	h := size.Height
 	return callMetrics{
 		metrics: metricsFor(size),
-		title:   0.1 * h, sub: 0.07 * h, label: 0.066 * h, status: 0.052 * h, clock: 0.08 * h,
+		title:   0.1 * h, sub: 0.07 * h, label: 0.066 * h, clock: 0.08 * h,
 		button: 0.06 * h, ringButton: 0.075 * h,
 		stroke: max(2, 0.004*h),
 		strip:  0.19 * h,
@@ -552,19 +552,21 @@ func (cv *callView) layoutActive(m callMetrics) {
 }
 
 // addWarning puts "Call ends in 5 minutes" with its top-right corner at
-// right, top, no wider than avail: as large as fits on one line, else on
-// two. It returns where it went.
+// right, top, no wider than avail, on two lines if it must (never
+// smaller than 85 % of the names, a cap height of 4 %). It returns
+// where it went.
 func (cv *callView) addWarning(m callMetrics, right, top, avail float32) box {
 	text := cv.lc.endsIn(cv.minute)
-	var lines []string
-	var size, pad float32
-	for size = m.label; ; size = max(m.status, size-0.1*(m.label-m.status)) {
-		pad = 0.6 * size
-		lines = wrap(text, avail-2*pad, measurer(size, true))
-		if size <= m.status || len(lines) == 1 {
+	// One line, a little smaller if that does it; else two at full size.
+	size := m.label
+	for s := m.label; s >= 0.85*m.label; s -= 0.05 * m.label {
+		if measurer(s, true)(text)+1.2*s <= avail {
+			size = s
 			break
 		}
 	}
+	pad := 0.6 * size
+	lines := wrap(text, avail-2*pad, measurer(size, true))
 	measure := measurer(size, true)
 	w := float32(0)
 	for _, l := range lines {
