@@ -60,3 +60,43 @@ func TestClip(t *testing.T) {
 		t.Errorf("withEllipsis(too narrow) = %q, want %q", got, ellipsis)
 	}
 }
+
+func TestSentences(t *testing.T) {
+	for _, text := range []string{
+		"Hello. How are you? Fine!",
+		"One line\nand another.\n\nA new one… with more",
+		"No end",
+		"Dr. Smith at 10.30. Bye.",
+	} {
+		got := sentences(text)
+		if strings.Join(got, "") != text {
+			t.Errorf("sentences(%q) = %q: joined, not the text", text, got)
+		}
+	}
+	if got, want := sentences("Hello. How are you? Fine!"), []string{"Hello. ", "How are you? ", "Fine!"}; !slices.Equal(got, want) {
+		t.Errorf("sentences = %q, want %q", got, want)
+	}
+}
+
+// TestPageBySentence: pages end at a sentence's end; a sentence longer
+// than a page is cut between lines; nothing is lost.
+func TestPageBySentence(t *testing.T) {
+	text := "Aaa bbb ccc. Ddd eee fff ggg. Hhh. " + strings.Repeat("x ", 25) + "end."
+	pages := pageBySentence(text, 2, 100, tenPx)
+	var all []string
+	for i, p := range pages {
+		if len(p) > 2 {
+			t.Errorf("page %d has %d lines, want <= 2: %q", i, len(p), p)
+		}
+		all = append(all, p...)
+	}
+	if got, want := strings.Fields(strings.Join(all, " ")), strings.Fields(text); !slices.Equal(got, want) {
+		t.Errorf("pages hold %q, want the text's words %q", got, want)
+	}
+	if last := pages[0][len(pages[0])-1]; !strings.HasSuffix(last, ".") {
+		t.Errorf("page 0 ends %q, mid-sentence", last)
+	}
+	if first := pages[1][0]; !strings.HasPrefix(first, "Ddd") {
+		t.Errorf("page 1 starts %q, want the second sentence", first)
+	}
+}

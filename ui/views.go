@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -595,7 +596,7 @@ func bodyPages(text string, box fyne.Size, maxSize, minSize, reserve float32) ([
 		return pagesOf(lines, 1), minSize
 	}
 	per := max(1, linesFit(box.Height-reserve, minSize))
-	return pagesOf(lines, (len(lines)+per-1)/per), minSize
+	return pageBySentence(text, per, box.Width, measurer(minSize, false)), minSize
 }
 
 // pagesOf splits lines into n pages of about equal length, without blank
@@ -607,18 +608,85 @@ func pagesOf(lines []string, n int) [][]string {
 	per := (len(lines) + n - 1) / n
 	var pages [][]string
 	for i := 0; i < len(lines); i += per {
-		p := lines[i:min(i+per, len(lines))]
-		for len(p) > 0 && p[0] == "" {
-			p = p[1:]
-		}
-		for len(p) > 0 && p[len(p)-1] == "" {
-			p = p[:len(p)-1]
-		}
-		if len(p) > 0 {
+		if p := trimBlank(lines[i:min(i+per, len(lines))]); len(p) > 0 {
 			pages = append(pages, p)
 		}
 	}
 	return pages
+}
+
+// trimBlank drops blank lines at the top and bottom of a page.
+func trimBlank(p []string) []string {
+	for len(p) > 0 && p[0] == "" {
+		p = p[1:]
+	}
+	for len(p) > 0 && p[len(p)-1] == "" {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// pageBySentence fills pages of at most per lines with whole sentences, so
+// that a reader never turns a page in the middle of one; a sentence
+// longer than a page is cut between lines.
+func pageBySentence(text string, per int, width float32, measure func(string) float32) [][]string {
+	var pages [][]string
+	flush := func(lines []string) {
+		if p := trimBlank(lines); len(p) > 0 {
+			pages = append(pages, p)
+		}
+	}
+	cur := ""
+	for _, sen := range sentences(text) {
+		if lines := wrap(cur+sen, width, measure); len(lines) <= per {
+			cur += sen
+			continue
+		}
+		if strings.TrimSpace(cur) != "" {
+			flush(wrap(cur, width, measure))
+		}
+		lines := wrap(sen, width, measure)
+		for len(lines) > per {
+			flush(lines[:per])
+			lines = lines[per:]
+		}
+		cur = strings.Join(lines, " ") + " "
+	}
+	flush(wrap(cur, width, measure))
+	return pages
+}
+
+// sentences cuts text after each sentence's end (., !, ?, … and the space
+// after it) and after each line break; joined they are the text again.
+func sentences(text string) []string {
+	var out []string
+	start := 0
+	for i, r := range text {
+		end := r == '\n'
+		if !end && strings.ContainsRune(".!?…", r) {
+			next := text[i+utf8.RuneLen(r):]
+			end = next == "" || next[0] == ' ' || next[0] == '\n'
+			if end && next != "" && next[0] == ' ' {
+				continue // the space goes with this sentence: cut after it
+			}
+		}
+		if r == ' ' && i > start && strings.ContainsRune(".!?…", lastRune(text[start:i])) {
+			end = true
+		}
+		if end {
+			out = append(out, text[start:i+utf8.RuneLen(r)])
+			start = i + utf8.RuneLen(r)
+		}
+	}
+	if start < len(text) {
+		out = append(out, text[start:])
+	}
+	return out
+}
+
+func lastRune(s string) rune {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return r
 }
 
 // words counts the words of a page.
