@@ -86,14 +86,12 @@ func (d *Driver) Run(ctx context.Context) error {
 			// never came.
 			d.held = false
 		}
-		want, why := s.ScreenMode() != device.ModeNightOff, "night"
+		want, why := s.ScreenMode() != device.ModeNightOff, s.ScreenMode().String()
 		switch {
 		case d.held:
 			want, why = true, "call"
 		case s.Call.InCall():
 			why = "call"
-		case want:
-			why = "day"
 		}
 		d.setLocked(want, why)
 		var till time.Time
