@@ -362,6 +362,35 @@ func TestSignalledCallRingsThenAnswers(t *testing.T) {
 	r.waitPhase(device.CallNone, 5*time.Second)
 }
 
+// TestNotNowDeclines: the resident's Not now reaches the caller as a
+// hangup "declined"; the camera never opened.
+func TestNotNowDeclines(t *testing.T) {
+	r := newRig(t, nil)
+	anna := r.person("Anna", proto.ModeSignalled)
+	c := r.dial(anna, proto.ModeSignalled, nil)
+	r.waitPhase(device.CallRinging, 5*time.Second)
+	v := r.scr.last()
+	if v.Decline == nil || v.StartsAt.IsZero() {
+		t.Fatalf("ringing view = %+v, want Decline and StartsAt", v)
+	}
+	v.Decline()
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("caller not told the call was declined")
+	}
+	if s := c.Snapshot(); s.EndReason != call.ReasonDeclined || s.Answered {
+		t.Fatalf("caller: %+v, want not answered, %q", s, call.ReasonDeclined)
+	}
+	if e := r.waitEvent("call_missed"); e.Caller != anna.ID || e.Reason != call.ReasonDeclined {
+		t.Errorf("activity %+v, want Anna's call missed, declined", e)
+	}
+	if n := r.media.open.Load(); n != 0 {
+		t.Errorf("camera opened %d times for a declined call", n)
+	}
+	r.waitPhase(device.CallNone, 5*time.Second)
+}
+
 func TestBusyAndRefused(t *testing.T) {
 	r := newRig(t, nil)
 	anna := r.person("Anna", proto.ModeSignalled, proto.ModeForced)
