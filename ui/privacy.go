@@ -79,10 +79,12 @@ func (s *Screen) SetPrivacy(p device.Privacy) {
 		return
 	}
 	if !p.On() {
-		// Hidden in the next frame; nothing to wait for.
+		// Hidden in the next frame; nothing to wait for. The log says
+		// when the frame after that one was painted: from then on the
+		// badge is off the display.
 		fyne.Do(func() {
-			if b := s.ui.badge(); b != nil {
-				b.set("")
+			if b := s.ui.badge(); b != nil && b.text != "" {
+				b.hide(func() { s.log.Info("screen: privacy badge gone") })
 			}
 		})
 		return
@@ -125,44 +127,90 @@ func (v *view) badge() *privacyBadge {
 }
 
 // privacyBadge is the screen's privacy light, a full-screen layer that
-// draws only its pill in the top-left corner (it takes no taps).
+// draws only its pill in the top-left corner (it takes no taps). While
+// the pill is hidden the layer stays, with an invisible one-pixel probe
+// whose painting tells when a frame without the pill was drawn.
 type privacyBadge struct {
 	widget.BaseWidget
 	text string // "" while hidden
 
-	bg  *canvas.Rectangle
-	dot *canvas.Raster
-	txt *canvas.Text
+	bg    *canvas.Rectangle
+	dot   *canvas.Raster
+	txt   *canvas.Text
+	probe *canvas.Raster
 
 	mu      sync.Mutex
 	waiting []chan struct{} // closed when the dot is next painted
+	// gone is called when goneFrames more frames without the pill have
+	// been painted.
+	gone       func()
+	goneFrames int
 }
 
 func newPrivacyBadge() *privacyBadge {
 	b := &privacyBadge{bg: canvas.NewRectangle(privacyBG), txt: canvas.NewText("", textMain)}
 	b.txt.TextStyle = textStyle(false)
 	b.dot = canvas.NewRaster(b.paintDot)
+	b.probe = canvas.NewRaster(b.paintProbe)
 	b.ExtendBaseWidget(b)
-	b.Hide()
+	b.showPill(false)
 	return b
 }
 
-// set shows text ("" hides the badge) and returns a channel closed once
-// the badge is painted, or nil when there is nothing to wait for.
-// Fyne goroutine only.
-func (b *privacyBadge) set(text string) <-chan struct{} {
-	if text == "" {
-		b.text = ""
-		b.Hide()
-		return nil
+func (b *privacyBadge) showPill(on bool) {
+	for _, o := range []fyne.CanvasObject{b.bg, b.dot, b.txt} {
+		if on {
+			o.Show()
+		} else {
+			o.Hide()
+		}
 	}
-	if b.Visible() && text == b.text {
+}
+
+// set shows text and returns a channel closed once the badge is painted,
+// or nil when there is nothing to wait for. Fyne goroutine only.
+func (b *privacyBadge) set(text string) <-chan struct{} {
+	if text == b.text {
 		return nil
 	}
 	b.text = text
-	b.Show()
+	b.mu.Lock()
+	b.gone = nil
+	b.mu.Unlock()
+	b.showPill(true)
 	b.Refresh()
 	return b.repaint()
+}
+
+// hide takes the pill off; gone is called once the frame after the first
+// one without it has been painted (the first is on the display by then).
+// Fyne goroutine only.
+func (b *privacyBadge) hide(gone func()) {
+	b.text = ""
+	b.showPill(false)
+	b.mu.Lock()
+	b.gone, b.goneFrames = gone, 2
+	b.mu.Unlock()
+	b.Refresh()
+}
+
+// paintProbe draws nothing (one transparent pixel); it counts the frames
+// painted after the pill was hidden.
+func (b *privacyBadge) paintProbe(w, h int) image.Image {
+	b.mu.Lock()
+	var gone func()
+	if b.gone != nil {
+		if b.goneFrames--; b.goneFrames <= 0 {
+			gone, b.gone = b.gone, nil
+		} else {
+			defer canvas.Refresh(b.probe) // and the next frame
+		}
+	}
+	b.mu.Unlock()
+	if gone != nil {
+		gone()
+	}
+	return image.NewNRGBA(image.Rect(0, 0, 1, 1))
 }
 
 // repaint has the dot painted again in the next frame and returns a
@@ -237,11 +285,13 @@ func (r *badgeRenderer) Layout(size fyne.Size) {
 	b.dot.Resize(fyne.NewSize(dot, dot))
 	b.txt.Text, b.txt.TextSize = b.text, ts
 	placeLine(b.txt, x+2*pad+dot, y+pill.Height/2+capRatio*ts/2, 0)
+	b.probe.Move(fyne.NewPos(0, 0))
+	b.probe.Resize(fyne.NewSize(1, 1))
 }
 
 func (r *badgeRenderer) MinSize() fyne.Size { return fyne.Size{} }
 func (r *badgeRenderer) Objects() []fyne.CanvasObject {
-	return []fyne.CanvasObject{r.b.bg, r.b.dot, r.b.txt}
+	return []fyne.CanvasObject{r.b.bg, r.b.dot, r.b.txt, r.b.probe}
 }
 func (r *badgeRenderer) Destroy() {}
 func (r *badgeRenderer) Refresh() {
@@ -249,4 +299,5 @@ func (r *badgeRenderer) Refresh() {
 	canvas.Refresh(r.b.bg)
 	canvas.Refresh(r.b.dot) // drops its texture: the next frame paints it again
 	canvas.Refresh(r.b.txt)
+	canvas.Refresh(r.b.probe)
 }
