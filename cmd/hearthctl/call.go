@@ -138,6 +138,8 @@ loop:
 	switch {
 	case res.RefusedReason != "":
 		fmt.Fprintf(e.stdout, "%s refused the call: %s\n", device, res.RefusedReason)
+	case res.Busy && res.BusyWith != "" && !res.BusySince.IsZero():
+		fmt.Fprintf(e.stdout, "%s is busy: in a call with %s since %s\n", device, res.BusyWith, res.BusySince.Local().Format("15:04"))
 	case res.Busy:
 		fmt.Fprintf(e.stdout, "%s is busy\n", device)
 	case res.Answered:

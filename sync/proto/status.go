@@ -164,7 +164,8 @@ type Activity struct {
 	Seq    uint64    `json:"seq"`
 	Time   time.Time `json:"time"`
 	// Type: item_shown, item_expired, call_answered, call_ended,
-	// call_refused, call_missed, call_busy, input_refused, config_changed, gap.
+	// call_refused, call_missed (busy included), booking_kept,
+	// booking_cancelled, input_refused, config_changed, gap.
 	Type       string `json:"type"`
 	Item       string `json:"item,omitempty"`
 	Call       string `json:"call,omitempty"`
