@@ -18,6 +18,17 @@ import (
 // back after this.
 const wakeHold = 30 * time.Second
 
+// recheck is how often a panel that can say its state (X11) is looked at:
+// a display that something else turned off (an idle timer, a person with
+// xset) in the day, or on at night, is set again within this.
+const recheck = time.Minute
+
+// Leveler is a panel that can say the display's state: "on" or another
+// word ("off", "standby", "blanked").
+type Leveler interface {
+	Level() (string, error)
+}
+
 // Driver keeps the panel where the live state wants it: off in night-off
 // unless a call holds the screen, on otherwise. Wake turns it on at once
 // for a call, before the call's first screen.
@@ -75,12 +86,22 @@ func (d *Driver) Close() error { return d.panel.Close() }
 
 // Run follows the live state until ctx ends.
 func (d *Driver) Run(ctx context.Context) error {
-	alarm := clock.Alarm{Clock: d.clk}
+	alarm, check := clock.Alarm{Clock: d.clk}, clock.Alarm{Clock: d.clk}
 	defer alarm.Stop()
+	defer check.Stop()
+	lv, canCheck := d.panel.(Leveler)
+	var nextCheck time.Time
+	if canCheck {
+		nextCheck = d.clk.Now().Add(recheck)
+	}
 	for {
 		s, changed := d.live.Watch()
 		now := d.clk.Now()
 		d.mu.Lock()
+		if canCheck && !now.Before(nextCheck) {
+			d.verifyLocked(lv)
+			nextCheck = now.Add(recheck)
+		}
 		if d.held && (s.Call != device.CallNone || !now.Before(d.holdTill)) {
 			// The call is in the live state now (its end decides), or
 			// never came.
@@ -105,7 +126,25 @@ func (d *Driver) Run(ctx context.Context) error {
 		case <-changed:
 		case <-d.kick:
 		case <-alarm.At(now, till):
+		case <-check.At(now, nextCheck):
 		}
+	}
+}
+
+// verifyLocked looks at the display; one not as it was set is set again
+// by the caller's next setLocked.
+func (d *Driver) verifyLocked(lv Leveler) {
+	if !d.known {
+		return
+	}
+	l, err := lv.Level()
+	if err != nil {
+		d.log.Debug("panel: level", "err", err)
+		return
+	}
+	if (l == "on") != d.on {
+		d.log.Warn("panel: the display is not as it was set; setting it again", "level", l, "want_on", d.on)
+		d.known = false
 	}
 }
 

@@ -13,16 +13,35 @@ import (
 	"github.com/hearth-home/hearth/device/panel"
 )
 
-// recorder is a panel that remembers what it was told.
+// recorder is a panel that remembers what it was told, and says the
+// display's level (which something else may change).
 type recorder struct {
-	mu  sync.Mutex
-	got []string
+	mu    sync.Mutex
+	got   []string
+	level string
 }
 
 func (r *recorder) On() error    { r.add("on"); return nil }
 func (r *recorder) Off() error   { r.add("off"); return nil }
 func (r *recorder) Close() error { return nil }
-func (r *recorder) add(s string) { r.mu.Lock(); r.got = append(r.got, s); r.mu.Unlock() }
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	r.got, r.level = append(r.got, s), s
+	r.mu.Unlock()
+}
+
+func (r *recorder) Level() (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.level, nil
+}
+
+// setLevel changes the display behind the driver's back.
+func (r *recorder) setLevel(l string) {
+	r.mu.Lock()
+	r.level = l
+	r.mu.Unlock()
+}
 
 // take returns what the panel was told since the last take.
 func (r *recorder) take() []string {
@@ -131,5 +150,26 @@ func TestDriverWakeWithoutACallLetsGo(t *testing.T) {
 		r.expect("still held")
 		r.advance(time.Second)
 		r.expect("the hold ends", "off")
+	})
+}
+
+// A display turned off in the day by something else (an X idle timer), or
+// on at night, is set again within a minute.
+func TestDriverSetsAgainWhatSomethingElseChanged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, device.ModeNightOff)
+		r.expect("day at start", "on")
+		r.p.setLevel("blanked")
+		r.advance(59 * time.Second)
+		r.expect("within the minute")
+		r.advance(time.Second)
+		r.expect("the minute's look", "on")
+		r.advance(time.Hour) // night
+		r.expect("night", "off")
+		r.p.setLevel("on")
+		r.advance(time.Minute)
+		r.expect("lit at night behind its back", "off")
+		r.advance(time.Minute)
+		r.expect("as set")
 	})
 }
