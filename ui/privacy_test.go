@@ -20,7 +20,7 @@ func badgeShare(img image.Image, r image.Rectangle) float64 {
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-			if near(c, privacyBG, 3) {
+			if badgeNear(c, privacyBG, 3) {
 				hit++
 			}
 			all++
@@ -32,16 +32,10 @@ func badgeShare(img image.Image, r image.Rectangle) float64 {
 	return float64(hit) / float64(all)
 }
 
-func near(a, b color.NRGBA, tol int) bool {
-	d := func(x, y uint8) bool { return abs(int(x)-int(y)) <= tol }
+// badgeNear says whether a is within tol of b in each channel.
+func badgeNear(a, b color.NRGBA, tol int) bool {
+	d := func(x, y uint8) bool { return max(x, y)-min(x, y) <= uint8(tol) }
 	return d(a.R, b.R) && d(a.G, b.G) && d(a.B, b.B)
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // corner is the badge's corner of a screen of size.
