@@ -60,6 +60,9 @@ type Speaker struct {
 	chime   []int16 // still to play: the chime, then maybe a greeting
 	// greetingLeft is how many samples of chime end with a greeting.
 	greetingLeft int
+	// hushed: StopChime was called after the last PlayChime; a greeting
+	// decoded meanwhile is not played.
+	hushed bool
 	stats        SpeakerStats
 	closed       bool
 	gain         int32 // volume in percent of full scale; 100 by default
@@ -279,12 +282,27 @@ func (s *Speaker) PlayChime() error {
 		return ErrClosed
 	}
 	s.stats.ChimesPlayed++
+	s.hushed = false
 	if s.kind == KindReal {
 		s.chime = append(s.chime[:0], pcm...)
 		s.greetingLeft = 0
 	}
 	s.log.Info("chime")
 	return nil
+}
+
+// StopChime cuts off the chime and a caller's greeting (playing, or still
+// being decoded for PlayGreeting): the call they announced has ended, and
+// a voice must not go on speaking into the room. The next PlayChime
+// plays again.
+func (s *Speaker) StopChime() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hushed = true
+	if len(s.chime) > 0 {
+		s.log.Info("chime stopped")
+	}
+	s.chime, s.greetingLeft = s.chime[:0], 0
 }
 
 // chimePCM is the chime, made once: synthesising it takes 1-3 ms, and a

@@ -66,6 +66,10 @@ func (s *Speaker) PlayGreeting(ogg []byte) error {
 	if s.closed {
 		return ErrClosed
 	}
+	if s.hushed {
+		s.log.Info("greeting not played: its call has ended")
+		return nil
+	}
 	if s.kind == KindTest {
 		s.stats.GreetingsPlayed++
 		s.log.Info("greeting", "length", time.Duration(len(pcm))*time.Second/sampleRate)

@@ -120,6 +120,17 @@ func TestPlayGreetingKindTest(t *testing.T) {
 	if got := sp.Stats().GreetingsPlayed; got != 1 {
 		t.Errorf("GreetingsPlayed = %d, want 1", got)
 	}
+	// The call ended while its greeting was being decoded: it is not played.
+	if err := sp.PlayChime(); err != nil {
+		t.Fatal(err)
+	}
+	sp.StopChime()
+	if err := sp.PlayGreeting(recordTestGreeting(t, 200*time.Millisecond)); err != nil {
+		t.Fatalf("PlayGreeting after StopChime = %v", err)
+	}
+	if got := sp.Stats().GreetingsPlayed; got != 1 {
+		t.Errorf("GreetingsPlayed after StopChime = %d, want still 1", got)
+	}
 	if err := sp.PlayGreeting([]byte("RIFF....WAVE")); !errors.Is(err, proto.ErrInvalid) {
 		t.Errorf("PlayGreeting(WAV) = %v, want proto.ErrInvalid", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"os"
 	"slices"
 	gosync "sync"
 	"testing"
@@ -163,6 +164,9 @@ func TestBusyIsAMissedCall(t *testing.T) {
 	}
 	r.scr.last().Hangup()
 	r.waitPhase(device.CallEnded)
+	if n := r.fake.stops.Load(); n != 1 {
+		t.Errorf("the greeting was stopped %d times when the resident ended the announced call, want 1", n)
+	}
 	r.advance(3 * time.Second)
 	r.waitPhase(device.CallNone)
 
@@ -270,6 +274,9 @@ func TestPictureAndGreeting(t *testing.T) {
 	}
 	r.scr.last().Hangup()
 	r.waitPhase(device.CallEnded)
+	if n := r.fake.stops.Load(); n != 1 {
+		t.Errorf("the greeting was stopped %d times when the resident ended the announced call, want 1", n)
+	}
 	r.advance(3 * time.Second)
 	r.waitPhase(device.CallNone)
 
@@ -318,4 +325,33 @@ func FuzzDecodePicture(f *testing.F) {
 			t.Fatalf("decodePicture gave %v", r)
 		}
 	})
+}
+
+// TestAnnouncementHoldsTheGreeting: a forced call's announcement lasts
+// until the caller's greeting has been heard, chime included; without a
+// greeting (or with one the parser refuses) it is the configured time.
+func TestAnnouncementHoldsTheGreeting(t *testing.T) {
+	g, err := os.ReadFile("testdata/greeting-4s.ogg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := proto.ParseGreeting(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := parsed.Duration() // 4 s of packets less the encoder's pre-skip
+	for _, tc := range []struct {
+		announce time.Duration
+		greeting []byte
+		want     time.Duration
+	}{
+		{5 * time.Second, nil, 5 * time.Second},
+		{5 * time.Second, []byte("OggS not a greeting"), 5 * time.Second},
+		{5 * time.Second, g, greetingLead + long + greetingTail},
+		{8 * time.Second, g, 8 * time.Second},
+	} {
+		if got := announceFor(tc.announce, tc.greeting); got != tc.want {
+			t.Errorf("announceFor(%v, %d bytes) = %v, want %v", tc.announce, len(tc.greeting), got, tc.want)
+		}
+	}
 }

@@ -588,7 +588,7 @@ func (m *Manager) start(in proto.Invite, caller proto.AllowedCaller) {
 	m.log.Info("call: incoming", "call", c.id, "caller", caller.ID, "name", name, "mode", in.Mode, "reason", in.Reason)
 	if c.forced {
 		m.setPhase(c, device.CallAnnouncing)
-		c.announceEnd = now.Add(m.opt.Announce)
+		c.announceEnd = now.Add(announceFor(m.opt.Announce, caller.Greeting))
 		// The answer goes out at once and the camera opens during the
 		// announcement, so picture and connection are ready when it ends;
 		// nothing is sent until then.
@@ -870,6 +870,11 @@ func (m *Manager) end(c *callState, cause device.EndCause, who, reason string) {
 	}
 	now := m.opt.Clock.Now()
 	wasActive := c.phase == device.CallActive
+	if !wasActive {
+		// Ended while announced or ringing: the chime and the caller's
+		// greeting stop with it.
+		m.opt.Media.Speaker().StopChime()
+	}
 	m.setPhase(c, device.CallEnded)
 	c.endReason, c.endCause, c.endWho = reason, cause, who
 	// The "Call ended" screen stays for the resident to read; callers
@@ -980,4 +985,26 @@ func (m *Manager) show(c *callState) {
 func candidateJSON(c webrtc.ICECandidateInit) string {
 	b, _ := json.Marshal(c) // plain fields: cannot fail
 	return string(b)
+}
+
+// greetingLead is the chime and the pause before a greeting starts
+// (media plays a 0.64 s chime and waits 0.2 s); greetingTail a breath after
+// it before the camera's picture goes out.
+const (
+	greetingLead = 900 * time.Millisecond
+	greetingTail = 300 * time.Millisecond
+)
+
+// announceFor is how long a forced call is announced: the configured time,
+// or longer when the caller's greeting needs it, so the greeting is heard
+// to its end before the call starts (the allowlist caps it at 5 s).
+func announceFor(announce time.Duration, greeting []byte) time.Duration {
+	if len(greeting) == 0 {
+		return announce
+	}
+	g, err := proto.ParseGreeting(greeting)
+	if err != nil {
+		return announce // checked with the allowlist; the speaker logs it
+	}
+	return max(announce, greetingLead+g.Duration()+greetingTail)
 }

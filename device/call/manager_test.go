@@ -28,7 +28,7 @@ import (
 
 type fakeMedia struct {
 	opened, closed atomic.Int64
-	chimes         atomic.Int64
+	chimes, stops  atomic.Int64
 	// gate, when set, holds OpenCapture until it is closed; failOpen makes
 	// it fail; hang, when set, keeps the capture's readers from returning
 	// after Close until it is closed (a media stack stuck in closing).
@@ -90,6 +90,7 @@ type chimeCounter fakeMedia
 func (c *chimeCounter) Push(string, []byte) {}
 func (c *chimeCounter) RemoveStream(string) {}
 func (c *chimeCounter) PlayChime(g []byte)  { c.chimes.Add(1); c.greeting.Store(&g) }
+func (c *chimeCounter) StopChime()          { c.stops.Add(1) }
 
 type views struct {
 	mu gosync.Mutex

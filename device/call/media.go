@@ -45,6 +45,9 @@ type Speaker interface {
 	// PlayChime plays the announcement's chime and then, when not nil, the
 	// caller's recorded greeting (an Ogg Opus file from the allowlist).
 	PlayChime(greeting []byte)
+	// StopChime cuts off a chime and greeting still playing (the call
+	// ended during its announcement or ring).
+	StopChime()
 }
 
 // Media opens what a call needs. The composition root adapts media/ to it;

@@ -281,6 +281,16 @@ func (l *lazySpeaker) RemoveStream(stream string) {
 	}
 }
 
+// StopChime cuts off the chime and a greeting: their call has ended.
+func (l *lazySpeaker) StopChime() {
+	l.mu.Lock()
+	s := l.s
+	l.mu.Unlock()
+	if s != nil {
+		s.StopChime()
+	}
+}
+
 // PlayChime plays the chime and then the caller's greeting, if any. The
 // greeting is decoded off the caller's goroutine (a call's): on a Pi a 5 s
 // greeting takes a few hundred ms to decode, while the chime rings.
