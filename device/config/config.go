@@ -171,7 +171,7 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&f.Timezone, "timezone", cfg.Timezone, "IANA time `zone` for the clock and night hours")
 	fs.StringVar(&f.Night, "night", cfg.Night, "night hours `HH:MM-HH:MM`, or off")
 	fs.StringVar(&f.NightMode, "night-mode", cfg.NightMode, "at night: dim or off")
-	fs.Var((*durationFlag)(&f.Dwell), "dwell", "how long each item stays on screen")
+	fs.Var((*durationFlag)(&f.Dwell), "dwell", "how long a photo stays on screen, and the least a message does (longer texts stay longer)")
 	fs.StringVar(&f.Screen, "screen", cfg.Screen, "screen `size` photos are scaled for")
 	fs.BoolVar(&f.Headless, "headless", false, "no display: sync and store only")
 	fs.StringVar(&f.Panel, "panel", cfg.Panel, "the display's power, off at night-off and on for calls: x11, backlight, none or auto")
