@@ -246,7 +246,7 @@ func nightMode(cfg config.Config) device.Mode {
 // newScreen makes the Fyne screen, or headless the log's stand-in.
 func (r *root) newScreen() (screen, error) {
 	if r.cfg.Headless {
-		return device.LogDisplay{Logger: r.log, OnShown: r.shown}, nil
+		return device.LogDisplay{Logger: r.log}, nil // no screen, no receipts
 	}
 	if err := checkDisplay(); err != nil {
 		return nil, err
