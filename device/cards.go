@@ -26,8 +26,9 @@ const (
 )
 
 // The activity types the calls card is made of. A forced call that met
-// "busy" is logged as call_missed too.
-var callTypes = []string{"call_answered", "call_ended", "call_missed"}
+// "busy" is logged as call_missed too; a family call refused for
+// do-not-disturb (call_refused) is a call the resident missed as well.
+var callTypes = []string{"call_answered", "call_ended", "call_missed", "call_refused"}
 
 // cardSlide wraps a card as a slide: its id names the kind, its Rev is a
 // hash of its content (so it changes exactly when the content does), and
@@ -66,6 +67,12 @@ func callsCard(acts []store.Activity, since time.Time, loc *time.Location, name 
 			calls = append(calls, CallEntry{Name: name(a.Caller), At: a.Time.In(loc), Length: ended[a.Call]})
 		case "call_missed":
 			calls = append(calls, CallEntry{Name: name(a.Caller), At: a.Time.In(loc), Missed: true})
+		case "call_refused":
+			// Other refusals (strangers, forged or expired invites) are
+			// nothing the resident could have taken.
+			if a.Reason == proto.RefusedDND {
+				calls = append(calls, CallEntry{Name: name(a.Caller), At: a.Time.In(loc), Missed: true})
+			}
 		}
 	}
 	if len(calls) == 0 {

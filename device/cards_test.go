@@ -77,14 +77,19 @@ func TestSchedulerCallsCard(t *testing.T) {
 	first := f.disp.expectSlides(t, "[a:1 card:calls]")
 	f.logAct(t, store.Activity{Time: f.at(10, 14), Type: "call_ended", Call: "c1", Caller: "anna", DurationMs: 12 * 60e3})
 	f.logAct(t, store.Activity{Time: f.at(10, 20), Type: "call_missed", Call: "c2", Caller: "nurse-eva"})
+	// A stranger refused is no call of the resident's; Anna refused for
+	// do-not-disturb is one she missed.
+	f.logAct(t, store.Activity{Time: f.at(10, 25), Type: "call_refused", Call: "c3", Caller: "stranger", Reason: "not on the allowlist"})
+	f.logAct(t, store.Activity{Time: f.at(10, 30), Type: "call_refused", Call: "c4", Caller: "anna", Reason: proto.RefusedDND})
 	var got []Slide
-	for got == nil || len(got[1].Card.Calls) < 2 {
+	for got == nil || len(got[1].Card.Calls) < 3 {
 		got = f.disp.expectSlides(t, "[a:1 card:calls]")
 	}
 	card := got[1]
 	want := []CallEntry{
 		{Name: "Anna", At: f.at(10, 2), Length: 12 * time.Minute},
 		{Name: "Nurse Eva", At: f.at(10, 20), Missed: true},
+		{Name: "Anna", At: f.at(10, 30), Missed: true},
 	}
 	if card.Card.Kind != CardCalls || !reflect.DeepEqual(card.Card.Calls, want) {
 		t.Fatalf("calls card = %+v, want %+v", card.Card.Calls, want)
