@@ -63,9 +63,9 @@ type Speaker struct {
 	// hushed: StopChime was called after the last PlayChime; a greeting
 	// decoded meanwhile is not played.
 	hushed bool
-	stats        SpeakerStats
-	closed       bool
-	gain         int32 // volume in percent of full scale; 100 by default
+	stats  SpeakerStats
+	closed bool
+	gain   int32 // volume in percent of full scale; 100 by default
 
 	ctx *malgo.AllocatedContext
 	dev *malgo.Device
