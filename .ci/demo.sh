@@ -67,6 +67,11 @@ ctl send message --to $device --days 1 --from "Home care" "Lunch is delivered at
 [ -e "$demo/keys/org/org.key" ] || ctl provision ca init --out "$demo/keys/org" --name "Demo Care" >/dev/null
 [ -e "$demo/keys/anna/caller.key" ] || ctl caller new --name Anna --out "$demo/keys/anna" >/dev/null
 [ -e "$demo/keys/nurse/caller.key" ] || ctl caller new --name "Nurse Eva" --out "$demo/keys/nurse" >/dev/null
+# Their faces on the call screens, and the nurse's greeting (a test tone
+# stands in for her voice) after the chime of her forced calls.
+ctl caller picture --caller "$demo/keys/anna" "$demo/photos/anna-face.jpg" >/dev/null
+ctl caller picture --caller "$demo/keys/nurse" "$demo/photos/eva-face.jpg" >/dev/null
+[ -e "$demo/keys/nurse/greeting.ogg" ] || ctl caller greeting --caller "$demo/keys/nurse" --record 2s --media test >/dev/null
 ctl allow --org "$demo/keys/org" --device $device --caller "$demo/keys/anna" --may signalled >/dev/null
 ctl allow --org "$demo/keys/org" --device $device --caller "$demo/keys/nurse" --may both >/dev/null
 
@@ -97,6 +102,13 @@ setsid "$root/bin/hearthctl" --broker "$broker" web --caller "$demo/keys/anna" -
   --listen 127.0.0.1:$webport >"$demo/web.log" 2>&1 &
 echo $! >"$demo/web.pid"
 
+# The nurse books a call in an hour: the screen says so until then. The
+# same id each run, so re-running the demo books it again, not twice. A
+# booking is not retained: it goes once the device is there and knows her.
+for _ in $(seq 150); do grep -q "allowlist installed" "$demo/hearthd.log" 2>/dev/null && break; sleep 0.1; done
+ctl book $device --caller "$demo/keys/nurse" --at "$(date -d '+1 hour' +%H:%M)" --for 10m \
+  --reason "Medicine check" --id demo-visit >/dev/null || echo "demo: booking the nurse's call failed" >&2
+
 sleep 3
 cat <<MSG
 
@@ -112,5 +124,6 @@ Calls:
   open http://127.0.0.1:$webport/ in a browser: Anna's web caller
   bin/hearthctl --broker $broker call $device --caller $demo/keys/nurse --forced --reason "Morning medicine check" --for 20s
   bin/hearthctl --broker $broker call $device --caller $demo/keys/anna --for 20s --json
+  bin/hearthctl --broker $broker book $device --caller $demo/keys/nurse --at 15:00 --reason "Tea and a chat"
 Stop with: make demo-stop
 MSG

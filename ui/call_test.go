@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"math"
 	"reflect"
 	"strings"
 	"sync"
@@ -20,43 +19,8 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hearth-home/hearth/device"
+	"github.com/hearth-home/hearth/internal/demoart"
 )
-
-// personPicture draws a stand-in for a video frame: a person (head and
-// shoulders) before a wall of the given colour, w x h.
-func personPicture(w, h int, wall, shirt color.RGBA) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	fw, fh := float64(w), float64(h)
-	skin := color.RGBA{R: 0xE8, G: 0xBE, B: 0x9C, A: 0xFF}
-	hair := color.RGBA{R: 0x5A, G: 0x3E, B: 0x2B, A: 0xFF}
-	s := math.Min(fw, fh)
-	cx, headY, headR := fw/2, fh*0.42, s*0.17
-	for y := range h {
-		for x := range w {
-			fx, fy := float64(x), float64(y)
-			c := wall
-			// a soft light from the top-left
-			k := 1 - 0.25*(fx/fw+fy/fh)/2
-			c = color.RGBA{R: uint8(float64(c.R) * k), G: uint8(float64(c.G) * k), B: uint8(float64(c.B) * k), A: 0xFF}
-			// shoulders: an ellipse below the head
-			if dx, dy := (fx-cx)/(s*0.42), (fy-fh*1.02)/(s*0.42); dx*dx+dy*dy < 1 {
-				c = shirt
-			}
-			// neck
-			if math.Abs(fx-cx) < headR*0.45 && fy > headY && fy < headY+headR*1.5 {
-				c = skin
-			}
-			if d := math.Hypot(fx-cx, (fy-headY)*0.85); d < headR {
-				c = skin
-				if fy < headY-headR*0.35 {
-					c = hair
-				}
-			}
-			img.SetRGBA(x, y, c)
-		}
-	}
-	return img
-}
 
 var (
 	anna  = device.Participant{ID: "anna", Name: "Anna"}
@@ -65,11 +29,11 @@ var (
 )
 
 func annaPicture() image.Image {
-	return personPicture(640, 480, color.RGBA{R: 0x7A, G: 0x9E, B: 0xB8, A: 0xFF}, color.RGBA{R: 0x8E, G: 0x2F, B: 0x4B, A: 0xFF})
+	return demoart.Person(640, 480, color.RGBA{R: 0x7A, G: 0x9E, B: 0xB8, A: 0xFF}, color.RGBA{R: 0x8E, G: 0x2F, B: 0x4B, A: 0xFF})
 }
 
 func selfPicture() image.Image {
-	return personPicture(320, 180, color.RGBA{R: 0xC9, G: 0xB8, B: 0x94, A: 0xFF}, color.RGBA{R: 0x3C, G: 0x5A, B: 0x8A, A: 0xFF})
+	return demoart.Person(320, 180, color.RGBA{R: 0xC9, G: 0xB8, B: 0x94, A: 0xFF}, color.RGBA{R: 0x3C, G: 0x5A, B: 0x8A, A: 0xFF})
 }
 
 func activeCall(now time.Time, ps ...device.Participant) device.CallView {
@@ -160,8 +124,8 @@ func TestGoldenCallWarning(t *testing.T) {
 func TestGoldenCallThree(t *testing.T) {
 	goldenCall(t, "call_three", "en", 3, activeCall(testNow(t), anna, erik, nurse), func(s *Screen) {
 		s.RemoteFrame("anna", annaPicture())
-		s.RemoteFrame("erik", personPicture(640, 360, color.RGBA{R: 0x9B, G: 0xB5, B: 0x8C, A: 0xFF}, color.RGBA{R: 0x2E, G: 0x3B, B: 0x4F, A: 0xFF}))
-		s.RemoteFrame("nurse-maria", personPicture(360, 640, color.RGBA{R: 0xD8, G: 0xDD, B: 0xE3, A: 0xFF}, color.RGBA{R: 0x4F, G: 0x8F, B: 0x9E, A: 0xFF}))
+		s.RemoteFrame("erik", demoart.Person(640, 360, color.RGBA{R: 0x9B, G: 0xB5, B: 0x8C, A: 0xFF}, color.RGBA{R: 0x2E, G: 0x3B, B: 0x4F, A: 0xFF}))
+		s.RemoteFrame("nurse-maria", demoart.Person(360, 640, color.RGBA{R: 0xD8, G: 0xDD, B: 0xE3, A: 0xFF}, color.RGBA{R: 0x4F, G: 0x8F, B: 0x9E, A: 0xFF}))
 		s.SelfFrame(selfPicture())
 	})
 }

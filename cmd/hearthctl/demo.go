@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/hearth-home/hearth/internal/demoart"
 )
 
 // demoPhotos writes a few calm landscape pictures (drawn here, so the
@@ -22,12 +24,22 @@ func (e *env) demoPhotos(args []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	pics := map[string]image.Image{}
+	var names []string
 	for i, sc := range demoScenes {
 		img := drawScene(1600, 1067, sc)
 		if i == 3 {
 			img = portraitCrop(img) // a portrait picture shows the letterboxing
 		}
-		path := filepath.Join(dir, sc.name+".jpg")
+		pics[sc.name], names = img, append(names, sc.name)
+	}
+	// The callers' faces, for hearthctl caller picture.
+	for _, f := range demoFaces {
+		pics[f.name], names = demoart.Person(600, 600, f.wall, f.shirt), append(names, f.name)
+	}
+	for _, name := range names {
+		img := pics[name]
+		path := filepath.Join(dir, name+".jpg")
 		f, err := os.Create(path)
 		if err != nil {
 			return err
@@ -42,6 +54,15 @@ func (e *env) demoPhotos(args []string) error {
 		fmt.Fprintln(e.stdout, path)
 	}
 	return nil
+}
+
+// demoFaces are the demo callers' pictures: Anna and Nurse Eva.
+var demoFaces = []struct {
+	name        string
+	wall, shirt color.RGBA
+}{
+	{"anna-face", color.RGBA{122, 158, 184, 255}, color.RGBA{142, 47, 75, 255}},
+	{"eva-face", color.RGBA{216, 221, 227, 255}, color.RGBA{79, 143, 158, 255}},
 }
 
 type scene struct {
