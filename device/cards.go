@@ -25,6 +25,10 @@ const (
 	DefaultNewSinceFor = time.Hour
 )
 
+// bookingEarly is how long before its booked time a carer's call counts
+// as the booked call (and takes the booking's card off).
+const bookingEarly = 30 * time.Minute
+
 // The activity types the calls card is made of. A forced call that met
 // "busy" is logged as call_missed too; a family call refused for
 // do-not-disturb (call_refused) is a call the resident missed as well.
@@ -101,8 +105,11 @@ func bookingCard(bookings []proto.Booking, acts []store.Activity, now time.Time,
 		if now.Before(from) || !now.Before(until) {
 			continue
 		}
+		// The booked call is the caller's call answered from a little
+		// before its time: an earlier call of theirs that day was about
+		// something else, and the booking still stands.
 		called := slices.ContainsFunc(acts, func(a store.Activity) bool {
-			return a.Type == "call_answered" && a.Caller == b.Caller && !a.Time.Before(from)
+			return a.Type == "call_answered" && a.Caller == b.Caller && !a.Time.Before(b.At.Add(-bookingEarly))
 		})
 		if called {
 			continue

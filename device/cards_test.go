@@ -243,6 +243,13 @@ func TestSchedulerBookingCard(t *testing.T) {
 	if sl.Card.Kind != CardBooking || !reflect.DeepEqual(sl.Card.Booking, want) || !sl.Start.Equal(f.at(12, 0)) || !sl.End.Equal(f.at(14, 10)) {
 		t.Fatalf("booking card = %+v %+v, want %+v", sl, sl.Card.Booking, want)
 	}
+	// A call of hers long before the booked time was about something
+	// else: the booking's card stays.
+	f.clk.Set(f.at(12, 30))
+	f.logAct(t, store.Activity{Time: f.at(12, 30), Type: "call_answered", Call: "c0", Caller: "nurse-eva"})
+	if b := f.disp.expectSlides(t, "[card:booking card:calls]")[0].Card.Booking; b.ID != "b1" {
+		t.Fatalf("after an earlier call, booking card of %s, want b1", b.ID)
+	}
 	settle(t, f.clk, f.at(14, 0)) // b2's card may open
 
 	// The nurse calls a little early: the booking's card goes, the
