@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/draw"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -205,6 +206,10 @@ type slideView struct {
 	// image: a fade blends only those pixels, not a full-screen layer
 	// under the photo (that cost 5 % of a core over the carousel).
 	bars []*canvas.Image
+	// barRects and barsFor are where the bars are, for a screen of size
+	// barsFor.
+	barRects []box
+	barsFor  fyne.Size
 	// quiet: the empty view shown before the first carousel is known,
 	// without the friendly line (it would flash at every start).
 	quiet bool
@@ -441,20 +446,29 @@ func (v *slideView) layoutPhoto(m metrics) {
 
 // placeBars makes the fill's bars: the parts of area (from the top-left
 // corner) that photo leaves, each showing the part of the fill (which
-// stands for the whole screen, full) that lies there.
+// stands for the whole screen, full) that lies there. The bars are made
+// again only when they move: a layout that changes nothing must not hand
+// the painter new objects (their new textures would be a repaint each).
 func (v *slideView) placeBars(photo box, area, full fyne.Size) {
-	v.bars = v.bars[:0]
 	x0, y0 := photo.pos.X, photo.pos.Y
 	x1, y1 := x0+photo.size.Width, y0+photo.size.Height
+	var rects []box
 	for _, r := range []box{
 		{fyne.Position{}, fyne.NewSize(x0, area.Height)},                      // left
 		{fyne.NewPos(x1, 0), fyne.NewSize(area.Width-x1, area.Height)},        // right
 		{fyne.NewPos(x0, 0), fyne.NewSize(photo.size.Width, y0)},              // above
 		{fyne.NewPos(x0, y1), fyne.NewSize(photo.size.Width, area.Height-y1)}, // below
 	} {
-		if r.size.Width < 1 || r.size.Height < 1 {
-			continue
+		if r.size.Width >= 1 && r.size.Height >= 1 {
+			rects = append(rects, r)
 		}
+	}
+	if slices.Equal(rects, v.barRects) && full == v.barsFor {
+		return
+	}
+	v.barRects, v.barsFor = rects, full
+	v.bars = v.bars[:0]
+	for _, r := range rects {
 		img := canvas.NewImageFromImage(cropFill(v.pic.fill, r, full))
 		img.FillMode = canvas.ImageFillStretch
 		img.ScaleMode = canvas.ImageScaleSmooth // a few pixels, stretched by the GPU
