@@ -283,7 +283,14 @@ func TestDeadPeerWithinFiveSeconds(t *testing.T) {
 		}
 	}
 	took := back.Sub(cut)
-	r, _ := out.find("c-1", proto.SignalHangup)
+	// The availability is published from Live's watcher, the hangup by the
+	// call's goroutine just after it set the phase: either may come first.
+	var r proto.Reply
+	waitUntil(t, "the hangup to the caller", func() bool {
+		var ok bool
+		r, ok = out.find("c-1", proto.SignalHangup)
+		return ok
+	})
 	t.Logf("caller vanished: available again after %v; hangup reason %q", took.Round(time.Millisecond), r.Reason)
 	if r.Reason != "lost the connection to Anna" {
 		t.Errorf("hangup reason %q, want %q", r.Reason, "lost the connection to Anna")
