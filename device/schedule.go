@@ -107,6 +107,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		first   = true
 		expire  = true
 		errWait = time.Second
+		aimed   time.Time // the instant the alarm was last aimed at
 		judge   = clockJudge{floor: s.TimeFloor, st: s.Store, log: log}
 	)
 	alarm := clock.Alarm{Clock: clk}
@@ -115,6 +116,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		changed := s.Store.Changed()
 		acts := s.Store.ActivityChanged()
 		wall := clk.Now()
+		if !aimed.IsZero() && !wall.Before(aimed) {
+			// The instant the alarm was aimed at has come, whether its
+			// firing or another wake-up (a store change at the same
+			// moment) started this round: what ended then expires now.
+			expire = true
+		}
 		if early := judge.early(wall); early != s.Live.Get().ClockEarly {
 			s.Live.SetClockEarly(early)
 		}
@@ -184,6 +191,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		// moved past next while the alarm was being aimed is caught by
 		// reading it once more.
 		fire := alarm.At(clk.Now(), next)
+		aimed = next
 		if !next.IsZero() && !clk.Now().Before(next) {
 			expire = true
 			continue
