@@ -154,7 +154,7 @@ func DecodeAllowlist(payload []byte) (Allowlist, error) {
 			return Allowlist{}, fmt.Errorf("decode allowlist: %w: caller %s key of %d bytes (want 32)", ErrInvalid, c.ID, len(c.Key))
 		}
 		for _, m := range c.Mode {
-			if m != ModeForced && m != ModeSignalled {
+			if !KnownMode(m) {
 				return Allowlist{}, fmt.Errorf("decode allowlist: %w: caller %s mode %q", ErrInvalid, c.ID, m)
 			}
 		}

@@ -88,6 +88,13 @@ type Item struct {
 	Days    int       `json:"days,omitempty"`
 	Created time.Time `json:"created,omitzero"`
 	Photo   *Photo    `json:"photo,omitempty"`
+	// Sender is the id, on the device's allowlist, of the person whose
+	// Ed25519 key made Sig over SigningBytes (sender.go). Both absent on an
+	// unsigned item, which a device takes only while its organisation does
+	// not require signing; both present on a signed one. The device shows
+	// the allowlist's name for a signed item, never From.
+	Sender string `json:"sender,omitempty"`
+	Sig    []byte `json:"sig,omitempty"`
 }
 
 // Photo carries a picture inline (Data, at most MaxInlinePhoto bytes) or by
@@ -149,9 +156,21 @@ func (it *Item) Normalize() error {
 	if it.Rev == 0 {
 		return fmt.Errorf("%w: rev must be at least 1", ErrInvalid)
 	}
+	if (it.Sender == "") != (len(it.Sig) == 0) {
+		return fmt.Errorf("%w: sender and sig come together (a signed item) or not at all", ErrInvalid)
+	}
+	if it.Sender != "" && !ValidID(it.Sender) {
+		return fmt.Errorf("%w: sender id %q", ErrInvalid, it.Sender)
+	}
+	if len(it.Sig) > 0 && len(it.Sig) != 64 {
+		return fmt.Errorf("%w: sig of %d bytes (an Ed25519 signature is 64)", ErrInvalid, len(it.Sig))
+	}
+	if len(it.Sig) > 0 && (it.Days != 0 || it.Text != strings.TrimSpace(it.Text) || it.From != strings.TrimSpace(it.From)) {
+		return fmt.Errorf("%w: a signed item gives end, not days, and text and from without surrounding spaces", ErrInvalid)
+	}
 	if it.Deleted {
-		if it.Kind != "" || it.Photo != nil || it.Text != "" {
-			return fmt.Errorf("%w: a tombstone carries only id, device and rev", ErrInvalid)
+		if it.Kind != "" || it.Photo != nil || it.Text != "" || it.From != "" || !it.Start.IsZero() || !it.End.IsZero() || it.Days != 0 || !it.Created.IsZero() {
+			return fmt.Errorf("%w: a tombstone carries only id, device, rev (and sender and sig when signed)", ErrInvalid)
 		}
 		return nil
 	}
@@ -289,20 +308,40 @@ type Inventory struct {
 	Device string          `json:"device"`
 	Time   time.Time       `json:"time"`
 	Items  []InventoryItem `json:"items"`
-	// Truncated is set when the device holds more items than one report carries.
+	// Truncated is set when the device holds more items than one report
+	// carries; Omitted says how many were left out (see docs/protocol.md
+	// for which ones are listed).
 	Truncated bool      `json:"truncated,omitempty"`
+	Omitted   int       `json:"omitted,omitempty"`
 	Refused   []Refusal `json:"refused,omitempty"`
+	// Bookings are the booked calls the device holds that are not over
+	// yet, soonest first (cancellations are not listed).
+	Bookings []InventoryBooking `json:"bookings,omitempty"`
+}
+
+// InventoryBooking is one booked call as the device holds it.
+type InventoryBooking struct {
+	ID      string    `json:"id"`
+	Rev     uint64    `json:"rev"`
+	Caller  string    `json:"caller"`
+	At      time.Time `json:"at"`
+	LengthS int       `json:"length_s"`
+	Reason  string    `json:"reason,omitempty"`
 }
 
 // InventoryItem is one stored item without its photo bytes.
 type InventoryItem struct {
-	ID     string    `json:"id"`
-	Rev    uint64    `json:"rev"`
-	Kind   Kind      `json:"kind"`
-	From   string    `json:"from,omitempty"`
+	ID   string `json:"id"`
+	Rev  uint64 `json:"rev"`
+	Kind Kind   `json:"kind,omitempty"` // absent for a tombstone (state deleted)
+	// From is the name the screen shows: the allowlist's name of Sender
+	// for a signed item, the item's own from for an unsigned one.
+	From string `json:"from,omitempty"`
+	// Sender is the signer's id; absent for an unsigned item.
+	Sender string    `json:"sender,omitempty"`
 	Text   string    `json:"text,omitempty"`
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
+	Start  time.Time `json:"start,omitzero"` // absent for a tombstone
+	End    time.Time `json:"end,omitzero"`   // absent for a tombstone
 	State  ItemState `json:"state"`
 	Reason string    `json:"reason,omitempty"`
 }

@@ -262,6 +262,12 @@ type Availability struct {
 	// DNDUntil is when do-not-disturb ends by itself, while it is on (also
 	// during a call, when State says in_call).
 	DNDUntil time.Time `json:"dnd_until,omitzero"`
+	// Zone is the device's IANA time zone ("Europe/Stockholm"), absent
+	// when it does not know it; UTCOffsetS its offset from UTC now, in
+	// seconds. A caller shows the device's times (dnd_until, bookings) in
+	// the device's zone, not its own.
+	Zone       string `json:"zone,omitempty"`
+	UTCOffsetS int    `json:"utc_offset_s"`
 }
 
 // DecodeAvailability parses a device's availability.

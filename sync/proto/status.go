@@ -93,6 +93,10 @@ type Heartbeat struct {
 	Seq       uint64    `json:"seq"`
 	Time      time.Time `json:"time"`
 	IntervalS int       `json:"interval_s"` // the next one is due within this
+	// AllowlistSerial is the serial of the allowlist the device holds
+	// (absent: none), so the organisation never signs a list the device
+	// would ignore as older.
+	AllowlistSerial uint64 `json:"allowlist_serial,omitempty"`
 	// TimeSynced is systemd-timedated's NTPSynchronized.
 	TimeSynced *bool `json:"time_synced"`
 	// ClockTrusted says whether the device believes its wall clock: not
@@ -166,8 +170,13 @@ type Activity struct {
 	// Type: item_shown, item_expired, call_answered, call_ended,
 	// call_refused, call_missed (busy included), booking_kept,
 	// booking_cancelled, input_refused, config_changed, gap.
-	Type       string `json:"type"`
-	Item       string `json:"item,omitempty"`
+	Type string `json:"type"`
+	Item string `json:"item,omitempty"`
+	// ItemKind and ItemText say what the item of an item_* event (and an
+	// input_refused of an item the device holds or could read) is: its
+	// kind and its text cut to 80 characters. Absent otherwise.
+	ItemKind   Kind   `json:"item_kind,omitempty"`
+	ItemText   string `json:"item_text,omitempty"`
 	Call       string `json:"call,omitempty"`
 	Caller     string `json:"caller,omitempty"`
 	Mode       string `json:"mode,omitempty"`
