@@ -54,7 +54,9 @@ type State struct {
 	Timezone string
 	Locale   string
 	Night    string
-	OrgKey   ed25519.PublicKey
+	// RequireSignedItems is the bundle's setting of the same name.
+	RequireSignedItems bool
+	OrgKey             ed25519.PublicKey
 	// Files in the data directory.
 	Dir        string
 	OrgKeyFile string

@@ -67,7 +67,11 @@ type Bundle struct {
 	Timezone string `json:"timezone,omitempty"`
 	Locale   string `json:"locale,omitempty"`
 	Night    string `json:"night,omitempty"`
-	Sig      []byte `json:"sig,omitempty"`
+	// RequireSignedItems makes the device refuse photos and messages that
+	// no listed sender signed (docs/protocol.md, "Senders"). On in every
+	// bundle hearthctl provision makes unless --allow-unsigned-items.
+	RequireSignedItems bool   `json:"require_signed_items,omitempty"`
+	Sig                []byte `json:"sig,omitempty"`
 }
 
 // WiFi is one network. An empty PSK is an open network.

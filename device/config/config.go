@@ -61,10 +61,14 @@ type Config struct {
 	Media string `json:"media"`
 	// OrgKey is the organisation's public key file (org.pub) that signs
 	// allowlists; without it the device takes no calls.
-	OrgKey    string   `json:"org_key"`
-	Announce  Duration `json:"announce"`
-	Ring      Duration `json:"ring"`
-	CallLimit Duration `json:"call_limit"`
+	OrgKey string `json:"org_key"`
+	// RequireSignedItems refuses photos and messages that no sender on the
+	// allowlist signed (docs/protocol.md, "Senders"); off, unsigned items
+	// are taken and show the name they carry.
+	RequireSignedItems bool     `json:"require_signed_items"`
+	Announce           Duration `json:"announce"`
+	Ring               Duration `json:"ring"`
+	CallLimit          Duration `json:"call_limit"`
 	// BookingLead is how long before a carer's booked call the screen
 	// shows it ("Nurse Eva will call at 14:00").
 	BookingLead Duration `json:"booking_lead"`
