@@ -1,11 +1,9 @@
-package broker
+package broker_test
 
 import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,13 +12,18 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/hearth-home/hearth/provisioning"
+	"github.com/hearth-home/hearth/provisioning/broker"
+	"github.com/hearth-home/hearth/provisioning/broker/brokertest"
 	"github.com/hearth-home/hearth/sync/mqtttest"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
-// world is a running broker with the shipped configuration and the
-// certificates of two devices, a caller, a sender and an admin.
+// world is a running broker with the shipped configuration
+// (brokertest) and the people's files made from the organisation's
+// records: anna calls dev-a and dev-b, fam-ole sends to dev-a, admin-eva
+// is a fleet admin.
 type world struct {
+	*brokertest.World
 	b               *mqtttest.Broker
 	dev, people, ws int
 	orgCA           *x509.CertPool
@@ -28,125 +31,42 @@ type world struct {
 	ca              provisioning.CA
 }
 
-// The people in people.acl's user blocks, as an installer would add them.
-const testUsers = `
-user fam-ole
-topic readwrite hearth/v1/dev/dev-a/content/+
-topic read hearth/v1/dev/dev-a/inventory
-topic read hearth/v1/dev/dev-a/activity/+
-
-user admin-eva
-topic read hearth/v1/dev/#
-topic readwrite hearth/v1/dev/+/content/+
-topic readwrite hearth/v1/dev/+/allowlist
-topic write hearth/v1/dev/+/admin
-`
-
-// mosquittoPasswd finds mosquitto_passwd (Debian's mosquitto package has
-// it in /usr/bin). Without it the test skips, unless HEARTH_REQUIRE_BROKER
-// says the broker tests must run: then a missing tool is a failure, not a
-// quiet pass.
-func mosquittoPasswd(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("mosquitto_passwd"); err == nil {
-		return p
-	}
-	const debian = "/usr/bin/mosquitto_passwd"
-	if _, err := os.Stat(debian); err == nil {
-		return debian
-	}
-	if os.Getenv("HEARTH_REQUIRE_BROKER") != "" {
-		t.Fatal("mosquitto_passwd not found (HEARTH_REQUIRE_BROKER is set); install Debian's mosquitto package: run .ci/deps.sh")
-	}
-	t.Skip("mosquitto_passwd not installed")
-	return ""
-}
+var testPeople = brokertest.Spec{People: []brokertest.Person{
+	{ID: "anna", Name: "Anna", Screens: map[string][]proto.CallMode{
+		"dev-a": {proto.ModeSignalled}, "dev-b": {proto.ModeSignalled}}},
+	{ID: "fam-ole", Name: "Ole", Screens: map[string][]proto.CallMode{"dev-a": {proto.RightSend}}},
+	{ID: "admin-eva", Name: "Eva", Admin: true},
+}}
 
 func newWorld(t *testing.T) *world {
-	t.Helper()
-	passwd := mosquittoPasswd(t)
-	root := t.TempDir()
-	w := &world{org: filepath.Join(root, "org"), conf: filepath.Join(root, "etc")}
-	if _, err := provisioning.NewOrg(w.org, "Acme Care"); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	if w.ca, err = provisioning.LoadCA(w.org); err != nil {
-		t.Fatal(err)
-	}
-	// What hearthctl provision broker-cert writes: ca.crt, server.crt, server.key.
-	crt, key, err := w.ca.IssueServer([]string{"127.0.0.1", "localhost"}, 24*time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := provisioning.WriteServerCert(w.conf, w.ca, crt, key); err != nil {
-		t.Fatal(err)
-	}
-	w.orgCA = x509.NewCertPool()
-	w.orgCA.AppendCertsFromPEM(w.ca.PEM)
-	people, err := provisioning.PeopleCA(w.org)
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(t, os.WriteFile(filepath.Join(w.conf, PeopleCAFile), people.PEM, 0o644))
-	for _, name := range []string{"devices.acl", "people.acl"} {
-		b, err := Files.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if name == "people.acl" {
-			b = append(b, testUsers...)
-		}
-		must(t, os.WriteFile(filepath.Join(w.conf, name), b, 0o644))
-	}
-	pw := filepath.Join(w.conf, "people.passwd")
-	if out, err := exec.Command(passwd, "-b", "-c", pw, "anna", "anna-secret").CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_passwd: %v: %s", err, out)
-	}
-	must(t, os.Chmod(pw, 0o600))
+	return newWorldOf(t, testPeople)
+}
 
-	w.installCRLs(t)
-	w.start(t)
+func newWorldOf(t *testing.T, s brokertest.Spec) *world {
+	t.Helper()
+	w := &world{World: brokertest.Start(t, s)}
+	w.sync()
 	return w
 }
 
-// installCRLs copies the organisation's CRLs to where hearth.conf's
-// crlfile lines expect them, as an installer does after provision revoke.
-func (w *world) installCRLs(t *testing.T) {
-	t.Helper()
-	for from, to := range map[string]string{
-		filepath.Join(w.org, provisioning.CRLFile):                         CRLFile,
-		filepath.Join(w.org, provisioning.PeopleDir, provisioning.CRLFile): PeopleCRLFile,
-	} {
-		b, err := os.ReadFile(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		must(t, os.WriteFile(filepath.Join(w.conf, to), b, 0o644))
-	}
+// sync copies the running broker's fields (after a start or restart).
+func (w *world) sync() {
+	w.b, w.dev, w.people, w.ws = w.B, w.DevicePort, w.PeoplePort, w.WSPort
+	w.orgCA, w.conf, w.org, w.ca = w.Roots, w.Conf, w.Org, w.CA
 }
 
-// start runs Mosquitto with the shipped hearth.conf on fresh ports; a
-// second start after w.b.Stop is a broker restart.
+// installCRLs writes the broker's files from the records (CRLs, ACL,
+// passwords), as an installer copies them after provision revoke.
+func (w *world) installCRLs(t *testing.T) {
+	t.Helper()
+	w.Install()
+}
+
+// start restarts the broker (a second start after w.b.Stop is a restart).
 func (w *world) start(t *testing.T) {
 	t.Helper()
-	conf, err := Files.ReadFile("hearth.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.b = mqtttest.StartConf(t, 3, func(ports []int) string {
-		w.dev, w.people, w.ws = ports[0], ports[1], ports[2]
-		// Only the paths and the ports change; every other line is as shipped.
-		s := strings.ReplaceAll(string(conf), ConfDir+"/", w.conf+"/")
-		for from, to := range map[int]int{DevicePort: w.dev, PeoplePort: w.people, PeopleWSPort: w.ws} {
-			old := fmt.Sprintf("listener %d\n", from)
-			if !strings.Contains(s, old) {
-				t.Fatalf("hearth.conf has no %q", old)
-			}
-			s = strings.Replace(s, old, fmt.Sprintf("listener %d 127.0.0.1\n", to), 1)
-		}
-		return s
-	})
+	w.Restart()
+	w.sync()
 }
 
 func must(t *testing.T, err error) {
@@ -170,11 +90,15 @@ func (w *world) deviceCert(t *testing.T, ca provisioning.CA, id string, valid ti
 	return c
 }
 
-// personCert is a person's certificate as broker.IssuePerson writes it for hearthctl --tls.
+// personCert is a person's certificate as broker.IssuePerson writes it
+// for hearthctl --tls: the one provision person made for a person of the
+// world, a new one for anyone else.
 func (w *world) personCert(t *testing.T, id string) tls.Certificate {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), id)
-	if err := IssuePerson(w.org, id, 24*time.Hour, time.Now(), dir); err != nil {
+	if p, ok := w.World.People[id]; ok {
+		dir = p.Dir
+	} else if err := broker.IssuePerson(w.org, id, 24*time.Hour, time.Now(), dir); err != nil {
 		t.Fatal(err)
 	}
 	c, err := tls.LoadX509KeyPair(filepath.Join(dir, provisioning.ClientCertFile), filepath.Join(dir, provisioning.ClientKeyFile))
@@ -330,7 +254,7 @@ func TestShippedConfigACL(t *testing.T) {
 	t.Run("caller reads only replies to itself", func(t *testing.T) {
 		caller.sub(t, "hearth/v1/dev/#")
 		b.pub(t, "hearth/v1/dev/dev-b/call/out/bob", "for bob")
-		b.pub(t, "hearth/v1/dev/dev-b/heartbeat", "b's heartbeat")
+		b.pub(t, "hearth/v1/dev/dev-b/inventory", "b's inventory") // anna does not send to dev-b
 		b.pub(t, "hearth/v1/dev/dev-b/call/out/anna", "for anna")
 		caller.expectOnly(t, "anna", "hearth/v1/dev/dev-b/call/out/anna")
 		drain(admin)
@@ -353,7 +277,7 @@ func TestShippedConfigACL(t *testing.T) {
 		admin.expectOnly(t, "admin", "hearth/v1/dev/dev-b/heartbeat")
 	})
 	t.Run("browser caller over secure WebSockets", func(t *testing.T) {
-		c, err := w.connect(w.wsURL(), "web-anna", nil, "anna", "anna-secret")
+		c, err := w.connect(w.wsURL(), "web-anna", nil, "anna", w.World.People["anna"].Password)
 		if err != nil {
 			t.Fatalf("wss as anna = %v\n%s", err, w.b.Log())
 		}

@@ -1,43 +1,21 @@
-package broker
+package broker_test
 
 import (
-	"bytes"
 	"crypto/tls"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hearth-home/hearth/provisioning"
+	"github.com/hearth-home/hearth/provisioning/broker"
 )
 
-// reload sends Mosquitto SIGHUP (systemctl reload mosquitto) and waits
-// until it has begun to reload: it reloads in its single event loop, so
-// every connection handled after the log line sees the new files.
+// reload sends Mosquitto SIGHUP (systemctl reload mosquitto).
 func (w *world) reload(t *testing.T) {
 	t.Helper()
-	conf := []byte(filepath.Join(w.b.Dir, "mosquitto.conf"))
-	pid := 0
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		if cmd, err := os.ReadFile(p); err == nil && bytes.Contains(cmd, conf) {
-			pid, _ = strconv.Atoi(filepath.Base(filepath.Dir(p)))
-		}
-	}
-	if pid == 0 {
-		t.Fatal("no mosquitto process runs " + string(conf))
-	}
-	before := strings.Count(w.b.Log(), "Reloading config")
-	must(t, syscall.Kill(pid, syscall.SIGHUP))
-	for deadline := time.Now().Add(10 * time.Second); strings.Count(w.b.Log(), "Reloading config") == before; {
-		if time.Now().After(deadline) {
-			t.Fatalf("mosquitto did not reload\n%s", w.b.Log())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	w.Reload()
 }
 
 // refused fails unless a connection with cert to url is refused.
@@ -129,7 +107,7 @@ func TestExpiredCRL(t *testing.T) {
 	}
 	b, err := os.ReadFile(fresh[1].Path)
 	must(t, err)
-	must(t, os.WriteFile(filepath.Join(w.conf, PeopleCRLFile), b, 0o644))
+	must(t, os.WriteFile(filepath.Join(w.conf, broker.PeopleCRLFile), b, 0o644))
 
 	w.b.Stop()
 	w.start(t)
