@@ -36,6 +36,11 @@ var (
 	ErrModeNotAllowed = errors.New("mode not allowed for this caller")
 	// ErrStale: an allowlist with a serial not above the current one.
 	ErrStale = errors.New("stale allowlist")
+	// ErrUnknownSender: a signed item's sender is not on the allowlist.
+	ErrUnknownSender = errors.New("unknown sender")
+	// ErrNotSender: the allowlist lists the sender without the right to
+	// send (proto.RightSend, or proto.RightAdmin).
+	ErrNotSender = errors.New("not allowed to send")
 )
 
 // Checker holds the allowlist and the call ids already used. Safe for
@@ -201,10 +206,48 @@ func (c *Checker) CheckSignal(s proto.Signal) (proto.AllowedCaller, error) {
 	return caller, nil
 }
 
+// CheckItem decides on a signed item or tombstone (it.Sender set): the
+// sender is on the allowlist, signed it.SigningBytes with their key and
+// may send. It returns the sender's entry, whose Name the screen shows.
+// The errors are, in this order, ErrNoAllowlist, ErrUnknownSender,
+// ErrBadSignature and ErrNotSender; their text is the refusal's reason
+// (docs/protocol.md, "Senders: signed items"). Whose the item is and
+// whether its revision is new is the store's to say.
+func (c *Checker) CheckItem(it proto.Item) (proto.AllowedCaller, error) {
+	refuse := func(err error) (proto.AllowedCaller, error) {
+		return proto.AllowedCaller{}, fmt.Errorf("item %s rev %d from %s: %w", it.ID, it.Rev, it.Sender, err)
+	}
+	sender, err := c.Caller(it.Sender)
+	switch {
+	case errors.Is(err, ErrUnknownCaller):
+		return refuse(ErrUnknownSender)
+	case err != nil:
+		return refuse(err)
+	}
+	if err := signed.Verify(sender.Key, it.SigningBytes(), it.Sig); err != nil {
+		return refuse(err)
+	}
+	if !sender.May(proto.RightSend) {
+		return refuse(ErrNotSender)
+	}
+	return sender, nil
+}
+
+// Serial is the serial of the installed allowlist (0: none).
+func (c *Checker) Serial() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.list == nil {
+		return 0
+	}
+	return c.list.Serial
+}
+
 // Reason is the short reason sent back to a refused caller: the sentinel
 // error's text, without details that only the device's log needs.
 func Reason(err error) string {
-	for _, r := range []error{ErrNoAllowlist, ErrUnknownCaller, ErrBadSignature, ErrExpired, ErrReplayed, ErrModeNotAllowed, ErrStale} {
+	for _, r := range []error{ErrNoAllowlist, ErrUnknownCaller, ErrBadSignature, ErrExpired, ErrReplayed, ErrModeNotAllowed, ErrStale,
+		ErrUnknownSender, ErrNotSender} {
 		if errors.Is(err, r) {
 			return r.Error()
 		}

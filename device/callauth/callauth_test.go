@@ -218,3 +218,44 @@ func TestAuthenticated(t *testing.T) {
 		t.Errorf("Caller(anna) = %+v, %v", a, err)
 	}
 }
+
+func TestCheckItem(t *testing.T) {
+	c, _, k := setup(t)
+	// A list with a sender and an admin besides the callers.
+	a := allowlist(k, 2)
+	a.Callers[1].Mode = append(a.Callers[1].Mode, proto.RightSend)
+	a.Callers = append(a.Callers, proto.AllowedCaller{ID: "office", Name: "North Care office", Key: pub(k.stranger), Mode: []proto.CallMode{proto.RightAdmin}})
+	a.Sig = ed25519.Sign(k.org, a.SigningBytes())
+	if err := c.SetAllowlist(a); err != nil {
+		t.Fatal(err)
+	}
+	item := func(sender string, key ed25519.PrivateKey) proto.Item {
+		it := proto.Item{V: 1, ID: "m-1", Device: "mum-kitchen", Rev: 1, Kind: proto.KindMessage, Text: "hi",
+			Start: t0, End: t0.Add(time.Hour), Sender: sender}
+		it.Sig = ed25519.Sign(key, it.SigningBytes())
+		return it
+	}
+	for name, tc := range map[string]struct {
+		it   proto.Item
+		want error
+		name string
+	}{
+		"sender":             {item("anna", k.anna), nil, "Anna"},
+		"admin":              {item("office", k.stranger), nil, "North Care office"},
+		"caller, not sender": {item("nurse-eva", k.nurse), ErrNotSender, ""},
+		"unknown":            {item("mallory", k.stranger), ErrUnknownSender, ""},
+		"forged":             {item("anna", k.stranger), ErrBadSignature, ""},
+	} {
+		got, err := c.CheckItem(tc.it)
+		if !errors.Is(err, tc.want) || got.Name != tc.name {
+			t.Errorf("%s: CheckItem = %q, %v; want %q, %v", name, got.Name, err, tc.name, tc.want)
+		}
+	}
+	empty, _ := New(pub(k.org), nil)
+	if _, err := empty.CheckItem(item("anna", k.anna)); !errors.Is(err, ErrNoAllowlist) {
+		t.Errorf("CheckItem without a list = %v, want %v", err, ErrNoAllowlist)
+	}
+	if c.Serial() != 2 || empty.Serial() != 0 {
+		t.Errorf("Serial = %d, %d; want 2, 0", c.Serial(), empty.Serial())
+	}
+}

@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -162,10 +163,25 @@ func FuzzDecodeItem(f *testing.F) {
 	f.Add([]byte(`{"v":1,"id":"m-1","device":"mum-kitchen","rev":1,"kind":"message","text":"hi","start":"2026-11-22T10:00:00Z","days":2}`))
 	f.Add([]byte(`{"v":1}`))
 	f.Add([]byte("\xff\xfe"))
+	// Signed items and tombstones.
+	f.Add([]byte(`{"v":1,"id":"m-1","device":"mum-kitchen","rev":1795424400000,"kind":"message","from":"Anna","text":"Ella rode her bike today!","start":"2026-11-23T09:00:00Z","end":"2026-11-26T09:00:00Z","created":"2026-11-23T08:59:30Z","sender":"anna","sig":"NoheipkDwIZ6AOTQ4sJKl3jZHJGiLV7/J9FECKLR/2Cx6Q9qT07iNAMveRq8GEWzYpgopbR77mVdAYqBXq23AQ=="}`))
+	f.Add([]byte(`{"v":1,"id":"m-1","device":"mum-kitchen","rev":1795424500000,"deleted":true,"sender":"anna","sig":"mDv68Q4ewQQLd/l/cJEVxgslEsH0+FGnOwwkMfNWvNUO/O419Tny0oA9Re8nQP4F94QPwB98o8G66R4Lc5ffBg=="}`))
+	f.Add([]byte(`{"v":1,"id":"m-1","device":"mum-kitchen","rev":1,"kind":"photo","text":"bike","start":"2026-11-23T09:00:00Z","end":"2026-11-26T09:00:00Z","photo":{"url":"https://blobs.example/ab","sha256":"` + strings.Repeat("ab", 32) + `","size":1000},"sender":"anna","sig":"` + strings.Repeat("A", 86) + `=="}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		it, err := DecodeItem("mum-kitchen", ContentTopic("mum-kitchen", "m-1"), payload)
 		if err != nil {
 			return
+		}
+		if (it.Sender == "") != (len(it.Sig) == 0) || (len(it.Sig) != 0 && (len(it.Sig) != 64 || it.Days != 0)) {
+			t.Fatalf("accepted item with sender %q, %d bytes of sig, days %d", it.Sender, len(it.Sig), it.Days)
+		}
+		if it.Sender != "" {
+			// What the device keeps is what was signed.
+			again, _ := json.Marshal(it)
+			it2, err := DecodeItem("mum-kitchen", ContentTopic("mum-kitchen", "m-1"), again)
+			if err != nil || !bytes.Equal(it2.SigningBytes(), it.SigningBytes()) {
+				t.Fatalf("signed item after a round trip: %v, signing bytes changed", err)
+			}
 		}
 		if it.ID != "m-1" || it.Device != "mum-kitchen" || it.Rev == 0 {
 			t.Fatalf("accepted item with id %q device %q rev %d", it.ID, it.Device, it.Rev)
