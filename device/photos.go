@@ -95,7 +95,7 @@ func (p *Photos) Run(ctx context.Context) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	w := &photoWork{p: p, log: log.With("component", "photos"), prep: make(chan struct{}, 1)}
+	w := &photoWork{p: p, clk: clk, log: log.With("component", "photos"), prep: make(chan struct{}, 1)}
 	w.client = p.HTTP
 	if w.client == nil {
 		w.client = http.DefaultClient
@@ -203,6 +203,7 @@ func (p *Photos) Run(ctx context.Context) error {
 // photoWork is what the goroutines of one Run share.
 type photoWork struct {
 	p       *Photos
+	clk     clock.Clock
 	log     *slog.Logger
 	client  *http.Client
 	timeout time.Duration
@@ -235,7 +236,7 @@ func (w *photoWork) process(ctx context.Context, rec store.Record) error {
 	if !errors.As(err, &ref) {
 		return err
 	}
-	if err := w.p.Store.Refuse(it.ID, it.Rev, ref.reason); err != nil {
+	if err := w.p.Store.Refuse(it.ID, it.Rev, ref.reason, w.clk.Now()); err != nil {
 		return err
 	}
 	w.log.Warn("photo refused", "id", it.ID, "rev", it.Rev, "reason", ref.reason)

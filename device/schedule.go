@@ -72,6 +72,10 @@ const keepTrustedEvery = time.Hour
 type slideKey struct {
 	id  string
 	rev uint64
+	// kind and text say what the slide is, for the item events upward
+	// (the same id and rev never change them).
+	kind proto.Kind
+	text string
 }
 
 // Run drives the Display until ctx ends. It sets the slides and the mode
@@ -167,7 +171,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			slides = append(cards.front, append(slides, cards.back...)...)
 			keys := make([]slideKey, len(slides))
 			for i, sl := range slides {
-				keys[i] = slideKey{sl.ID, sl.Rev}
+				keys[i] = slideKey{id: sl.ID, rev: sl.Rev, kind: proto.KindMessage, text: sl.Text}
+				if sl.Photo {
+					keys[i].kind = proto.KindPhoto
+				}
 			}
 			if first || !slices.Equal(keys, shown) {
 				log.Info("carousel", "slides", len(slides), "at", now)
@@ -350,7 +357,7 @@ func (s *Scheduler) noteEnded(before []slideKey, now []Slide, recs []store.Recor
 		case at.Before(recs[i].Item.End):
 			continue // not ended: moved its start, say
 		}
-		if err := s.Store.LogActivity(store.Activity{Time: at, Type: typ, Item: k.id}); err != nil {
+		if err := s.Store.LogActivity(store.Activity{Time: at, Type: typ, Item: k.id, ItemKind: k.kind, ItemText: store.CutText(k.text)}); err != nil {
 			log.Warn("activity", "err", err)
 		}
 	}

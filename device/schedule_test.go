@@ -326,7 +326,7 @@ func TestSchedulerPendingPhoto(t *testing.T) {
 	it := item("p", 2, f.at(9, 0), f.at(12, 0))
 	it.Kind, it.Photo = proto.KindPhoto, &proto.Photo{Data: data, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
 	f.apply(t, it)
-	if err := f.st.Refuse("p", 2, "not a photo"); err != nil {
+	if err := f.st.Refuse("p", 2, "not a photo", f.clk.Now()); err != nil {
 		t.Fatal(err)
 	}
 	// Rev 3 is pending; once resolved it replaces rev 1.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/hearth-home/hearth/sync/proto"
 )
 
 // DefaultMaxActivity bounds the activity log kept on the device.
@@ -30,6 +32,10 @@ type Activity struct {
 	Reason     string    `json:"reason,omitempty"`
 	DurationMs int64     `json:"duration_ms,omitempty"`
 	Item       string    `json:"item,omitempty"`
+	// ItemKind and ItemText (cut to ItemTextMax characters) say what
+	// Item is, on item events and refusals of an item.
+	ItemKind proto.Kind `json:"item_kind,omitempty"`
+	ItemText string     `json:"item_text,omitempty"`
 	// Count is how many events of one kind this entry stands for
 	// (refusals counted over a window); 0 and 1 mean one.
 	Count int `json:"count,omitempty"`

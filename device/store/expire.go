@@ -93,50 +93,82 @@ func (s *Store) Expire(before time.Time) (int, error) {
 	return n, nil
 }
 
-// AddRefusal records a payload the device could not take. The list keeps
-// the newest Options.MaxRefusals entries.
-func (s *Store) AddRefusal(r proto.Refusal) error {
-	v, err := encode(r)
-	if err != nil {
-		return fmt.Errorf("add refusal: %w", err)
-	}
-	err = s.db.Batch(func(tx *bolt.Tx) error {
-		if err := s.putActivity(tx, Activity{Time: r.Time, Type: "input_refused", Item: r.ID, Reason: r.Reason}); err != nil {
-			return err
-		}
-		b := tx.Bucket(bucketRefusals)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		var key [8]byte
-		binary.BigEndian.PutUint64(key[:], seq)
-		if err := b.Put(key[:], v); err != nil {
-			return err
-		}
-		// Keys are sequence numbers, oldest first; keep the newest MaxRefusals.
-		var keys [][]byte
-		c := b.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
-		}
-		if len(keys) <= s.opt.MaxRefusals {
-			return nil
-		}
-		old := keys[:len(keys)-s.opt.MaxRefusals]
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+// AddRefusal records a payload the device could not take, and its
+// input_refused activity event. The list keeps the newest
+// Options.MaxRefusals entries.
+func (s *Store) AddRefusal(r proto.Refusal) error { return s.AddItemRefusal(r, Of{}) }
+
+// Of is what a refused payload was, as far as the device could read it:
+// the item's kind and text, for the input_refused event (absent when
+// unknown).
+type Of struct {
+	Kind proto.Kind
+	Text string
+}
+
+// AddItemRefusal is AddRefusal with what the refused item was.
+func (s *Store) AddItemRefusal(r proto.Refusal, of Of) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error { return s.putRefusal(tx, r, of) })
 	if err != nil {
 		return fmt.Errorf("add refusal: %w", err)
 	}
 	s.notify()
 	s.notifyActivity()
 	return nil
+}
+
+// putRefusal writes a refusal and its input_refused event in tx.
+func (s *Store) putRefusal(tx *bolt.Tx, r proto.Refusal, of Of) error {
+	v, err := encode(r)
+	if err != nil {
+		return err
+	}
+	if err := s.putActivity(tx, Activity{Time: r.Time, Type: "input_refused", Item: r.ID, ItemKind: of.Kind,
+		ItemText: CutText(of.Text), Reason: r.Reason}); err != nil {
+		return err
+	}
+	b := tx.Bucket(bucketRefusals)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], seq)
+	if err := b.Put(key[:], v); err != nil {
+		return err
+	}
+	// Keys are sequence numbers, oldest first; keep the newest MaxRefusals.
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	if len(keys) <= s.opt.MaxRefusals {
+		return nil
+	}
+	for _, k := range keys[:len(keys)-s.opt.MaxRefusals] {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ItemTextMax is how many characters of an item's text an activity event
+// carries (item_text).
+const ItemTextMax = 80
+
+// CutText is text cut to ItemTextMax characters (not bytes: a name in
+// Cyrillic is not cut inside a letter).
+func CutText(text string) string {
+	n := 0
+	for i := range text {
+		if n == ItemTextMax {
+			return text[:i]
+		}
+		n++
+	}
+	return text
 }
 
 // Refusals returns the recorded refusals, oldest first.

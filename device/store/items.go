@@ -67,8 +67,10 @@ func (o Outcome) String() string {
 // make the revision refused at once. A photo revision whose sha256 equals the
 // live one's (an edit of its window or caption) is ready at once and reuses
 // the screen image. A tombstone is kept (see Expire) and takes the item off
-// the live view. Apply has committed when it returns nil; concurrent calls
-// share commits.
+// the live view. A refused revision is listed (Refusals) and reported (an
+// input_refused event) with the record, with an empty Topic: the link
+// names the content topic. Apply has committed when it returns nil;
+// concurrent calls share commits.
 func (s *Store) Apply(it proto.Item, now time.Time) (Outcome, error) {
 	if err := checkItem(it); err != nil {
 		return 0, fmt.Errorf("apply %s rev %d: %w", it.ID, it.Rev, err)
@@ -130,6 +132,9 @@ func (s *Store) Apply(it proto.Item, now time.Time) (Outcome, error) {
 			}
 		case bad != "":
 			r.State, r.Reason = proto.StateRefused, bad
+			if err := s.putRefusal(tx, proto.Refusal{Time: now, ID: it.ID, Rev: it.Rev, Reason: bad}, Of{Kind: it.Kind, Text: it.Text}); err != nil {
+				return err
+			}
 		default:
 			r.State, r.Orig = proto.StatePending, orig
 			sha := it.Photo.SHA256
@@ -155,6 +160,9 @@ func (s *Store) Apply(it proto.Item, now time.Time) (Outcome, error) {
 	}
 	if out.changed() {
 		s.notify()
+	}
+	if bad != "" && out.changed() {
+		s.notifyActivity()
 	}
 	return out, nil
 }
@@ -264,9 +272,11 @@ func (s *Store) Resolve(id string, rev uint64, orig string, screenJPEG []byte) e
 }
 
 // Refuse marks a pending revision refused with a reason and lets GC reclaim
-// its original. The live revision, if any, stays live. Refuse does nothing and returns nil when rev is no
+// its original. The live revision, if any, stays live. The refusal is
+// listed (Refusals, at now) and reported (an input_refused event) like
+// one of a payload. Refuse does nothing and returns nil when rev is no
 // longer the current, pending revision of id.
-func (s *Store) Refuse(id string, rev uint64, reason string) error {
+func (s *Store) Refuse(id string, rev uint64, reason string, now time.Time) error {
 	applied := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		items := tx.Bucket(bucketItems)
@@ -278,13 +288,17 @@ func (s *Store) Refuse(id string, rev uint64, reason string) error {
 		// The original of a refused photo is of no use; let GC reclaim it.
 		cur.State, cur.Reason, cur.Orig = proto.StateRefused, reason, ""
 		applied = true
-		return s.put(items, key, cur)
+		if err := s.put(items, key, cur); err != nil {
+			return err
+		}
+		return s.putRefusal(tx, proto.Refusal{Time: now, ID: id, Rev: rev, Reason: reason}, Of{Kind: cur.Item.Kind, Text: cur.Item.Text})
 	})
 	if err != nil {
 		return fmt.Errorf("refuse %s rev %d: %w", id, rev, err)
 	}
 	if applied {
 		s.notify()
+		s.notifyActivity()
 	}
 	return nil
 }

@@ -153,7 +153,8 @@ func (s *Store) MarkShown(id string, rev uint64, now time.Time) (first bool, err
 			return err
 		}
 		first = true
-		return s.putActivity(tx, Activity{Time: now, Type: "item_shown", Item: id, Reason: "rev " + strconv.FormatUint(rev, 10)})
+		return s.putActivity(tx, Activity{Time: now, Type: "item_shown", Item: id, ItemKind: r.Item.Kind,
+			ItemText: CutText(r.Item.Text), Reason: "rev " + strconv.FormatUint(rev, 10)})
 	})
 	if err != nil {
 		return false, fmt.Errorf("mark shown %s: %w", id, err)
@@ -182,5 +183,5 @@ func putUint(b *bolt.Bucket, k []byte, n uint64) error {
 // ActivityEvent turns a stored entry into its wire form.
 func ActivityEvent(device string, a Activity) proto.Activity {
 	return proto.Activity{V: proto.Version, Device: device, ID: a.ID, Seq: a.Seq, Time: a.Time.UTC(), Type: a.Type,
-		Item: a.Item, Call: a.Call, Caller: a.Caller, Mode: a.Mode, Reason: a.Reason, DurationMs: a.DurationMs, Count: a.Count, Dropped: a.Dropped}
+		Item: a.Item, ItemKind: a.ItemKind, ItemText: a.ItemText, Call: a.Call, Caller: a.Caller, Mode: a.Mode, Reason: a.Reason, DurationMs: a.DurationMs, Count: a.Count, Dropped: a.Dropped}
 }

@@ -246,7 +246,7 @@ func TestResolveRefuse(t *testing.T) {
 
 	// A bad rev 2 is refused; rev 1 stays on screen.
 	mustApply(t, s, inline("p", 2, two), Updated)
-	if err := s.Refuse("p", 2, "not a picture"); err != nil {
+	if err := s.Refuse("p", 2, "not a picture", t0); err != nil {
 		t.Fatalf("Refuse(p, 2) = %v", err)
 	}
 	if r := get(t, s, "p"); r.State != proto.StateRefused || r.Reason != "not a picture" {
@@ -255,6 +255,18 @@ func TestResolveRefuse(t *testing.T) {
 	if got := liveRevs(t, s); got["p"] != 1 {
 		t.Errorf("Live() = %v, want p rev 1", got)
 	}
+	// The refusal is listed and reported like a refused payload, once.
+	if err := s.Refuse("p", 2, "not a picture", t0); err != nil {
+		t.Fatalf("Refuse(p, 2) again = %v", err)
+	}
+	refs, _ := s.Refusals()
+	acts, _ := s.Activities(0, 100)
+	if len(refs) != 1 || refs[0].ID != "p" || refs[0].Rev != 2 || refs[0].Reason != "not a picture" || !refs[0].Time.Equal(t0) {
+		t.Errorf("Refusals() = %+v, want p rev 2 once", refs)
+	}
+	if len(acts) != 1 || acts[0].Type != "input_refused" || acts[0].Item != "p" || acts[0].ItemKind != proto.KindPhoto || acts[0].Reason != "not a picture" {
+		t.Errorf("Activities() = %+v, want one input_refused of photo p", acts)
+	}
 	// Resolving the refused or an older revision does nothing.
 	if err := s.Resolve("p", 2, hashOf(two), []byte("s2")); err != nil {
 		t.Errorf("Resolve(refused rev) = %v, want nil (ignored)", err)
@@ -262,7 +274,7 @@ func TestResolveRefuse(t *testing.T) {
 	if err := s.Resolve("p", 1, hashOf(one), []byte("s1")); err != nil {
 		t.Errorf("Resolve(old rev) = %v, want nil (ignored)", err)
 	}
-	if err := s.Refuse("nope", 1, "x"); err != nil {
+	if err := s.Refuse("nope", 1, "x", t0); err != nil {
 		t.Errorf("Refuse(unknown) = %v, want nil (ignored)", err)
 	}
 	if got := liveRevs(t, s); got["p"] != 1 {
@@ -418,7 +430,7 @@ func TestExpire(t *testing.T) {
 	p2 := inline("photo", 2, []byte("refused photo"))
 	p2.End = end.Add(-time.Hour)
 	mustApply(t, s, p2, Updated)
-	if err := s.Refuse("photo", 2, "bad"); err != nil {
+	if err := s.Refuse("photo", 2, "bad", t0); err != nil {
 		t.Fatal(err)
 	}
 	// An ended photo: its blobs go with it.
