@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
@@ -59,6 +62,20 @@ type Options struct {
 	// Bookings takes carers' bookings (decoded, unchecked); nil: the
 	// device takes none.
 	Bookings BookingSink
+	// Senders holds the allowlist that signed items are checked against
+	// (the call side's callauth.Checker); nil: the device has no
+	// organisation key, and refuses signed items ("no allowlist").
+	Senders *callauth.Checker
+	// RequireSignedItems refuses items that carry no sender's signature
+	// (docs/protocol.md, "Senders: signed items").
+	RequireSignedItems bool
+	// ClockTrusted says whether the device believes its wall clock; only
+	// then is an item whose window is over refused as expired. Nil: it
+	// always does.
+	ClockTrusted func() bool
+	// AllowlistWait bounds how long content waits for a retained
+	// allowlist when the device holds none; default 3 s.
+	AllowlistWait time.Duration
 }
 
 // BookingSink is the device's keeper of bookings (device.Bookings). Take
@@ -95,6 +112,20 @@ type Client struct {
 	// resubscribed: the content subscription was made in this process
 	// (Run's goroutine only).
 	resubscribed bool
+
+	// listIn is closed when an allowlist is installed (content held back
+	// for one waits on it).
+	listIn   chan struct{}
+	listOnce gosync.Once
+	// listBy is when (unix nanoseconds, real time) content stops waiting
+	// for an allowlist on this connection.
+	listBy atomic.Int64
+
+	// reported remembers refusals that come again with every reconnect
+	// (retained expired items by id and rev, older allowlists by
+	// serial), so they are reported once per process.
+	reportedMu gosync.Mutex
+	reported   map[string]bool
 }
 
 // New checks the options and returns a Client.
@@ -125,11 +156,15 @@ func New(opt Options) (*Client, error) {
 	if opt.InventoryDelay == 0 {
 		opt.InventoryDelay = time.Second
 	}
+	if opt.AllowlistWait == 0 {
+		opt.AllowlistWait = 3 * time.Second
+	}
 	out := opt.Outbox
 	if out == nil {
 		out = NewOutbox(opt.DeviceID, opt.Logger)
 	}
-	return &Client{opt: opt, out: out, log: opt.Logger.With("component", "sync")}, nil
+	return &Client{opt: opt, out: out, log: opt.Logger.With("component", "sync"),
+		listIn: make(chan struct{}), reported: map[string]bool{}}, nil
 }
 
 // BrokerURL turns a broker address into the form paho dials: mqtt:// and
@@ -272,6 +307,9 @@ func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, er
 		o.SetTLSConfig(tlsFor(c.opt.TLS, brokerURL))
 	}
 	cl := mqtt.NewClient(o)
+	// Queued content may arrive as soon as the connection is up, before
+	// the allowlist does.
+	c.listBy.Store(time.Now().Add(c.opt.AllowlistWait).UnixNano())
 	tok := cl.Connect()
 	if err := waitToken(ctx, tok); err != nil {
 		return false, fmt.Errorf("connect: %w", err)
@@ -279,16 +317,6 @@ func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, er
 	defer cl.Disconnect(250)
 	ct := tok.(*mqtt.ConnectToken)
 	log := c.log.With("broker", brokerURL, "session_present", ct.SessionPresent())
-	// A new session: subscribe, which also brings the retained items. So
-	// does a new database under an old session (a factory reset, a
-	// database set aside): the broker sent those items to the old one.
-	if !ct.SessionPresent() || (c.opt.Store.Created() && !c.resubscribed) {
-		st := cl.Subscribe(proto.ContentFilter(c.opt.DeviceID), 1, nil)
-		if err := waitToken(ctx, st); err != nil {
-			return true, fmt.Errorf("subscribe: %w", err)
-		}
-		c.resubscribed = true
-	}
 	stateTopic := proto.StateTopic(c.opt.DeviceID)
 	if err := waitToken(ctx, cl.Publish(stateTopic, 1, true, c.stateBytes(proto.LifeInit, session, ""))); err != nil {
 		return true, fmt.Errorf("publish state: %w", err)
@@ -320,6 +348,20 @@ func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, er
 		if err := waitToken(ctx, st); err != nil {
 			return true, fmt.Errorf("subscribe calls: %w", err)
 		}
+	}
+	// Content after the allowlist, so that retained signed items are
+	// judged against the retained list: a device that holds none waits
+	// for it a little (the broker sends it right after the subscription).
+	c.awaitAllowlist(ctx)
+	// A new session: subscribe, which also brings the retained items. So
+	// does a new database under an old session (a factory reset, a
+	// database set aside): the broker sent those items to the old one.
+	if !ct.SessionPresent() || (c.opt.Store.Created() && !c.resubscribed) {
+		st := cl.Subscribe(proto.ContentFilter(c.opt.DeviceID), 1, nil)
+		if err := waitToken(ctx, st); err != nil {
+			return true, fmt.Errorf("subscribe: %w", err)
+		}
+		c.resubscribed = true
 	}
 	c.mu.Lock()
 	c.cl = cl
@@ -463,8 +505,9 @@ func (c *Client) handleCall(m mqtt.Message) {
 		switch {
 		case err == nil:
 			c.log.Info("allowlist installed", "serial", a.Serial, "callers", len(a.Callers))
+			c.listOnce.Do(func() { close(c.listIn) })
 		case errors.Is(err, callauth.ErrStale):
-			c.log.Debug("allowlist unchanged", "serial", a.Serial)
+			c.staleAllowlist(m, a, now)
 		default:
 			refuse(err)
 		}
@@ -472,18 +515,108 @@ func (c *Client) handleCall(m mqtt.Message) {
 	}
 	msg, err := proto.DecodeCallIn(c.opt.DeviceID, m.Payload())
 	if err != nil {
-		refuse(err)
+		c.refuseUndecoded(m, now, err)
 		return
 	}
 	c.opt.Calls.Deliver(msg)
+}
+
+// staleAllowlist answers an allowlist the organisation signed whose serial
+// is not above the held one: an equal serial is the retained list again
+// (silent); a lower one is an organisation that lost track of its serial
+// (a broker that lost its retained list), reported once per serial so
+// that whoever signed it learns why the device ignores it.
+func (c *Client) staleAllowlist(m mqtt.Message, a proto.Allowlist, now time.Time) {
+	held := uint64(0)
+	if c.opt.Senders != nil {
+		held = c.opt.Senders.Serial()
+	}
+	if a.Serial >= held {
+		c.log.Debug("allowlist unchanged", "serial", a.Serial)
+		return
+	}
+	if !c.firstReport(fmt.Sprintf("allowlist %d", a.Serial)) {
+		c.log.Debug("older allowlist again", "serial", a.Serial, "held", held)
+		return
+	}
+	reason := fmt.Sprintf("allowlist serial %d is older than the one held (%d)", a.Serial, held)
+	c.log.Warn("allowlist refused", "reason", reason)
+	if err := c.opt.Store.AddRefusal(proto.Refusal{Time: now, Topic: m.Topic(), Reason: reason}); err != nil {
+		c.log.Error("record refusal", "err", err)
+	}
+}
+
+// refuseUndecoded records a call/in message that does not decode. An
+// invite whose caller and call ids can still be read gets a refused reply
+// with the reason (under the same count as the record), so its caller
+// does not wait for an answer that will never come.
+func (c *Client) refuseUndecoded(m mqtt.Message, now time.Time, err error) {
+	if !c.refuseCounted(&c.callRefusals, "call", m, "", now, err) {
+		return
+	}
+	var probe struct {
+		Type   string `json:"type"`
+		Call   string `json:"call"`
+		Caller string `json:"caller"`
+	}
+	if len(m.Payload()) > proto.MaxPayload || json.Unmarshal(m.Payload(), &probe) != nil {
+		return
+	}
+	if probe.Type != proto.SignalInvite || !proto.ValidID(probe.Call) || !proto.ValidID(probe.Caller) {
+		return
+	}
+	c.out.Reply(probe.Caller, proto.Reply{V: proto.Version, Type: proto.SignalRefused, Call: probe.Call,
+		Device: c.opt.DeviceID, Time: now.UTC(), Reason: err.Error()})
+}
+
+// firstReport reports whether key is reported for the first time in this
+// process, and remembers it.
+func (c *Client) firstReport(key string) bool {
+	c.reportedMu.Lock()
+	defer c.reportedMu.Unlock()
+	if c.reported[key] {
+		return false
+	}
+	if len(c.reported) >= maxReported {
+		clear(c.reported) // a bound; forgetting costs a second report
+	}
+	c.reported[key] = true
+	return true
+}
+
+// maxReported bounds the refusals remembered as reported.
+const maxReported = 10000
+
+// awaitAllowlist waits until the device holds an allowlist, or the
+// connection's wait for one is over, or ctx ends. It measures real time:
+// it waits for the network, not for the device's clock.
+func (c *Client) awaitAllowlist(ctx context.Context) {
+	if c.opt.Senders == nil {
+		return
+	}
+	if _, ok := c.opt.Senders.Allowlist(); ok {
+		return
+	}
+	wait := time.Until(time.Unix(0, c.listBy.Load()))
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-c.listIn:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // refuseCounted records a refused message on a topic where anyone may
 // publish (call/in, allowlist, booking): a flood of junk is counted, not
 // recorded one by one, so it cannot push real refusals out. kind names
 // the messages in the count's reason ("call": "N more call messages
-// refused within 1m0s").
-func (c *Client) refuseCounted(rc *refusalCounter, kind string, m mqtt.Message, id string, now time.Time, err error) {
+// refused within 1m0s"). It reports whether this one was recorded on its
+// own (not only counted).
+func (c *Client) refuseCounted(rc *refusalCounter, kind string, m mqtt.Message, id string, now time.Time, err error) bool {
 	record, more := rc.note(now)
 	if more > 0 {
 		c.log.Warn(kind+" messages refused", "count", more, "within", refusalWindow)
@@ -494,12 +627,13 @@ func (c *Client) refuseCounted(rc *refusalCounter, kind string, m mqtt.Message, 
 	}
 	if !record {
 		c.log.Debug(kind+" message refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
-		return
+		return false
 	}
 	c.log.Warn(kind+" message refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
 	if err := c.opt.Store.AddRefusal(proto.Refusal{Time: now, Topic: m.Topic(), ID: id, Reason: err.Error()}); err != nil {
 		c.log.Error("record refusal", "err", err)
 	}
+	return true
 }
 
 // handleBooking passes a booking on to be checked and kept, and then
@@ -563,10 +697,26 @@ func (c *Client) handle(_ mqtt.Client, m mqtt.Message) {
 			ref.ID = topicItem(m.Topic())
 		}
 		c.log.Warn("content refused", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
-		if err := c.opt.Store.AddRefusal(ref); err != nil {
-			// Leave it unacknowledged: the broker retries later.
-			c.log.Error("record refusal", "err", err)
-			return
+		if !c.recordRefusal(ref, peekItem(m.Payload())) {
+			return // the broker retries later
+		}
+		m.Ack()
+		return
+	}
+	refused, err := c.judge(&it, now)
+	if err != nil {
+		c.log.Error("judge item; not acknowledged, the broker will send it again", "id", it.ID, "rev", it.Rev, "err", err)
+		return
+	}
+	if refused != nil {
+		if refused.silent {
+			c.log.Debug("content refused again", "id", it.ID, "rev", it.Rev, "reason", refused.reason)
+		} else {
+			c.log.Warn("content refused", "topic", m.Topic(), "id", it.ID, "rev", it.Rev, "sender", it.Sender, "reason", refused.reason, "err", refused.detail)
+			ref := proto.Refusal{Time: now, Topic: m.Topic(), ID: it.ID, Rev: it.Rev, Reason: refused.reason}
+			if !c.recordRefusal(ref, store.Of{Kind: it.Kind, Text: it.Text}) {
+				return
+			}
 		}
 		m.Ack()
 		return
@@ -578,7 +728,110 @@ func (c *Client) handle(_ mqtt.Client, m mqtt.Message) {
 	}
 	m.Ack()
 	c.lastSync.Store(now.UnixNano())
-	c.log.Debug("content stored", "id", it.ID, "rev", it.Rev, "kind", it.Kind, "outcome", out)
+	c.log.Debug("content stored", "id", it.ID, "rev", it.Rev, "kind", it.Kind, "sender", it.Sender, "outcome", out)
+}
+
+// recordRefusal lists a refused content payload and reports it; false
+// when the store failed (the message is then left unacknowledged).
+func (c *Client) recordRefusal(ref proto.Refusal, of store.Of) bool {
+	if err := c.opt.Store.AddItemRefusal(ref, of); err != nil {
+		c.log.Error("record refusal", "err", err)
+		return false
+	}
+	return true
+}
+
+// peekItem reads what it can of an item that did not decode (its kind
+// and text), for the refusal's report.
+func peekItem(payload []byte) store.Of {
+	var p struct {
+		Kind proto.Kind `json:"kind"`
+		Text string     `json:"text"`
+	}
+	if len(payload) > proto.MaxPayload || json.Unmarshal(payload, &p) != nil {
+		return store.Of{}
+	}
+	if p.Kind != proto.KindPhoto && p.Kind != proto.KindMessage {
+		p.Kind = ""
+	}
+	if !utf8.ValidString(p.Text) {
+		p.Text = ""
+	}
+	return store.Of{Kind: p.Kind, Text: p.Text}
+}
+
+// itemRefusal is why a decoded item is not taken.
+type itemRefusal struct {
+	reason string // what the inventory and the activity say
+	detail error  // for the log
+	silent bool   // reported before (a retained copy again): not again
+}
+
+// Reasons an item that decoded is refused; their text is the protocol's
+// (docs/protocol.md, "Senders: signed items").
+var (
+	errUnsigned = errors.New("unsigned item: this screen takes only signed items")
+	errExpired  = errors.New("expired")
+)
+
+// judge applies the rules for content after decoding, in the protocol's
+// order: unsigned items while signing is required; a signed item's sender
+// (on the allowlist, its signature, the right to send); whose the item
+// is; a signed revision older than the held one; an item whose window is
+// over. The held revision again is let through (the store finds it a
+// duplicate). A signed item's From becomes the allowlist's name of its sender.
+// It returns a refusal, or an error when the store could not be read.
+func (c *Client) judge(it *proto.Item, now time.Time) (*itemRefusal, error) {
+	refuse := func(err error) (*itemRefusal, error) {
+		reason := err.Error()
+		for _, short := range []error{callauth.ErrNoAllowlist, callauth.ErrUnknownSender, callauth.ErrBadSignature, callauth.ErrNotSender} {
+			if errors.Is(err, short) {
+				reason = short.Error()
+			}
+		}
+		return &itemRefusal{reason: reason, detail: err}, nil
+	}
+	held, have, err := c.opt.Store.Get(it.ID)
+	if err != nil {
+		return nil, err
+	}
+	if have && it.Rev == held.Item.Rev {
+		// The held revision again (retained copies come with every
+		// reconnect): a duplicate, silent whatever became of its sender.
+		return nil, nil
+	}
+	var sender proto.AllowedCaller
+	if it.Sender == "" {
+		if c.opt.RequireSignedItems {
+			return refuse(errUnsigned)
+		}
+	} else {
+		if c.opt.Senders == nil {
+			return refuse(fmt.Errorf("item %s rev %d from %s: %w", it.ID, it.Rev, it.Sender, callauth.ErrNoAllowlist))
+		}
+		c.awaitAllowlist(context.Background())
+		var err error
+		if sender, err = c.opt.Senders.CheckItem(*it); err != nil {
+			return refuse(err)
+		}
+	}
+	if have && held.Item.Sender != "" && held.Item.Sender != it.Sender && !(it.Sender != "" && sender.May(proto.RightAdmin)) {
+		return refuse(fmt.Errorf("item belongs to %s", held.Item.Sender))
+	}
+	if have && it.Sender != "" && it.Rev < held.Item.Rev {
+		return refuse(fmt.Errorf("stale revision %d (holding %d)", it.Rev, held.Item.Rev))
+	}
+	if !have && !it.Deleted && !it.End.After(now) && (c.opt.ClockTrusted == nil || c.opt.ClockTrusted()) {
+		// A retained item whose window ended comes again at every
+		// reconnect: reported once.
+		r, _ := refuse(errExpired)
+		r.silent = !c.firstReport(fmt.Sprintf("item %s %d", it.ID, it.Rev))
+		return r, nil
+	}
+	if it.Sender != "" {
+		it.From = sender.Name
+	}
+	return nil, nil
 }
 
 func topicItem(topic string) string {
@@ -631,7 +884,9 @@ func (c *Client) publishInventory(ctx context.Context, cl mqtt.Client) error {
 	return waitToken(ctx, cl.Publish(proto.InventoryTopic(c.opt.DeviceID), 1, true, b))
 }
 
-// Inventory builds the device's report from its store.
+// Inventory builds the device's report from its store. When the device
+// holds more than maxInventoryItems items, it lists those a reader needs
+// most (listOrder) and says how many it left out; listed items are by id.
 func Inventory(s *store.Store, device string, now time.Time) (proto.Inventory, error) {
 	recs, err := s.All()
 	if err != nil {
@@ -641,16 +896,69 @@ func Inventory(s *store.Store, device string, now time.Time) (proto.Inventory, e
 	if err != nil {
 		return proto.Inventory{}, fmt.Errorf("inventory: %w", err)
 	}
-	inv := proto.Inventory{V: proto.Version, Device: device, Time: now, Items: []proto.InventoryItem{}, Refused: refusals}
-	for _, r := range recs {
-		if len(inv.Items) == maxInventoryItems {
-			inv.Truncated = true
-			break
+	bookings, err := s.Bookings()
+	if err != nil {
+		return proto.Inventory{}, fmt.Errorf("inventory: %w", err)
+	}
+	for i, r := range refusals {
+		if r.Topic == "" && r.ID != "" {
+			// A photo refused after it was stored: its content topic.
+			refusals[i].Topic = proto.ContentTopic(device, r.ID)
 		}
+	}
+	inv := proto.Inventory{V: proto.Version, Device: device, Time: now, Items: []proto.InventoryItem{}, Refused: refusals}
+	if len(recs) > maxInventoryItems {
+		slices.SortStableFunc(recs, func(a, b store.Record) int { return listOrder(a, b, now) })
+		inv.Truncated, inv.Omitted = true, len(recs)-maxInventoryItems
+		recs = recs[:maxInventoryItems]
+		slices.SortFunc(recs, func(a, b store.Record) int { return strings.Compare(a.Item.ID, b.Item.ID) })
+	}
+	for _, r := range recs {
 		inv.Items = append(inv.Items, proto.InventoryItem{
-			ID: r.Item.ID, Rev: r.Item.Rev, Kind: r.Item.Kind, From: r.Item.From, Text: r.Item.Text,
+			ID: r.Item.ID, Rev: r.Item.Rev, Kind: r.Item.Kind, From: r.Item.From, Sender: r.Item.Sender, Text: r.Item.Text,
 			Start: r.Item.Start, End: r.Item.End, State: r.State, Reason: r.Reason,
 		})
 	}
+	slices.SortFunc(bookings, func(a, b proto.Booking) int { return a.At.Compare(b.At) })
+	for _, b := range bookings {
+		if !b.At.Add(time.Duration(b.LengthS) * time.Second).After(now) {
+			continue // over; the store lets it go soon
+		}
+		inv.Bookings = append(inv.Bookings, proto.InventoryBooking{ID: b.ID, Rev: b.Rev, Caller: b.Caller,
+			At: b.At, LengthS: b.LengthS, Reason: b.Reason})
+	}
 	return inv, nil
+}
+
+// listOrder ranks items for a truncated inventory: those on screen now
+// (their window holds now: ready, or pending), then those still to come,
+// soonest start first, then the rest (ended, refused) newest end first,
+// tombstones last; ties by id.
+func listOrder(a, b store.Record, now time.Time) int {
+	rank := func(r store.Record) int {
+		switch {
+		case r.State == proto.StateDeleted:
+			return 3
+		case r.State == proto.StateRefused || !r.Item.End.After(now):
+			return 2
+		case r.Item.Start.After(now):
+			return 1
+		}
+		return 0
+	}
+	ra, rb := rank(a), rank(b)
+	if ra != rb {
+		return ra - rb
+	}
+	switch ra {
+	case 1:
+		if c := a.Item.Start.Compare(b.Item.Start); c != 0 {
+			return c
+		}
+	case 2:
+		if c := b.Item.End.Compare(a.Item.End); c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(a.Item.ID, b.Item.ID)
 }
