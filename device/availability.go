@@ -3,6 +3,9 @@ package device
 import (
 	"context"
 	"maps"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hearth-home/hearth/device/clock"
@@ -31,9 +34,13 @@ func PublishAvailability(ctx context.Context, live *Live, clk clock.Clock, devic
 	}
 	var last proto.Availability
 	first := true
+	zone := ZoneName(live.Location())
 	for {
 		s, changed := live.Watch()
-		a := AvailabilityOf(s, device, name, clk.Now())
+		now := clk.Now()
+		a := AvailabilityOf(s, device, name, now)
+		a.Zone = zone
+		_, a.UTCOffsetS = now.In(live.Location()).Zone()
 		if first || !sameAvailability(a, last) {
 			publish(a)
 			last, first = a, false
@@ -49,5 +56,49 @@ func PublishAvailability(ctx context.Context, live *Live, clk clock.Clock, devic
 // sameAvailability compares all but the time.
 func sameAvailability(a, b proto.Availability) bool {
 	return a.State == b.State && maps.Equal(a.Answer, b.Answer) && a.Camera == b.Camera &&
-		a.Microphone == b.Microphone && a.DNDUntil.Equal(b.DNDUntil) && a.Device == b.Device && a.Name == b.Name
+		a.Microphone == b.Microphone && a.DNDUntil.Equal(b.DNDUntil) && a.Device == b.Device && a.Name == b.Name &&
+		a.Zone == b.Zone && a.UTCOffsetS == b.UTCOffsetS
+}
+
+// ZoneName is the IANA name of loc ("Europe/Stockholm"), or "" when it is
+// not known. The process's local zone is named by $TZ (without its
+// leading ":") or else by the target of /etc/localtime, a link into the
+// zoneinfo tree on Debian and Buildroot.
+func ZoneName(loc *time.Location) string {
+	if loc == nil {
+		return ""
+	}
+	if loc != time.Local {
+		return validZone(loc.String())
+	}
+	if tz, ok := os.LookupEnv("TZ"); ok {
+		// TZ="" is UTC; a path or POSIX rule ("CET-1CEST") is no IANA name.
+		if tz == "" {
+			return "UTC"
+		}
+		return validZone(strings.TrimPrefix(tz, ":"))
+	}
+	target, err := os.Readlink("/etc/localtime")
+	if err != nil {
+		return ""
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join("/etc", target)
+	}
+	_, name, ok := strings.Cut(filepath.Clean(target), "/zoneinfo/")
+	if !ok {
+		return ""
+	}
+	return validZone(name)
+}
+
+// validZone is name when Go can load it as an IANA zone, else "".
+func validZone(name string) string {
+	if name == "" || name == "Local" || strings.HasPrefix(name, "/") {
+		return ""
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return ""
+	}
+	return name
 }

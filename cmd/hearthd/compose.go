@@ -119,9 +119,12 @@ func compose(cfg config.Config, tlsConf *tls.Config, prov *bundles, log *slog.Lo
 	linkOpt := hsync.Options{
 		Broker: cfg.Broker, Fallbacks: cfg.FallbackBrokers, DeviceID: cfg.DeviceID, Store: r.st, Clock: r.clk, Logger: log,
 		KeepAlive: time.Duration(cfg.KeepAlive), Version: Version, TLS: tlsConf, Outbox: out,
+		RequireSignedItems: cfg.RequireSignedItems, ClockTrusted: func() bool { return r.live.Get().ClockTrusted() },
 	}
 	if r.calls != nil {
 		linkOpt.Calls = r.calls.mgr
+		// Signed items are judged against the same allowlist as calls.
+		linkOpt.Senders = r.calls.auth
 		// Carers on the allowlist book calls; without one, nobody can.
 		linkOpt.Bookings = &device.Bookings{Store: r.st, Callers: r.calls.auth.Caller, Clock: r.clk, Live: r.live, Logger: log}
 	}
@@ -145,7 +148,11 @@ func compose(cfg config.Config, tlsConf *tls.Config, prov *bundles, log *slog.Lo
 	}
 	r.sched = &device.Scheduler{Store: r.st, Clock: r.clk, Display: disp, Live: r.live, Logger: log,
 		TimeFloor: device.BuildTime(), Names: r.callerName, BookingLead: time.Duration(cfg.BookingLead)}
-	r.health = newHealth(cfg, r.st, r.link, out, r.live, r.bus, life, r.clk, log)
+	var serial func() uint64
+	if r.calls != nil {
+		serial = r.calls.auth.Serial
+	}
+	r.health = newHealth(cfg, r.st, r.link, out, r.live, r.bus, life, serial, r.clk, log)
 	r.wifi = newWifiSetup(cfg.Data, r.st, r.bus, r.clk, log)
 	wd, _ := sdnotify.WatchdogInterval()
 	r.dog = &sdnotify.Watchdog{Interval: wd, Clock: r.clk, Logger: log, Health: r.alive}

@@ -109,6 +109,11 @@ func withState(cfg config.Config, st provisioning.State) config.Config {
 	set("timezone", &cfg.Timezone, st.Timezone)
 	set("locale", &cfg.Locale, st.Locale)
 	set("night", &cfg.Night, st.Night)
+	// A bundle can only make the device stricter: without the setting (an
+	// older bundle) the config file's or the command line's stands.
+	if st.RequireSignedItems && !cfg.Given["require-signed-items"] {
+		cfg.RequireSignedItems = true
+	}
 	return cfg
 }
 

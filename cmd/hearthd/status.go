@@ -37,7 +37,7 @@ type health struct {
 }
 
 func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, out *hsync.Outbox, live *device.Live,
-	sys status.System, life store.Life, clk clock.Clock, log *slog.Logger) *health {
+	sys status.System, life store.Life, serial func() uint64, clk clock.Clock, log *slog.Logger) *health {
 	name := cfg.Name
 	if name == "" {
 		name = cfg.DeviceID
@@ -52,6 +52,9 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, out *hsyn
 		},
 		// A device that needs a person says so in its lifecycle state.
 		OnGather: func(hb proto.Heartbeat) { link.SetAlert(status.Alert(hb)) },
+	}
+	if serial != nil {
+		h.hb.AllowlistSerial = serial
 	}
 	return h
 }

@@ -187,6 +187,7 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&f.Name, "name", "", "the device's `name` as callers see it")
 	fs.StringVar(&f.Media, "media", cfg.Media, "camera and microphone: real or test")
 	fs.StringVar(&f.OrgKey, "org-key", "", "the organisation's public key `file` (org.pub); no calls without it")
+	fs.BoolVar(&f.RequireSignedItems, "require-signed-items", false, "refuse photos and messages that no sender on the allowlist signed")
 	fs.Var((*durationFlag)(&f.Announce), "announce", "forced calls: chime and notice before the picture")
 	fs.Var((*durationFlag)(&f.Ring), "ring", "signalled calls: ring before answering")
 	fs.Var((*durationFlag)(&f.CallLimit), "call-limit", "a call's length unless its invite says")
@@ -256,6 +257,8 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 				cfg.Media = f.Media
 			case "org-key":
 				cfg.OrgKey = f.OrgKey
+			case "require-signed-items":
+				cfg.RequireSignedItems = f.RequireSignedItems
 			case "announce":
 				cfg.Announce = f.Announce
 			case "ring":

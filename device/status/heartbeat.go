@@ -65,6 +65,10 @@ type Heartbeat struct {
 
 	Stats func() LinkStats
 
+	// AllowlistSerial is the serial of the allowlist the device holds (0:
+	// none); nil: the device takes no calls.
+	AllowlistSerial func() uint64
+
 	// ProcRoot and SysRoot are "/proc" and "/sys" (tests point them elsewhere).
 	ProcRoot, SysRoot string
 
@@ -238,6 +242,9 @@ func (h *Heartbeat) Gather(ctx context.Context) proto.Heartbeat {
 	}
 	if h.System != nil {
 		hb.TimeSynced, hb.Network = h.system(ctx)
+	}
+	if h.AllowlistSerial != nil {
+		hb.AllowlistSerial = h.AllowlistSerial()
 	}
 	if h.Live != nil {
 		st := h.Live.Get()
