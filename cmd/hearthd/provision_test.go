@@ -294,3 +294,19 @@ func TestLocalSerialIsKept(t *testing.T) {
 		t.Fatal("two devices got the same stand-in serial")
 	}
 }
+
+// A bundle that requires signed items makes the device require them; one
+// without the setting (older) leaves the config's.
+func TestWithStateRequireSignedItems(t *testing.T) {
+	for _, tc := range []struct {
+		bundle, config, want bool
+	}{
+		{true, false, true}, {false, false, false}, {false, true, true}, {true, true, true},
+	} {
+		cfg := config.Default()
+		cfg.RequireSignedItems = tc.config
+		if got := withState(cfg, provisioning.State{RequireSignedItems: tc.bundle}).RequireSignedItems; got != tc.want {
+			t.Errorf("bundle %v, config %v: RequireSignedItems = %v, want %v", tc.bundle, tc.config, got, tc.want)
+		}
+	}
+}

@@ -172,3 +172,23 @@ func TestPprofOnLoopbackOnly(t *testing.T) {
 		t.Errorf("Load() = pprof %q, %v; want it off by default", cfg.Pprof, err)
 	}
 }
+
+// require_signed_items: off by default, on from the file or the flag.
+func TestRequireSignedItems(t *testing.T) {
+	if Default().RequireSignedItems {
+		t.Error("signed items required by default; a device without a bundle must take hearthctl's unsigned items")
+	}
+	file := filepath.Join(t.TempDir(), "hearthd.json")
+	if err := os.WriteFile(file, []byte(`{"device_id":"mum","require_signed_items":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, args := range map[string][]string{
+		"file": {"--config", file},
+		"flag": {"--device-id", "mum", "--require-signed-items"},
+	} {
+		cfg, err := Load(args, io.Discard)
+		if err != nil || !cfg.RequireSignedItems {
+			t.Errorf("%s: RequireSignedItems = %v, %v; want true", name, cfg.RequireSignedItems, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,9 +58,12 @@ func TestGatherReadsWhatIsThereAndLeavesTheRestUnknown(t *testing.T) {
 		Devices: device.Devices{Camera: true, Speaker: true}, OnScreen: "photo-1"}, clk, time.UTC)
 	h := &Heartbeat{Device: "mum", Version: "v1", Interval: time.Minute, Clock: clk,
 		Link: &link{up: true}, Started: t0, DataDir: root, ProcRoot: root + "/proc", SysRoot: root + "/sys",
-		System: system{synced: true}, Live: live,
+		System: system{synced: true}, Live: live, AllowlistSerial: func() uint64 { return 5 },
 	}
 	hb := h.Gather(context.Background())
+	if hb.AllowlistSerial != 5 {
+		t.Errorf("allowlist_serial = %d, want 5", hb.AllowlistSerial)
+	}
 	if hb.Session != 7 || hb.Seq != 1 || hb.UptimeS != 90 || hb.IntervalS != 60 || hb.Display != "dimmed" {
 		t.Fatalf("heartbeat %+v", hb)
 	}
@@ -88,8 +92,24 @@ func TestGatherReadsWhatIsThereAndLeavesTheRestUnknown(t *testing.T) {
 	}
 	// Without the files and sources: unknown, not zero or a crash.
 	h2 := &Heartbeat{Device: "mum", Link: &link{up: true}, ProcRoot: root + "/none", SysRoot: root + "/none"}
-	if hb := h2.Gather(context.Background()); hb.CPUTempC != nil || hb.TimeSynced != nil || hb.ClockTrusted != nil || !hb.DNDUntil.IsZero() {
-		t.Fatalf("unknowns reported as known: %+v", hb)
+	hb2 := h2.Gather(context.Background())
+	if hb2.CPUTempC != nil || hb2.TimeSynced != nil || hb2.ClockTrusted != nil || !hb2.DNDUntil.IsZero() {
+		t.Fatalf("unknowns reported as known: %+v", hb2)
+	}
+	// As docs/protocol.md says: time_synced is null when unknown; the
+	// others that may be unknown are absent.
+	b, _ := json.Marshal(hb2)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := fields["time_synced"]; !ok || string(v) != "null" {
+		t.Errorf("time_synced = %s (present %v), want null", v, ok)
+	}
+	for _, k := range []string{"network", "cpu_temp_c", "clock_trusted", "allowlist_serial", "dnd_until", "on_screen", "last_sync", "availability"} {
+		if v, ok := fields[k]; ok {
+			t.Errorf("%s = %s, want it absent when unknown", k, v)
+		}
 	}
 }
 
