@@ -136,6 +136,7 @@ func (e *env) activity(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON (with --follow: then one event a line)")
 	follow := fs.Bool("follow", false, "keep printing new events")
 	quiet := fs.Duration("quiet", 500*time.Millisecond, "the broker has sent all it holds once nothing came for this `long`")
+	strict := strictFlag(fs)
 	device, rest := "", args
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		device, rest = args[0], args[1:]
@@ -178,6 +179,16 @@ func (e *env) activity(ctx context.Context, args []string) error {
 		return fmt.Errorf("activity: %w", err)
 	}
 	defer link.Close()
+	screens, err := e.lookScreens(ctx, link.conn, "activity", []string{device}, *strict)
+	if err != nil {
+		return err
+	}
+	// The events are the screen's: on its clock. Older events name only
+	// an item's id; the inventory knows the text of the items it holds.
+	al := activityLines{loc: screens[device].Loc(e.loc), items: e.itemTexts(ctx, link.conn, device)}
+	if note := zoneNote(al.loc, e.loc, e.now()); note != "" && !*asJSON {
+		fmt.Fprintf(e.stderr, "times are%s\n", note)
+	}
 	if err := waitQuiet(ctx, col.bump, *quiet); err != nil {
 		return err
 	}
@@ -198,9 +209,9 @@ func (e *env) activity(ctx context.Context, args []string) error {
 			return err
 		}
 	} else {
-		e.activityHeader(e.stdout)
+		al.header(e.stdout)
 		for _, a := range events {
-			e.activityLine(e.stdout, a)
+			al.line(e.stdout, a)
 		}
 	}
 	if !*follow {
@@ -234,21 +245,74 @@ func (e *env) activity(ctx context.Context, args []string) error {
 				fmt.Fprintf(e.stdout, "%s\n", b)
 				continue
 			}
-			e.activityLine(e.stdout, a)
+			al.line(e.stdout, a)
 		}
 	}
 }
 
-// The table has fixed widths so that lines printed later (--follow) line
-// up with the first ones.
-const activityFormat = "%-19s  %-14s  %-28s  %-32s  %s\n"
-
-func (e *env) activityHeader(w io.Writer) {
-	fmt.Fprintf(w, activityFormat, "TIME", "TYPE", "ITEM/CALLER", "REASON", "DURATION")
+// itemText is what an activity line says about an item.
+type itemText struct {
+	Kind proto.Kind
+	Text string
 }
 
-func (e *env) activityLine(w io.Writer, a proto.Activity) {
-	what := a.Item
+// itemTexts reads the device's inventory for the text of the items it
+// holds, by id: empty when there is none (or it is unreadable).
+func (e *env) itemTexts(ctx context.Context, conn *hsync.Conn, device string) map[string]itemText {
+	out := map[string]itemText{}
+	msgs, err := conn.Retained(ctx, proto.InventoryTopic(device), 200*time.Millisecond)
+	if err != nil {
+		return out
+	}
+	inv, err := proto.DecodeInventory(msgs[proto.InventoryTopic(device)])
+	if err != nil {
+		return out
+	}
+	for _, it := range inv.Items {
+		if it.Kind != "" {
+			out[it.ID] = itemText{Kind: it.Kind, Text: it.Text}
+		}
+	}
+	return out
+}
+
+// The table has fixed widths so that lines printed later (--follow) line
+// up with the first ones.
+const activityFormat = "%-19s  %-14s  %-30s  %-22s  %s\n"
+
+// activityLines prints activity events as table lines: times on the
+// screen's clock, items by their text.
+type activityLines struct {
+	loc   *time.Location
+	items map[string]itemText // from the inventory, for events without item_text
+}
+
+func (al activityLines) header(w io.Writer) {
+	fmt.Fprintf(w, activityFormat, "TIME", "TYPE", "WHAT", "REASON", "DURATION")
+}
+
+// what names an event's item by its kind and text: `photo "Ella's bike"`,
+// the id when neither the event nor the inventory has its text.
+func (al activityLines) what(a proto.Activity) string {
+	kind, text := a.ItemKind, a.ItemText
+	if kind == "" && text == "" {
+		if it, ok := al.items[a.Item]; ok {
+			kind, text = it.Kind, it.Text
+		}
+	}
+	switch {
+	case text != "" && kind != "":
+		return fmt.Sprintf("%s %q", kind, oneLine(text))
+	case text != "":
+		return fmt.Sprintf("%q", oneLine(text))
+	case kind != "":
+		return string(kind) + " " + a.Item
+	}
+	return a.Item
+}
+
+func (al activityLines) line(w io.Writer, a proto.Activity) {
+	what := al.what(a)
 	switch {
 	case a.Type == "gap":
 		what = fmt.Sprintf("%d events dropped", a.Dropped)
@@ -268,6 +332,6 @@ func (e *env) activityLine(w io.Writer, a proto.Activity) {
 	if a.Count > 1 {
 		reason = fmt.Sprintf("%dx %s", a.Count, reason) // refusals counted over a window
 	}
-	fmt.Fprintf(w, activityFormat, a.Time.In(e.loc).Format("Mon 2 Jan 15:04:05"), a.Type,
-		dash(clip(what, 28)), dash(clip(reason, 32)), dur)
+	fmt.Fprintf(w, activityFormat, a.Time.In(al.loc).Format("Mon 2 Jan 15:04:05"), a.Type,
+		dash(clip(what, 30)), dash(clip(reason, 22)), dur)
 }

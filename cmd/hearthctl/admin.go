@@ -28,7 +28,8 @@ func (e *env) adminCmd(ctx context.Context, args []string) error {
 	orgDir := fs.String("org", "", "the organisation's `folder` (provision ca init)")
 	life := fs.Duration("valid", 5*time.Minute, "how long the device may take the command (at most 10m)")
 	dndFor := fs.Duration("for", 0, "dnd: do not disturb for this `long` (at most 7 days: 168h)")
-	dndUntil := fs.String("until", "", "dnd: do not disturb until `TIME` (or HH:MM: the next one)")
+	dndUntil := fs.String("until", "", "dnd: do not disturb until `TIME` (or HH:MM: the next one, on the screen's clock)")
+	strict := strictFlag(fs)
 	device, rest := "", args
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		device, rest = args[0], args[1:]
@@ -59,11 +60,7 @@ func (e *env) adminCmd(ctx context.Context, args []string) error {
 	}
 	now := e.now().UTC().Truncate(time.Second)
 	cmd, arg, err := adminWords(words)
-	switch {
-	case err != nil:
-	case cmd == proto.AdminSetDND:
-		arg, err = dndArg(arg, *dndFor, *dndUntil, now, e.loc)
-	case *dndFor != 0 || *dndUntil != "":
+	if err == nil && cmd != proto.AdminSetDND && (*dndFor != 0 || *dndUntil != "") {
 		err = fmt.Errorf("--for and --until are for dnd")
 	}
 	if err != nil {
@@ -72,6 +69,21 @@ func (e *env) adminCmd(ctx context.Context, args []string) error {
 	org, err := provisioning.LoadOrg(*orgDir)
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
+	}
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	screens, err := e.lookScreens(ctx, conn, "admin", []string{device}, *strict)
+	if err != nil {
+		return err
+	}
+	loc := screens[device].Loc(e.loc)
+	if cmd == proto.AdminSetDND {
+		if arg, err = dndArg(arg, *dndFor, *dndUntil, now, loc); err != nil {
+			return fmt.Errorf("admin: %w", err)
+		}
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
@@ -85,16 +97,11 @@ func (e *env) adminCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}
-	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
 	if err := conn.Publish(ctx, proto.AdminTopic(device), b, false); err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "sent %s to %s (id %s, valid until %s); see hearthctl activity %s\n",
-		adminDesc(a, e.loc), device, a.ID, a.Expires.In(e.loc).Format("15:04:05"), device)
+		adminDesc(a, loc, e.loc), device, a.ID, a.Expires.In(e.loc).Format("15:04:05"), device)
 	return nil
 }
 
@@ -173,12 +180,14 @@ func parseTimeOrClock(s string, now time.Time, loc *time.Location) (time.Time, e
 	return t, nil
 }
 
-func adminDesc(a proto.AdminCommand, loc *time.Location) string {
+// adminDesc says what a does; do-not-disturb's end on the screen's clock
+// (screen), noted when it differs from the user's (mine).
+func adminDesc(a proto.AdminCommand, screen, mine *time.Location) string {
 	switch {
 	case a.Cmd == proto.AdminSetDND && a.Arg == "off":
 		return "do-not-disturb off"
 	case a.Cmd == proto.AdminSetDND:
-		return "do-not-disturb until " + a.DNDUntil().In(loc).Format("Mon 2 Jan 15:04")
+		return "do-not-disturb until " + a.DNDUntil().In(screen).Format("Mon 2 Jan 15:04") + zoneNote(screen, mine, a.DNDUntil())
 	case a.Arg == "":
 		return string(a.Cmd)
 	}

@@ -30,10 +30,23 @@ func (e *env) bookCmd(ctx context.Context, args []string) error {
 	reason := fs.String("reason", "", "what the call is for, shown on the screen")
 	id := fs.String("id", "", "the booking's `id` (default: a new one); the same id books it again with new details")
 	cancel := fs.String("cancel", "", "cancel the booking `id`")
+	strict := strictFlag(fs)
 	device, who, err := deviceAndCaller(fs, args, "book", callerDir)
 	if err != nil {
 		return err
 	}
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl-book", e.tls)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	screens, err := e.lookScreens(ctx, conn, "book", []string{device}, *strict)
+	if err != nil {
+		return err
+	}
+	// HH:MM is the screen's clock: "at 14:00" is 14:00 where the
+	// resident is, and is printed so.
+	loc := screens[device].Loc(e.loc)
 	now := e.now().UTC().Truncate(time.Second)
 	// Each revision is numbered by when it was made, in milliseconds (a
 	// cancellation may follow its booking within the second), so a later
@@ -48,7 +61,7 @@ func (e *env) bookCmd(ctx context.Context, args []string) error {
 	case *at == "":
 		return fmt.Errorf("book: --at TIME is required (or --cancel ID)")
 	default:
-		t, err := parseTimeOrClock(*at, now, e.loc)
+		t, err := parseTimeOrClock(*at, now, loc)
 		if err != nil {
 			return fmt.Errorf("book --at: %w", err)
 		}
@@ -68,11 +81,6 @@ func (e *env) bookCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("book: %w", err)
 	}
-	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl-book", e.tls)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
 	if err := conn.Publish(ctx, proto.BookingTopic(device), payload, false); err != nil {
 		return fmt.Errorf("book: %w", err)
 	}
@@ -80,8 +88,8 @@ func (e *env) bookCmd(ctx context.Context, args []string) error {
 		fmt.Fprintf(e.stdout, "cancelled booking %s on %s; see hearthctl activity %s\n", b.ID, device, device)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "booked %s with %s at %s for %s (id %s); see hearthctl activity %s\n",
-		who.ID, device, b.At.In(e.loc).Format("2006-01-02 15:04"), b.Length(), b.ID, device)
+	fmt.Fprintf(e.stdout, "booked %s with %s at %s%s for %s (id %s); see hearthctl activity %s\n",
+		who.ID, device, b.At.In(loc).Format("2006-01-02 15:04"), zoneNote(loc, e.loc, b.At), b.Length(), b.ID, device)
 	return nil
 }
 

@@ -33,6 +33,7 @@ func (e *env) callCmd(ctx context.Context, args []string) error {
 	extend := fs.Bool("extend", false, "ask for 15 more minutes once answered")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	verbose := fs.Bool("v", false, "log the call's steps to stderr")
+	strict := strictFlag(fs)
 	device, who, err := deviceAndCaller(fs, args, "call", callerDir)
 	if err != nil {
 		return err
@@ -48,6 +49,15 @@ func (e *env) callCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer conn.Close()
+	screens, err := e.lookScreens(ctx, conn, "call", []string{device}, *strict)
+	if err != nil {
+		return err
+	}
+	scr := screens[device]
+	loc := scr.Loc(e.loc)
+	if !scr.Reported {
+		fmt.Fprintf(e.stderr, "calling %s anyway; waiting up to %s for an answer (Ctrl-C to stop)\n", device, *wait)
+	}
 	mode := proto.ModeSignalled
 	if *forced {
 		mode = proto.ModeForced
@@ -68,11 +78,22 @@ func (e *env) callCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The state replies carry when the call's time runs out (ends): the
+	// loop below tells the caller, and warns 5 minutes before, as the
+	// screen warns the resident.
+	ends := make(chan time.Time, 1)
 	err = conn.Subscribe(ctx, proto.CallOutTopic(device, who.ID), func(_ string, payload []byte) {
 		r, err := proto.DecodeReply(payload)
 		if err != nil {
 			log.Warn("bad reply from the device", "err", err)
 			return
+		}
+		if r.Type == proto.SignalState && !r.Ends.IsZero() && r.Call == c.ID() {
+			select {
+			case <-ends: // only the latest counts
+			default:
+			}
+			ends <- r.Ends
 		}
 		c.Handle(r)
 	})
@@ -91,12 +112,18 @@ func (e *env) callCmd(ctx context.Context, args []string) error {
 	defer tick.Stop()
 	var hangupAt <-chan time.Time
 	interrupted := false
+	ending := &callLimit{e: e, loc: loc}
+	defer ending.stop()
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			interrupted = true
 			break loop
+		case t := <-ends:
+			ending.set(t)
+		case <-ending.warnC():
+			ending.warn()
 		case <-c.Done():
 			break loop
 		case <-answered.C:
@@ -136,10 +163,15 @@ loop:
 		return enc.Encode(res)
 	}
 	switch {
+	case res.RefusedReason == proto.RefusedDND && scr.Avail != nil && scr.Avail.DNDUntil.After(e.now()):
+		until := scr.Avail.DNDUntil
+		fmt.Fprintf(e.stdout, "%s refused the call: %s until %s%s\n", device, res.RefusedReason,
+			until.In(loc).Format("15:04"), zoneNote(loc, e.loc, until))
 	case res.RefusedReason != "":
 		fmt.Fprintf(e.stdout, "%s refused the call: %s\n", device, res.RefusedReason)
 	case res.Busy && res.BusyWith != "" && !res.BusySince.IsZero():
-		fmt.Fprintf(e.stdout, "%s is busy: in a call with %s since %s\n", device, res.BusyWith, res.BusySince.Local().Format("15:04"))
+		fmt.Fprintf(e.stdout, "%s is busy: in a call with %s since %s%s\n", device, res.BusyWith,
+			res.BusySince.In(loc).Format("15:04"), zoneNote(loc, e.loc, res.BusySince))
 	case res.Busy:
 		fmt.Fprintf(e.stdout, "%s is busy\n", device)
 	case res.Answered:
@@ -152,6 +184,57 @@ loop:
 		fmt.Fprintf(e.stdout, "%s did not answer: %s\n", device, res.EndReason)
 	}
 	return errors.New("call: not answered")
+}
+
+// warnBefore is how long before the call's end the caller is warned, as
+// the device warns the resident (device/call Options.Warn).
+const warnBefore = 5 * time.Minute
+
+// callLimit follows the call's end as the device reports it: it says on
+// stderr when the call will end and how long is left, again when the end
+// moves (an extension), and warns warnBefore the end.
+type callLimit struct {
+	e      *env
+	loc    *time.Location // the screen's
+	ends   time.Time
+	timer  *time.Timer
+	warned bool
+}
+
+func (l *callLimit) set(ends time.Time) {
+	if ends.Equal(l.ends) {
+		return
+	}
+	first := l.ends.IsZero()
+	l.ends, l.warned = ends, false
+	l.stop()
+	left := time.Until(ends).Round(time.Second)
+	verb := "the call may last until"
+	if !first {
+		verb = "the call now ends at"
+	}
+	fmt.Fprintf(l.e.stderr, "%s %s%s: %s left\n", verb, ends.In(l.loc).Format("15:04"), zoneNote(l.loc, l.e.loc, ends), left)
+	l.timer = time.NewTimer(max(0, time.Until(ends.Add(-warnBefore))))
+}
+
+// warnC fires when it is time to warn; nil while there is nothing to warn of.
+func (l *callLimit) warnC() <-chan time.Time {
+	if l.timer == nil || l.warned {
+		return nil
+	}
+	return l.timer.C
+}
+
+func (l *callLimit) warn() {
+	l.warned = true
+	left := time.Until(l.ends).Round(time.Second)
+	fmt.Fprintf(l.e.stderr, "the call ends in %s, at %s (--extend asks for 15 more minutes)\n", left, l.ends.In(l.loc).Format("15:04"))
+}
+
+func (l *callLimit) stop() {
+	if l.timer != nil {
+		l.timer.Stop()
+	}
 }
 
 // waitAdded waits for the device to say that a caller in a call added us,

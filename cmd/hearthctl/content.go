@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
+	"github.com/hearth-home/hearth/provisioning"
 	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/proto"
 )
@@ -21,6 +21,7 @@ type listed struct {
 	Rev    uint64          `json:"rev"`
 	Kind   proto.Kind      `json:"kind"`
 	From   string          `json:"from,omitempty"`
+	Sender string          `json:"sender,omitempty"` // the signer's id; absent when unsigned
 	Text   string          `json:"text,omitempty"`
 	Start  time.Time       `json:"start"`
 	End    time.Time       `json:"end"`
@@ -37,27 +38,35 @@ func (e *env) contentList(ctx context.Context, args []string) error {
 	device := fs.String("device", "", "device `id`")
 	at := fs.String("at", "", "only what is on screen at `TIME` (\"now\" for now)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	strict := strictFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if !proto.ValidID(*device) {
 		return fmt.Errorf("content ls: --device: %q is not a device id", *device)
 	}
-	var when time.Time
-	if *at == "now" {
-		when = e.now()
-	} else if *at != "" {
-		t, err := parseTime(*at, e.loc)
-		if err != nil {
-			return fmt.Errorf("content ls: --at: %w", err)
-		}
-		when = t
-	}
 	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	screens, err := e.lookScreens(ctx, conn, "content ls", []string{*device}, *strict)
+	if err != nil {
+		return err
+	}
+	// Times are the screen's: "what it shows on the 24th" is the 24th
+	// where the screen is.
+	loc := screens[*device].Loc(e.loc)
+	var when time.Time
+	if *at == "now" {
+		when = e.now()
+	} else if *at != "" {
+		t, err := parseTime(*at, loc)
+		if err != nil {
+			return fmt.Errorf("content ls: --at: %w", err)
+		}
+		when = t
+	}
 	rows, inv, err := e.gather(ctx, conn, *device)
 	if err != nil {
 		return err
@@ -76,38 +85,70 @@ func (e *env) contentList(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}
+	note := zoneNote(loc, e.loc, e.now())
 	if inv == nil {
-		fmt.Fprintf(e.stdout, "device %s has not reported yet; showing what was sent\n", *device)
+		fmt.Fprintf(e.stdout, "device %s has not reported yet; showing what was sent%s\n", *device, note)
 	} else {
-		fmt.Fprintf(e.stdout, "device %s reported at %s\n", *device, inv.Time.In(e.loc).Format("Mon 2 Jan 15:04:05"))
+		fmt.Fprintf(e.stdout, "device %s reported at %s%s\n", *device, inv.Time.In(loc).Format("Mon 2 Jan 15:04:05"), note)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tFROM\tFROM TIME\tUNTIL\tSTATE\tTEXT")
-	for _, r := range rows {
-		state := string(r.State)
-		if r.Reason != "" {
-			state += ": " + r.Reason
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.From,
-			fmtTime(r.Start, e.loc), fmtTime(r.End, e.loc), state, clip(r.Text, 40))
+	width := e.width
+	if width == 0 {
+		width = termWidth(e.stdout)
 	}
-	if err := tw.Flush(); err != nil {
+	if err := writeTable(e.stdout, width, contentColumns, contentCells(rows, loc)); err != nil {
 		return err
+	}
+	first := true
+	for _, r := range rows {
+		if r.Reason == "" {
+			continue
+		}
+		if first {
+			fmt.Fprintf(e.stdout, "\n* why:\n")
+			first = false
+		}
+		fmt.Fprintf(e.stdout, "  %s\n", wrap(r.ID+": "+r.Reason, width-2, 4))
 	}
 	if inv != nil && len(inv.Refused) > 0 {
 		fmt.Fprintf(e.stdout, "\nrefused by the device (newest last):\n")
 		for _, r := range inv.Refused {
-			fmt.Fprintf(e.stdout, "  %s  %s: %s\n", r.Time.In(e.loc).Format("2 Jan 15:04:05"), r.Topic, r.Reason)
+			fmt.Fprintf(e.stdout, "  %s\n", wrap(fmt.Sprintf("%s  %s: %s", r.Time.In(loc).Format("2 Jan 15:04:05"), r.Topic, r.Reason), width-2, 4))
 		}
 	}
 	return nil
 }
 
-func fmtTime(t time.Time, loc *time.Location) string {
+// contentColumns are content ls's columns. The sender's name is cut
+// first, then the text, so that the text stays on an 80-column terminal;
+// the ids are never cut (content rm takes them). The reasons of refused
+// items follow the table, wrapped. A photo's text starts "(photo)".
+var contentColumns = []column{
+	{Head: "ID"}, {Head: "FROM", Min: 6, Cut: 1}, {Head: "FROM TIME"}, {Head: "UNTIL"},
+	{Head: "STATE"}, {Head: "TEXT", Min: 14, Cut: 2},
+}
+
+func contentCells(rows []listed, loc *time.Location) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		state := string(r.State)
+		if r.Reason != "" {
+			state += "*" // the reason follows the table
+		}
+		text := r.Text
+		if r.Kind == proto.KindPhoto {
+			text = strings.TrimSpace("(photo) " + text)
+		}
+		out[i] = []string{r.ID, dash(r.From), fmtShort(r.Start, loc), fmtShort(r.End, loc), state, text}
+	}
+	return out
+}
+
+// fmtShort is a time in a table: "24 Nov 14:00".
+func fmtShort(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.In(loc).Format("Mon 2 Jan 15:04")
+	return t.In(loc).Format("2 Jan 15:04")
 }
 
 func clip(s string, n int) string {
@@ -137,7 +178,7 @@ func (e *env) gather(ctx context.Context, conn *hsync.Conn, device string) ([]li
 		} else {
 			inv = &v
 			for _, it := range v.Items {
-				byID[it.ID] = listed{ID: it.ID, Rev: it.Rev, Kind: it.Kind, From: it.From, Text: it.Text,
+				byID[it.ID] = listed{ID: it.ID, Rev: it.Rev, Kind: it.Kind, From: it.From, Sender: it.Sender, Text: it.Text,
 					Start: it.Start, End: it.End, State: it.State, Reason: it.Reason, Source: "device"}
 			}
 		}
@@ -154,7 +195,7 @@ func (e *env) gather(ctx context.Context, conn *hsync.Conn, device string) ([]li
 		if it.Deleted {
 			st = proto.StateDeleted
 		}
-		byID[it.ID] = listed{ID: it.ID, Rev: it.Rev, Kind: it.Kind, From: it.From, Text: it.Text,
+		byID[it.ID] = listed{ID: it.ID, Rev: it.Rev, Kind: it.Kind, From: it.From, Sender: it.Sender, Text: it.Text,
 			Start: it.Start, End: it.End, State: st, Source: "sent"}
 	}
 	rows := make([]listed, 0, len(byID))
@@ -177,42 +218,161 @@ func (e *env) contentRemove(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("content rm", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	device := fs.String("device", "", "device `id`")
-	if err := fs.Parse(args); err != nil {
+	callerDir := senderFlag(fs)
+	strict := strictFlag(fs)
+	ids, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	if !proto.ValidID(*device) {
 		return fmt.Errorf("content rm: --device: %q is not a device id", *device)
 	}
-	if fs.NArg() == 0 {
+	if len(ids) == 0 {
 		return errors.New("content rm: name the item ids to remove")
+	}
+	who, err := loadSender(*callerDir)
+	if err != nil {
+		return fmt.Errorf("content rm: %w", err)
 	}
 	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	if _, err := e.lookScreens(ctx, conn, "content rm", []string{*device}, *strict); err != nil {
+		return err
+	}
 	rows, _, err := e.gather(ctx, conn, *device)
 	if err != nil {
 		return err
 	}
-	revs := map[string]uint64{}
+	byID := map[string]listed{}
 	for _, r := range rows {
-		revs[r.ID] = r.Rev
+		byID[r.ID] = r
 	}
-	for _, id := range fs.Args() {
-		rev, ok := revs[id]
-		if !ok {
+	for _, id := range ids {
+		if _, ok := byID[id]; !ok {
 			return fmt.Errorf("content rm: %s has no item %q (see hearthctl content ls --device %s)", *device, id, *device)
 		}
-		tomb := proto.Item{V: proto.Version, ID: id, Device: *device, Rev: rev + 1, Deleted: true}
-		payload, err := json.Marshal(tomb)
-		if err != nil {
-			return err
+	}
+	if who == nil {
+		fmt.Fprintln(e.stderr, "warning: removing unsigned (no --caller or $HEARTH_CALLER): screens that require signed items will refuse it")
+	}
+	for _, id := range ids {
+		r := byID[id]
+		warnOwner(e, r, who)
+		tomb := proto.Item{V: proto.Version, ID: id, Device: *device, Rev: r.Rev + 1, Deleted: true}
+		if err := e.publishOne(ctx, conn, tomb, who, "removed"); err != nil {
+			return fmt.Errorf("content rm: %w", err)
 		}
-		if err := conn.Publish(ctx, proto.ContentTopic(*device, id), payload, true); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "removed %s from %s\n", id, *device)
 	}
 	return nil
+}
+
+// warnOwner says when a change to r will be refused for being someone
+// else's item (only its sender, or an admin, may change a signed item).
+func warnOwner(e *env, r listed, who *provisioning.Caller) {
+	if r.Sender == "" || (who != nil && who.ID == r.Sender) {
+		return
+	}
+	fmt.Fprintf(e.stderr, "warning: %s was sent by %s: the screen takes the change only from them or an admin\n", r.ID, r.Sender)
+}
+
+// contentEdit: hearthctl content edit --device ID [--start TIME] [--until TIME | --days N] ITEM-ID
+// changes an item's window: the item as the broker holds it, its
+// revision raised, signed again with the sender's key.
+func (e *env) contentEdit(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("content edit", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	device := fs.String("device", "", "device `id`")
+	start := fs.String("start", "", "show from `TIME` (\"now\" for now)")
+	until := fs.String("until", "", "show until `TIME`")
+	days := fs.Int("days", 0, "show for `N` days from the start")
+	callerDir := senderFlag(fs)
+	strict := strictFlag(fs)
+	ids, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if !proto.ValidID(*device) {
+		return fmt.Errorf("content edit: --device: %q is not a device id", *device)
+	}
+	if len(ids) != 1 {
+		return errors.New("content edit: name one item id")
+	}
+	switch {
+	case *start == "" && *until == "" && *days == 0:
+		return errors.New("content edit: give --start, --until or --days")
+	case *until != "" && *days != 0:
+		return errors.New("content edit: give --until or --days, not both")
+	}
+	who, err := loadSender(*callerDir)
+	if err != nil {
+		return fmt.Errorf("content edit: %w", err)
+	}
+	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	screens, err := e.lookScreens(ctx, conn, "content edit", []string{*device}, *strict)
+	if err != nil {
+		return err
+	}
+	loc := screens[*device].Loc(e.loc)
+	id := ids[0]
+	it, ok, err := e.current(ctx, conn, *device, id)
+	if err != nil {
+		return err
+	}
+	if !ok || it.Deleted {
+		return fmt.Errorf("content edit: the broker holds no item %q for %s (see hearthctl content ls --device %s; an item the broker lost must be sent again)", id, *device, *device)
+	}
+	// The device may hold a later revision than the broker (a broker that
+	// lost its retained messages): go above both.
+	rows, _, err := e.gather(ctx, conn, *device)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.ID == id {
+			warnOwner(e, r, who)
+			it.Rev = max(it.Rev, r.Rev)
+		}
+	}
+	it.Rev++
+	length := it.End.Sub(it.Start)
+	if *start == "now" {
+		it.Start = e.now().Truncate(time.Second)
+	} else if *start != "" {
+		t, err := parseTime(*start, loc)
+		if err != nil {
+			return fmt.Errorf("content edit: --start: %w", err)
+		}
+		it.Start = t
+	}
+	switch {
+	case *until != "":
+		t, err := parseTime(*until, loc)
+		if err != nil {
+			return fmt.Errorf("content edit: --until: %w", err)
+		}
+		it.End = t
+	case *days != 0:
+		it.End = it.Start.AddDate(0, 0, *days)
+	default:
+		it.End = it.Start.Add(length) // a new start keeps the length
+	}
+	it.Days = 0
+	if err := it.Normalize(); err != nil {
+		return fmt.Errorf("content edit: %w", err)
+	}
+	if who == nil {
+		fmt.Fprintln(e.stderr, unsignedWarning)
+		it.Sender, it.Sig = "", nil
+		if err := it.Normalize(); err != nil {
+			return fmt.Errorf("content edit: %w", err)
+		}
+	}
+	return e.publishOne(ctx, conn, it, who, "changed")
 }

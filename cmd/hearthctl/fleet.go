@@ -33,15 +33,19 @@ type fleetRow struct {
 	Reason string `json:"reason,omitempty"`
 	// LateLost is the session of a "lost" the broker holds that is older
 	// than the device's heartbeat: a Will delivered late, ignored.
-	LateLost    uint64      `json:"late_lost_session,omitempty"`
-	Network     *fleetNet   `json:"network"`
-	StorageFree *uint64     `json:"storage_free"`
-	LastSync    *time.Time  `json:"last_sync"`
-	OnScreen    string      `json:"on_screen,omitempty"`
-	Camera      *bool       `json:"camera"`
-	Microphone  *bool       `json:"microphone"`
-	DNDUntil    *time.Time  `json:"dnd_until,omitempty"` // do-not-disturb's end, while it is on
-	rank        problemRank // for sorting
+	LateLost    uint64     `json:"late_lost_session,omitempty"`
+	Network     *fleetNet  `json:"network"`
+	StorageFree *uint64    `json:"storage_free"`
+	LastSync    *time.Time `json:"last_sync"`
+	OnScreen    string     `json:"on_screen,omitempty"`
+	Camera      *bool      `json:"camera"`
+	Microphone  *bool      `json:"microphone"`
+	DNDUntil    *time.Time `json:"dnd_until,omitempty"` // do-not-disturb's end, while it is on
+	// Zone is the screen's time zone (its availability's), absent when
+	// it does not say; the table shows its times on that clock.
+	Zone      string         `json:"zone,omitempty"`
+	screenLoc *time.Location // nil: unknown
+	rank      problemRank    // for sorting
 }
 
 type fleetNet struct {
@@ -163,6 +167,7 @@ func mergeFleet(st fleetStatus, now time.Time, rule staleRule) []fleetRow {
 		// The availability topic is newer than the heartbeat's copy of it
 		// (it is sent on every change).
 		if hasAv {
+			r.Zone, r.screenLoc = av.Zone, availLoc(av, nil)
 			r.Availability = string(av.State)
 			r.DNDUntil = dndAhead(av.DNDUntil, now)
 			cam, mic := av.Camera, av.Microphone
@@ -484,10 +489,20 @@ func (e *env) fmtAvailability(r fleetRow) string {
 	if r.DNDUntil == nil {
 		return dash(r.Availability)
 	}
-	end := r.DNDUntil.In(e.loc)
+	// On the screen's clock, with its zone's name when that differs
+	// from the user's.
+	loc := e.loc
+	if r.screenLoc != nil {
+		loc = r.screenLoc
+	}
+	end := r.DNDUntil.In(loc)
 	at := end.Format("15:04")
-	if y, m, d := e.now().In(e.loc).Date(); end.Year() != y || end.Month() != m || end.Day() != d {
+	if y, m, d := e.now().In(loc).Date(); end.Year() != y || end.Month() != m || end.Day() != d {
 		at = end.Format("2 Jan 15:04")
+	}
+	if zoneNote(loc, e.loc, end) != "" {
+		z, _ := end.Zone()
+		at += " " + z
 	}
 	if r.Availability == "do_not_disturb" {
 		return r.Availability + " until " + at

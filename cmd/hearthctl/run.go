@@ -19,11 +19,16 @@ var Version = "dev"
 const usage = `usage: hearthctl [--broker URL] COMMAND ...
 
 Commands:
-  send photo   --to ID[,ID...] [--days N | --until TIME] [--start TIME] [--caption TEXT] [--from NAME]
-               [--upload STORE-URL | --url URL] FILE   (--upload: with $HEARTH_BLOB_TOKEN)
-  send message --to ID[,ID...] [--days N | --until TIME] [--start TIME] [--from NAME] TEXT
+  send photo   --to ID[,ID...] [--days N | --until TIME] [--start TIME] [--caption TEXT] [--caller DIR]
+               [--upload STORE-URL | --url URL] [--strict] FILE   (--upload: with $HEARTH_BLOB_TOKEN)
+  send message --to ID[,ID...] [--days N | --until TIME] [--start TIME] [--caller DIR] [--strict] TEXT
+               (--caller DIR or $HEARTH_CALLER: signed with the sender's key, shown with the name the
+               organisation listed; without: unsigned, --from NAME, refused by screens that require signing)
   content ls   --device ID [--at TIME] [--json]
-  content rm   --device ID ITEM-ID
+  content rm   --device ID [--caller DIR] ITEM-ID...
+  content edit --device ID [--start TIME] [--until TIME | --days N] [--caller DIR] ITEM-ID
+               (the content commands, call, book, admin and activity warn when the device has never
+               reported to the broker; --strict refuses)
   blobs serve  --dir DIR [--addr HOST:PORT]     (a photo store for photos sent by URL; uploads need
                $HEARTH_BLOB_TOKEN unless --addr is loopback)
   provision ca init --out DIR [--name ORG]      (the organisation's signing key and CA)
@@ -67,6 +72,8 @@ type env struct {
 	progress bool
 	// tls has the client certificate for mqtts:// brokers (--tls).
 	tls *tls.Config
+	// width is the width tables are fitted to; 0: the terminal's.
+	width int
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -101,10 +108,27 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, adjust
 		return errors.New("no command")
 	}
 	if c, args, ok := findCommand(rest); ok {
-		return c.run(e, ctx, args)
+		// --help is asked for, not a mistake: the command's flag set has
+		// printed its flags; exit 0 (every command, one place).
+		if err := c.run(e, ctx, args); !errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return nil
+	}
+	if slices.ContainsFunc(rest, isHelp) {
+		fmt.Fprint(stdout, usage) // "hearthctl provision --help"
+		return nil
 	}
 	fs.Usage()
 	return unknownCommand(rest)
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
 }
 
 // command is one hearthctl command: the words that name it ("send photo")
@@ -128,6 +152,7 @@ var commands = []command{
 	{name: "send message", run: (*env).sendMessage},
 	{name: "content ls", run: (*env).contentList},
 	{name: "content rm", run: (*env).contentRemove},
+	{name: "content edit", run: (*env).contentEdit},
 	{name: "blobs serve", run: (*env).blobsServe},
 	{name: "provision ca init", run: noCtx((*env).caInit)},
 	{name: "provision new", run: noCtx((*env).provisionNew)},
@@ -157,6 +182,7 @@ var commands = []command{
 		return nil
 	})},
 	{name: "demo-photos", hidden: true, run: noCtx((*env).demoPhotos)},
+	{name: "demo-content", hidden: true, run: (*env).demoContent},
 }
 
 // findCommand finds the command that args start with, and the arguments

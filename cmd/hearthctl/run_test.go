@@ -164,6 +164,7 @@ func TestClearErrors(t *testing.T) {
 
 func TestContentListJSON(t *testing.T) {
 	b := mqtttest.Start(t)
+	reportAs(t, b.URL(), "mum-kitchen", nil)
 	if out, err := runCtl(t, b.URL(), "send", "message", "--to", "mum-kitchen", "--days", "2", "--id", "m1", "hello"); err != nil {
 		t.Fatal(err, out)
 	}

@@ -25,6 +25,7 @@ import (
 	_ "golang.org/x/image/webp"
 
 	"github.com/hearth-home/hearth/media/photo"
+	"github.com/hearth-home/hearth/provisioning"
 	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/proto"
 )
@@ -39,6 +40,9 @@ const (
 type sendFlags struct {
 	to, from, id, start, until string
 	days                       int
+	caller                     *string
+	strict                     *bool
+	fromGiven                  bool // --from was on the command line
 }
 
 func (e *env) sendFlagSet(name string, f *sendFlags) *flag.FlagSet {
@@ -50,7 +54,22 @@ func (e *env) sendFlagSet(name string, f *sendFlags) *flag.FlagSet {
 	fs.StringVar(&f.start, "start", "", "show from `TIME` (default now)")
 	fs.StringVar(&f.until, "until", "", "show until `TIME`")
 	fs.IntVar(&f.days, "days", 0, "show for `N` days")
+	f.caller = senderFlag(fs)
+	f.strict = strictFlag(fs)
 	return fs
+}
+
+// parse parses the flags and notes which were given.
+func (f *sendFlags) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "from" {
+			f.fromGiven = true
+		}
+	})
+	return nil
 }
 
 func defaultFrom() string {
@@ -119,7 +138,7 @@ func newID(kind proto.Kind) string {
 func (e *env) sendMessage(ctx context.Context, args []string) error {
 	var f sendFlags
 	fs := e.sendFlagSet("send message", &f)
-	if err := fs.Parse(args); err != nil {
+	if err := f.parse(fs, args); err != nil {
 		return err
 	}
 	text := strings.Join(fs.Args(), " ")
@@ -131,7 +150,7 @@ func (e *env) sendMessage(ctx context.Context, args []string) error {
 		return fmt.Errorf("send message: %w", err)
 	}
 	it.Text = text
-	return e.publishItem(ctx, it, devices, f.id != "")
+	return e.publishItem(ctx, it, devices, &f)
 }
 
 func (e *env) sendPhoto(ctx context.Context, args []string) error {
@@ -141,7 +160,7 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 	byURL := fs.String("url", "", "the photo is already at this `url`; send a reference")
 	upload := fs.String("upload", "", "upload the photo to this blob store `url` (hearthctl blobs serve) and send a reference")
 	uploadToken := fs.String("upload-token", "", "the blob store's upload `token`; default $HEARTH_BLOB_TOKEN, which is better: a flag shows in ps")
-	if err := fs.Parse(args); err != nil {
+	if err := f.parse(fs, args); err != nil {
 		return err
 	}
 	if *uploadToken == "" {
@@ -154,9 +173,9 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("send photo: %w", err)
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	cfg, format, err := checkPhoto(data)
 	if err != nil {
-		return fmt.Errorf("send photo %s: not a JPEG, PNG or WebP photo: %w", fs.Arg(0), err)
+		return fmt.Errorf("send photo %s: %w; nothing sent", fs.Arg(0), err)
 	}
 	it, devices, err := e.item(&f, proto.KindPhoto, defaultPhotoDays)
 	if err != nil {
@@ -188,7 +207,26 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 		sum := sha256.Sum256(data)
 		it.Photo = &proto.Photo{Data: data, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
 	}
-	return e.publishItem(ctx, it, devices, f.id != "")
+	return e.publishItem(ctx, it, devices, &f)
+}
+
+// checkPhoto checks a photo as the device will before anything is sent:
+// its header (format, pixel limits) and then every byte of it, decoded: a
+// file cut short in a download has a whole header and a truncated body.
+func checkPhoto(data []byte) (image.Config, string, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return cfg, "", fmt.Errorf("not a JPEG, PNG or WebP photo: %w", err)
+	}
+	// Prepare refuses by the header what a device refuses (pixel limits)
+	// and decodes the whole image; the small screen keeps the copy cheap.
+	if _, err := photo.Prepare(data, photo.Screen{W: 64, H: 64}, photo.Limits{}); err != nil {
+		if errors.Is(err, photo.ErrCorrupt) {
+			return cfg, format, fmt.Errorf("the photo is damaged or cut short (%w): a screen would refuse it", err)
+		}
+		return cfg, format, fmt.Errorf("a screen would refuse this photo: %w", err)
+	}
+	return cfg, format, nil
 }
 
 // upload PUTs data into a blob store, with token as a bearer token when
@@ -228,8 +266,13 @@ func (e *env) upload(ctx context.Context, base, token, sum string, data []byte) 
 }
 
 // publishItem sends one item to each device, retained, so a device that
-// is set up later still receives what is current.
-func (e *env) publishItem(ctx context.Context, it proto.Item, devices []string, edit bool) error {
+// is set up later still receives what is current; signed with the
+// sender's key when f names one.
+func (e *env) publishItem(ctx context.Context, it proto.Item, devices []string, f *sendFlags) error {
+	who, err := loadSender(*f.caller)
+	if err != nil {
+		return fmt.Errorf("send %s: %w", it.Kind, err)
+	}
 	// Check every item before connecting, so a mistake fails as the device
 	// would fail it, and before anything is sent.
 	items := make([]proto.Item, len(devices))
@@ -240,13 +283,22 @@ func (e *env) publishItem(ctx context.Context, it proto.Item, devices []string, 
 			return fmt.Errorf("item for %s: %w", d, err)
 		}
 	}
+	switch {
+	case who == nil:
+		fmt.Fprintln(e.stderr, unsignedWarning)
+	case f.fromGiven && strings.TrimSpace(f.from) != who.Name:
+		fmt.Fprintf(e.stderr, "note: a signed item shows the name the organisation listed for %s, not --from %q\n", who.ID, f.from)
+	}
 	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	if _, err := e.lookScreens(ctx, conn, "send "+string(it.Kind), devices, *f.strict); err != nil {
+		return err
+	}
 	for _, one := range items {
-		if edit {
+		if f.id != "" {
 			cur, ok, err := e.current(ctx, conn, one.Device, one.ID)
 			if err != nil {
 				return err
@@ -255,16 +307,36 @@ func (e *env) publishItem(ctx context.Context, it proto.Item, devices []string, 
 				one.Rev = cur.Rev + 1 // an edit replaces what is there
 			}
 		}
-		payload, err := json.Marshal(one)
-		if err != nil {
-			return fmt.Errorf("encode item: %w", err)
-		}
-		if err := conn.Publish(ctx, proto.ContentTopic(one.Device, one.ID), payload, true); err != nil {
+		if err := e.publishOne(ctx, conn, one, who, "sent"); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "sent %s %s to %s: %s until %s\n", one.Kind, one.ID, one.Device,
-			one.Start.In(e.loc).Format("Mon 2 Jan 15:04"), one.End.In(e.loc).Format("Mon 2 Jan 15:04"))
 	}
+	return nil
+}
+
+// publishOne signs (when who is set) and publishes one item, retained, and
+// says so: "sent message m-x to mum-kitchen: Mon 7 Dec 10:00 until ...".
+func (e *env) publishOne(ctx context.Context, conn *hsync.Conn, one proto.Item, who *provisioning.Caller, verb string) error {
+	signed := ""
+	if who != nil {
+		if err := signItem(&one, *who); err != nil {
+			return err
+		}
+		signed = ", signed by " + who.ID
+	}
+	payload, err := json.Marshal(one)
+	if err != nil {
+		return fmt.Errorf("encode item: %w", err)
+	}
+	if err := conn.Publish(ctx, proto.ContentTopic(one.Device, one.ID), payload, true); err != nil {
+		return err
+	}
+	if one.Deleted {
+		fmt.Fprintf(e.stdout, "%s %s from %s%s\n", verb, one.ID, one.Device, signed)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "%s %s %s to %s: %s until %s%s\n", verb, one.Kind, one.ID, one.Device,
+		one.Start.In(e.loc).Format("Mon 2 Jan 15:04"), one.End.In(e.loc).Format("Mon 2 Jan 15:04"), signed)
 	return nil
 }
 
