@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/hearth-home/hearth/device/clock"
@@ -17,8 +16,9 @@ import (
 // the allowlist's (no allowlist, unknown caller). Their text is what the
 // device reports upward (protocol.md).
 var (
-	// ErrNotCarer: the caller may not make forced calls, so may not book
-	// one. Bookings are carers' (VideoVisit's scheduled visits).
+	// ErrNotCarer: the caller has neither the right book nor forced calls
+	// (which imply it). Bookings are carers' (VideoVisit's scheduled
+	// visits).
 	ErrNotCarer = errors.New("only carers may book")
 	// ErrOtherCaller: the booking id is another caller's booking.
 	ErrOtherCaller = errors.New("booked by another caller")
@@ -73,7 +73,7 @@ func (b *Bookings) Take(bk proto.Booking) (refused, err error) {
 	if err := signed.Verify(caller.Key, bk.SigningBytes(), bk.Sig); err != nil {
 		return refuse(err)
 	}
-	if !slices.Contains(caller.Mode, proto.ModeForced) {
+	if !caller.May(proto.RightBook) { // book, or forced (carers booked before the right existed)
 		return refuse(ErrNotCarer)
 	}
 	if b.Live == nil || b.Live.Get().ClockTrusted() {

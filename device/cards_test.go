@@ -145,6 +145,18 @@ func (s signer) cancel(id string, rev uint64, issued time.Time) proto.Booking {
 	return b
 }
 
+// The right book lets someone who calls nobody (the carers' office) book.
+func TestBookingsTakeTheRightToBook(t *testing.T) {
+	f := newFixture(t, 10, 0)
+	carer, _, lookup := newSigners(t)
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	carer.list["office"] = proto.AllowedCaller{ID: "office", Name: "Office", Key: pub, Mode: []proto.CallMode{proto.RightBook}}
+	bk := &Bookings{Store: f.st, Callers: lookup, Clock: f.clk, Live: NewLive(State{}, f.clk, f.loc), Logger: quietLog()}
+	if refused, err := bk.Take(signer{id: "office", key: priv}.book("b1", 1, f.at(15, 0), 10*time.Minute, "", f.at(9, 0))); refused != nil || err != nil {
+		t.Errorf("Take from the office = %v, %v; want it kept", refused, err)
+	}
+}
+
 func TestBookingsTake(t *testing.T) {
 	f := newFixture(t, 10, 0)
 	carer, family, lookup := newSigners(t)
