@@ -39,12 +39,19 @@ func fuzzRequest(method, target, host, headers string, body []byte) *http.Reques
 }
 
 // FuzzWebHandler: hearthctl web's page never panics, never fails inside,
-// and hands out the caller's key only as /config.json to a loopback host
-// name (any host name with --public).
+// never hands out the caller's private key (it is not the server's to
+// give: the person imports it into the browser), and tells who uses it
+// (/config.json) only to a loopback host name (any host name with
+// --public).
 func FuzzWebHandler(f *testing.F) {
-	_, c := newTestCaller(f)
-	cfg := webConfig{ID: c.ID, Name: c.Name, WS: "ws://127.0.0.1:9001", Key: provisioning.PKCS8(c.Key)}
-	key := base64.StdEncoding.EncodeToString(cfg.Key)
+	dir, c := newTestCaller(f)
+	cfg := webConfig{ID: c.ID, Name: c.Name, WS: "ws://127.0.0.1:9001"}
+	key := base64.StdEncoding.EncodeToString(provisioning.PKCS8(c.Key))
+	pem, err := os.ReadFile(filepath.Join(dir, provisioning.CallerKeyFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	pemBody := strings.Split(string(pem), "\n")[1]
 	handlers := map[bool]http.Handler{}
 	for _, public := range []bool{false, true} {
 		h, err := newWebHandler(cfg, public)
@@ -74,13 +81,16 @@ func FuzzWebHandler(f *testing.F) {
 		default:
 			t.Fatalf("%s %s (Host %q) = %d, want a success, a redirect or a refusal", method, target, host, w.Code)
 		}
-		if strings.Contains(w.Body.String(), key) {
+		if strings.Contains(w.Body.String(), key) || strings.Contains(w.Body.String(), pemBody) {
+			t.Fatalf("%s %s (Host %q, public %v) = %d with the caller's private key", method, target, host, public, w.Code)
+		}
+		if strings.Contains(w.Body.String(), `"id":"nurse-eva"`) {
 			name := r.Host
 			if h, _, err := net.SplitHostPort(r.Host); err == nil {
 				name = h
 			}
 			if r.URL.Path != "/config.json" || (!public && !isLoopbackHost(name)) {
-				t.Fatalf("%s %s (Host %q, public %v) = %d with the caller's key", method, target, host, public, w.Code)
+				t.Fatalf("%s %s (Host %q, public %v) = %d with the config", method, target, host, public, w.Code)
 			}
 		}
 		if w.Code != http.StatusMisdirectedRequest && w.Code != http.StatusMethodNotAllowed &&

@@ -4,72 +4,77 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hearth-home/hearth/provisioning"
+	"github.com/hearth-home/hearth/sync/proto"
 )
 
-// webFiles is the browser caller: plain HTML, CSS and ES modules, and the
-// npm mqtt package's browser bundle (web/vendor). No build step.
+// webFiles is the family and carer web app: plain HTML, CSS and ES
+// modules, and the npm mqtt package's browser bundle (web/vendor). No
+// build step.
 //
 //go:embed web
 var webFiles embed.FS
 
-// webConfig is what the page reads from /config.json: who it calls as and
-// where the broker's WebSocket listener is.
+// webConfig is what the page reads from /config.json: where the broker's
+// WebSocket listener is and, when hearthctl web was given a caller folder,
+// whose id and name to put in the login form. Never a key or a password:
+// the person logs in to the broker with their own password and imports
+// their signing key into the browser once (docs/web-caller.md).
 type webConfig struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
 	WS   string `json:"ws"`
-	// Key is the caller's Ed25519 private key, base64 PKCS #8 DER, as
-	// WebCrypto's importKey("pkcs8") takes it. The page signs invites and
-	// signals with it, so whoever can read /config.json can call as this
-	// caller: served on loopback only unless --public.
-	Key []byte `json:"key"`
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
 }
 
-// web: hearthctl web --caller DIR [--ws URL] [--listen HOST:PORT] [--public]
+// web: hearthctl web [--caller DIR] [--ws URL] [--listen HOST:PORT] [--public]
 func (e *env) web(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("web", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	callerDir := fs.String("caller", "", "the caller's key `folder` (caller new)")
+	callerDir := fs.String("caller", "", "a person's key `folder` (caller new): only their id and name are read, to fill in the login form")
 	ws := fs.String("ws", envOr("HEARTH_BROKER_WS", defaultWS(e.broker)), "the broker's MQTT-over-WebSockets `url`")
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve the page on")
-	public := fs.Bool("public", false, "allow a --listen address other than loopback (the page hands out the caller's private key)")
+	public := fs.Bool("public", false, "allow a --listen address other than loopback (put HTTPS in front: people type their password into the page)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *callerDir == "" {
-		return errors.New("web: --caller is required")
-	}
 	if u, err := url.Parse(*ws); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 		return fmt.Errorf("web: --ws %q: want ws://HOST:PORT or wss://HOST:PORT", *ws)
+	} else if u.User != nil {
+		return fmt.Errorf("web: --ws: no user or password in the URL: each person logs in on the page with their own")
 	}
 	loopback, err := isLoopbackAddr(*listen)
 	if err != nil {
 		return fmt.Errorf("web: --listen: %w", err)
 	}
 	if !loopback && !*public {
-		return fmt.Errorf("web: --listen %s is reachable from other machines and the page serves the caller's private key; "+
-			"listen on 127.0.0.1, or add --public if that is really meant", *listen)
+		return fmt.Errorf("web: --listen %s is reachable from other machines; people type their broker password into this page, "+
+			"so serve it on 127.0.0.1 (or behind HTTPS and add --public)", *listen)
 	}
 	if !loopback {
-		fmt.Fprintf(e.stderr, "hearthctl: warning: serving %s's private key to anyone who can reach %s\n", *callerDir, *listen)
+		fmt.Fprintf(e.stderr, "hearthctl: warning: serving the page to anyone who can reach %s: put HTTPS in front of it, "+
+			"or passwords and the page itself travel in the clear\n", *listen)
 	}
-	c, err := provisioning.LoadCaller(*callerDir)
-	if err != nil {
-		return fmt.Errorf("web: %w", err)
+	cfg := webConfig{WS: *ws}
+	if *callerDir != "" {
+		id, name, err := readCallerName(*callerDir)
+		if err != nil {
+			return fmt.Errorf("web: %w", err)
+		}
+		cfg.ID, cfg.Name = id, name
 	}
-	h, err := newWebHandler(webConfig{ID: c.ID, Name: c.Name, WS: *ws, Key: provisioning.PKCS8(c.Key)}, !loopback)
+	h, err := newWebHandler(cfg, !loopback)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -78,7 +83,11 @@ func (e *env) web(ctx context.Context, args []string) error {
 		return fmt.Errorf("web: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(e.stdout, "calling as %s (%s): open http://%s/ (broker %s)\n", c.ID, c.Name, l.Addr(), *ws)
+	who := "anyone with a password"
+	if cfg.ID != "" {
+		who = fmt.Sprintf("%s (%s)", cfg.ID, cfg.Name)
+	}
+	fmt.Fprintf(e.stdout, "web app for %s: open http://%s/ (broker %s)\n", who, l.Addr(), *ws)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
@@ -90,6 +99,26 @@ func (e *env) web(ctx context.Context, args []string) error {
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	return nil
+}
+
+// readCallerName reads a caller folder's id and name (caller.json) and
+// nothing else: the private key stays on disk for the person to import.
+func readCallerName(dir string) (id, name string, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, provisioning.CallerFile))
+	if err != nil {
+		return "", "", fmt.Errorf("read caller: %w", err)
+	}
+	var c struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return "", "", fmt.Errorf("read caller %s: %w", provisioning.CallerFile, err)
+	}
+	if !proto.ValidID(c.ID) {
+		return "", "", fmt.Errorf("read caller %s: id %q is not a valid id", provisioning.CallerFile, c.ID)
+	}
+	return c.ID, c.Name, nil
 }
 
 // defaultWS guesses the broker's WebSocket listener: the same host on
@@ -128,8 +157,9 @@ func isLoopbackHost(host string) bool {
 
 // newWebHandler serves the page and its config. Unless public, it answers
 // only requests addressed to a loopback name: a web page elsewhere could
-// otherwise point its own host name at 127.0.0.1 (DNS rebinding) and read
-// the caller's key.
+// otherwise point its own host name at 127.0.0.1 (DNS rebinding), read who
+// uses this computer, or serve its own page under this origin's name and
+// so reach the signing key the browser keeps for this origin.
 func newWebHandler(cfg webConfig, public bool) (http.Handler, error) {
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
@@ -157,9 +187,10 @@ func newWebHandler(cfg webConfig, public bool) (http.Handler, error) {
 		}
 		hdr := w.Header()
 		// Scripts only from here (the vendored MQTT bundle included), and
-		// connections to the broker's WebSocket listener.
-		hdr.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "+
-			"media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		// connections to the broker's WebSocket listener. Photos being sent
+		// are previewed from blob: URLs.
+		hdr.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "+
+			"media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 		hdr.Set("X-Content-Type-Options", "nosniff")
 		hdr.Set("Referrer-Policy", "no-referrer")
 		if r.URL.Path == "/config.json" {

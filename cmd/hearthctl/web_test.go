@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +30,7 @@ func newTestCaller(t testing.TB) (string, provisioning.Caller) {
 func webHandler(t *testing.T, public bool) (http.Handler, provisioning.Caller) {
 	t.Helper()
 	_, c := newTestCaller(t)
-	h, err := newWebHandler(webConfig{ID: c.ID, Name: c.Name, WS: "ws://127.0.0.1:9001", Key: provisioning.PKCS8(c.Key)}, public)
+	h, err := newWebHandler(webConfig{ID: c.ID, Name: c.Name, WS: "ws://127.0.0.1:9001"}, public)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +44,8 @@ func get(h http.Handler, host, path string) *httptest.ResponseRecorder {
 	return w
 }
 
+// config.json says where the broker is and whom to prefill in the login
+// form; never a key: the person imports theirs into the browser.
 func TestWebConfig(t *testing.T) {
 	h, c := webHandler(t, false)
 	w := get(h, "127.0.0.1:8080", "/config.json")
@@ -51,29 +53,54 @@ func TestWebConfig(t *testing.T) {
 		t.Fatalf("GET /config.json = %d, want 200: %s", w.Code, w.Body)
 	}
 	if got := w.Header().Get("Cache-Control"); got != "no-store" {
-		t.Errorf("config.json Cache-Control = %q, want no-store (it holds a private key)", got)
+		t.Errorf("config.json Cache-Control = %q, want no-store", got)
 	}
 	if got := w.Header().Get("Content-Type"); got != "application/json" {
 		t.Errorf("config.json Content-Type = %q, want application/json", got)
 	}
-	var cfg struct {
-		ID, Name, WS string
-		Key          []byte
-	}
-	dec := json.NewDecoder(w.Body)
+	var cfg struct{ ID, Name, WS string }
+	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		t.Fatalf("config.json: %v", err)
+		t.Fatalf("config.json %s: %v (want only ws, id and name)", w.Body, err)
 	}
 	if cfg.ID != "nurse-eva" || cfg.Name != "Nurse Eva" || cfg.WS != "ws://127.0.0.1:9001" {
 		t.Errorf("config.json = %+v, want nurse-eva, Nurse Eva, ws://127.0.0.1:9001", cfg)
 	}
-	k, err := x509.ParsePKCS8PrivateKey(cfg.Key)
-	if err != nil {
-		t.Fatalf("config.json key is not PKCS #8: %v", err)
+	if key := base64.StdEncoding.EncodeToString(provisioning.PKCS8(c.Key)); strings.Contains(w.Body.String(), key) {
+		t.Errorf("config.json hands out the caller's private key")
 	}
-	if ek, ok := k.(ed25519.PrivateKey); !ok || !ek.Equal(c.Key) {
-		t.Errorf("config.json key = %T, want the caller's Ed25519 key", k)
+
+	// Without --caller: only where the broker is; anyone logs in.
+	bare, err := newWebHandler(webConfig{WS: "wss://broker.example:8885"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := get(bare, "localhost", "/config.json").Body.String(); got != `{"ws":"wss://broker.example:8885"}` {
+		t.Errorf("config.json without a caller = %s, want only ws", got)
+	}
+}
+
+// --caller reads only caller.json: the folder's private key stays on disk
+// (and need not even be there).
+func TestWebReadsOnlyTheCallersName(t *testing.T) {
+	dir, _ := newTestCaller(t)
+	if err := os.Remove(filepath.Join(dir, provisioning.CallerKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	id, name, err := readCallerName(dir)
+	if err != nil || id != "nurse-eva" || name != "Nurse Eva" {
+		t.Errorf("readCallerName = %q, %q, %v; want nurse-eva, Nurse Eva", id, name, err)
+	}
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, provisioning.CallerFile), []byte(`{"id":"a/b","name":"X"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := readCallerName(bad); err == nil {
+		t.Errorf("readCallerName accepted the id a/b")
+	}
+	if _, _, err := readCallerName(t.TempDir()); err == nil {
+		t.Errorf("readCallerName of a folder without caller.json succeeded")
 	}
 }
 
@@ -82,7 +109,12 @@ func TestWebStaticFiles(t *testing.T) {
 	for path, want := range map[string]struct{ ctype, body string }{
 		"/":                       {"text/html", "<script type=\"module\" src=\"app.js\">"},
 		"/app.js":                 {"text/javascript", "window.hearth"},
-		"/protocol.js":            {"text/javascript", "hearth-invite-v1"},
+		"/protocol.js":            {"text/javascript", "hearth-item-v1"},
+		"/content.js":             {"text/javascript", "initContent"},
+		"/i18n.js":                {"text/javascript", "translatePage"},
+		"/strings.js":             {"text/javascript", "Anmelden"},
+		"/keystore.js":            {"text/javascript", "indexedDB"},
+		"/timefmt.js":             {"text/javascript", "fromWall"},
 		"/style.css":              {"text/css", "font-size"},
 		"/vendor/mqtt.min.js":     {"text/javascript", "mqtt"},
 		"/vendor/LICENSE-mqtt.md": {"text/markdown", "MIT"},
@@ -115,7 +147,8 @@ func TestWebStaticFiles(t *testing.T) {
 }
 
 // A page elsewhere that points its own name at 127.0.0.1 (DNS rebinding)
-// must not read the key.
+// gets nothing: not who uses this computer, and no page of this origin (the
+// origin whose IndexedDB holds the person's signing key).
 func TestWebRefusesOtherHostNames(t *testing.T) {
 	h, _ := webHandler(t, false)
 	for _, host := range []string{"127.0.0.1:8080", "localhost:8080", "[::1]:8080", "127.0.0.1"} {
@@ -125,8 +158,11 @@ func TestWebRefusesOtherHostNames(t *testing.T) {
 	}
 	for _, host := range []string{"evil.example:8080", "evil.example", "192.168.1.20:8080", "localhost.evil.example"} {
 		w := get(h, host, "/config.json")
-		if w.Code != http.StatusMisdirectedRequest || strings.Contains(w.Body.String(), "key") {
-			t.Errorf("GET /config.json with Host %s = %d %q, want 421 without the key", host, w.Code, w.Body)
+		if w.Code != http.StatusMisdirectedRequest || strings.Contains(w.Body.String(), "nurse-eva") {
+			t.Errorf("GET /config.json with Host %s = %d %q, want 421 without the config", host, w.Code, w.Body)
+		}
+		if w := get(h, host, "/"); w.Code != http.StatusMisdirectedRequest {
+			t.Errorf("GET / with Host %s = %d, want 421", host, w.Code)
 		}
 	}
 	pub, _ := webHandler(t, true)
@@ -143,15 +179,19 @@ func TestWebListenAddress(t *testing.T) {
 			t.Errorf("web --listen %s = %v (%s), want a refusal that mentions --public", addr, err, out)
 		}
 	}
-	if _, err := runCtl(t, "mqtt://127.0.0.1:1883", "web", "--listen", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "--caller") {
-		t.Errorf("web without --caller = %v, want it to ask for --caller", err)
+	if _, err := runCtl(t, "mqtt://127.0.0.1:1883", "web", "--ws", "ws://anna:secret@broker.example:9001"); err == nil || !strings.Contains(err.Error(), "password") {
+		t.Errorf("web --ws with a password in it = %v, want a refusal: each person logs in with their own", err)
+	}
+	if _, err := runCtl(t, "mqtt://127.0.0.1:1883", "web", "--caller", t.TempDir(), "--listen", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "caller") {
+		t.Errorf("web --caller with an empty folder = %v, want an error about the caller", err)
 	}
 	if _, err := runCtl(t, "mqtt://127.0.0.1:1883", "web", "--caller", dir, "--ws", "http://x:1"); err == nil || !strings.Contains(err.Error(), "--ws") {
 		t.Errorf("web --ws http://x:1 = %v, want a refusal of the URL", err)
 	}
 }
 
-// With --public it serves, and says loudly that the key is served.
+// With --public it serves, and warns that passwords travel in the clear
+// without HTTPS in front.
 func TestWebPublicWarns(t *testing.T) {
 	dir, _ := newTestCaller(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -193,8 +233,8 @@ func TestWebPublicWarns(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("web did not stop when its context ended")
 	}
-	if !strings.Contains(errb.String(), "warning") || !strings.Contains(errb.String(), "private key") {
-		t.Errorf("web --public stderr = %q, want a warning about the private key", errb.String())
+	if !strings.Contains(errb.String(), "warning") || !strings.Contains(errb.String(), "HTTPS") {
+		t.Errorf("web --public stderr = %q, want a warning to put HTTPS in front", errb.String())
 	}
 }
 

@@ -78,8 +78,8 @@ func TestBrowserSignaturesVerifyInGo(t *testing.T) {
 	if dev.Answers["forced"] != "auto" || dev.Label != "Will ring first" {
 		t.Errorf("device on the page = %+v, want forced calls answered by itself and a ringing call by default", dev)
 	}
-	if text := eval[string](t, page, `document.querySelector('[data-device="nobody-home"]').innerText`); !strings.Contains(text, "Online") || !strings.Contains(text, "Will ring first") {
-		t.Errorf("device card reads %q, want Online and Will ring first", text)
+	if text := eval[string](t, page, `document.querySelector('[data-device="nobody-home"]').innerText`); !strings.Contains(text, "Online") || !strings.Contains(text, "A call rings first") {
+		t.Errorf("device card reads %q, want Online and A call rings first", text)
 	}
 
 	pageShot(t, page, "devices")
@@ -499,23 +499,53 @@ func newBrowser(t *testing.T) context.Context {
 	return bctx
 }
 
-// openPage opens url in a new tab and waits until the page is connected to
-// the broker.
+// openPage opens url in a new tab, logs in as the caller hearthctl web
+// was started for (startWeb): imports the caller folder's key once with
+// hearth.importKey and logs in with hearth.login (the test broker is
+// anonymous, so any password does), and waits until the page is
+// connected to the broker.
 func openPage(t *testing.T, browser context.Context, url string) context.Context {
 	t.Helper()
+	webCallers.Lock()
+	dir := webCallers.dirs[url]
+	webCallers.Unlock()
+	if dir == "" {
+		t.Fatalf("openPage %s: not a page startWeb started", url)
+	}
+	caller, err := provisioning.LoadCaller(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, provisioning.CallerKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
+	js, _ := json.Marshal(string(pem))
+	id, _ := json.Marshal(caller.ID)
 	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
 	defer wcancel()
-	if _, err := chromedp.Run(wctx, chromedp.Evaluate[any](`hearth.ready.then(() => true)`, chromedp.EvalAwaitPromise)); err != nil {
+	for !eval[bool](t, wctx, `typeof hearth === "object" && !!hearth.login`) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	login := `hearth.importKey(` + string(js) + `, ` + string(id) + `).then(() => hearth.login(` + string(id) + `, "any password")).then(() => hearth.ready).then(() => true)`
+	if _, err := chromedp.Run(wctx, chromedp.Evaluate[any](login, chromedp.EvalAwaitPromise)); err != nil {
 		link, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("link").textContent`))
 		t.Fatalf("page %s did not connect to the broker: %v (page says %q)", url, err, link)
 	}
 	return ctx
 }
+
+// webCallers maps the address of each page startWeb started to the caller
+// folder it was started with, whose key openPage imports.
+var webCallers = struct {
+	gosync.Mutex
+	dirs map[string]string
+}{dirs: map[string]string{}}
 
 // eval runs a script in the page, awaiting a promise it returns.
 func eval[T any](t *testing.T, page context.Context, expr string) T {
@@ -646,6 +676,9 @@ func startWeb(t *testing.T, b *mqtttest.Broker, callerDir string) string {
 	if m == nil {
 		t.Fatalf("hearthctl web said %q, want the page's address", w.log)
 	}
+	webCallers.Lock()
+	webCallers.dirs[m[1]] = callerDir
+	webCallers.Unlock()
 	return m[1]
 }
 

@@ -1,28 +1,24 @@
-// The Hearth web caller: lists the screens this caller may call, places
-// signed calls over MQTT (WebSockets) and shows the call. The browser
-// offers, the device answers, ICE is trickled both ways (docs/web-caller.md).
+// The Hearth web app for families and carers: log in to the broker with
+// your own password, keep your signing key in this browser, and see the
+// screens you may reach; send photos and messages (content.js), see what a
+// screen shows, book calls, read its activity, and call it (this file).
+// The browser offers, the device answers, ICE is trickled both ways
+// (docs/web-caller.md).
 //
-// window.hearth is the same in code, for tests (cmd/hearthd/browser_test.go).
+// window.hearth is the same in code, for tests (cmd/hearthd/browser_test.go
+// and the end-to-end tests; docs/web-caller.md, "Test hooks").
 
 import * as P from "./protocol.js";
+import * as K from "./keystore.js";
+import * as T from "./timefmt.js";
+import { t, lang, setLang, pickLang, translatePage } from "./i18n.js";
+import { initContent } from "./content.js";
 
 const $ = (id) => document.getElementById(id);
 
-const answerText = {
-  auto: "Answers by itself",
-  rings: "Will ring first",
-  asleep: "Asleep: only forced calls",
-  busy: "Busy",
-  none: "Cannot take calls now",
-};
-
-const phaseText = {
-  calling: (n) => `Calling ${n}…`,
-  announcing: (n) => `${n} is showing your name…`,
-  ringing: (n) => `${n} is ringing…`,
-  connecting: (n) => `Connecting to ${n}…`,
-  active: (n) => `In a call with ${n}`,
-};
+// How long after subscribing the retained allowlists have surely arrived:
+// only then may the page say there are no screens.
+const settleMs = 2000;
 
 // How long to wait for any reply from the device before giving up.
 const replyTimeoutMs = 30000;
@@ -35,24 +31,75 @@ const maxParticipants = 3;
 // it (the call ending shows in the device's availability first).
 const joinPromptMs = 10 * 60 * 1000;
 
-let cfg = null;
-let key = null;
+// MQTT 5 reason codes (CONNACK and DISCONNECT) the page handles itself.
+const rcBadLogin = 0x86;
+const rcNotAuthorized = 0x87;
+const rcTakenOver = 0x8e;
+
+let cfg = { ws: "", id: "", name: "" };
+let me = null; // {id, password}
+let signer = null; // {key: CryptoKey, publicKey: base64}
 let client = null;
-let connected = false;
-const devices = new Map(); // id -> {id, modes, callers, availability, state}
+let conn = { state: "logged_out", text: "" };
+let subscribedAt = 0; // when the subscriptions of this connection were granted
+let everConnected = false;
+const devices = new Map(); // id -> see deviceRec
 const cards = new Map(); // id -> <li>
+let view = "home";
 let cur = null; // the call in progress
 let last = null; // the call before, for stats() after it ended
 let pendingJoin = null; // {device, call, from, at}: someone asked us to join
+let loginWait = null; // {resolve, reject} of hearth.login
 
-let readyResolve, readyReject;
-const ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
+let readyResolve;
+const ready = new Promise((res) => { readyResolve = res; });
+
+function deviceRec(id) {
+  let d = devices.get(id);
+  if (!d) {
+    d = {
+      id, modes: [], callers: [], listed: false, availability: null, state: null, stateMsg: null,
+      heartbeat: null, inventory: null, activity: new Map(),
+    };
+    devices.set(id, d);
+  }
+  return d;
+}
+
+// The shared part that content.js builds on.
+const core = {
+  $, P, T, t,
+  devices,
+  me: () => me,
+  myName,
+  signer: () => signer,
+  connected: () => conn.state === "connected",
+  publish,
+  subscribeOnce,
+  reachable,
+  name,
+  where: (d) => T.whereOf(d && d.availability),
+  callerName,
+  lang: () => lang(),
+  render: () => render(),
+  show: (v, device) => showView(v, device),
+  notice,
+};
+const content = initContent(core);
 
 window.hearth = {
   ready,
-  config: () => cfg && { id: cfg.id, name: cfg.name, ws: cfg.ws },
-  connected: () => connected,
-  devices: () => [...devices.values()].filter((d) => d.modes.length > 0).map(view),
+  config: () => ({ id: cfg.id, name: cfg.name, ws: cfg.ws }),
+  importKey: (pem, id) => importKey(pem, id),
+  login: (id, password) => login(id, password),
+  logout: () => logout(),
+  forget: () => forget(),
+  takeover: () => takeover(),
+  connection: () => ({ ...conn }),
+  connected: () => conn.state === "connected",
+  setLanguage: (l) => { setLang(l); applyLang(); },
+  show: (v, device) => showView(v === "screens" ? "home" : v, device),
+  devices: () => reachable().map(viewOf),
   call: (device, opts = {}) => placeCall(device, opts),
   hangup: () => hangup(),
   control: (what) => control(what),
@@ -61,58 +108,321 @@ window.hearth = {
   add: (callerId) => add(callerId),
   join: () => acceptJoin(),
   pendingJoin: () => joinView(),
+  ...content.hooks,
 };
 
 start().catch((err) => {
-  $("me").textContent = "This page could not start.";
-  setLink(`Error: ${err.message}`);
-  readyReject(err);
+  setConn("failed", t("This page could not start: {err}", { err: err.message }));
 });
 
 async function start() {
+  setLang(pickLang(localStorage.getItem("hearth-lang"), navigator.languages || [navigator.language]));
+  applyLang();
   const res = await fetch("config.json", { cache: "no-store" });
   if (!res.ok) throw new Error(`config.json: ${res.status}`);
-  cfg = await res.json();
-  try {
-    key = await P.importKey(cfg.key);
-  } catch (err) {
-    throw new Error(`this browser cannot sign calls (WebCrypto Ed25519): ${err.message}`);
-  }
-  $("me").textContent = `Calling as ${cfg.name}`;
-  document.title = `Hearth – ${cfg.name}`;
-  render();
+  const c = await res.json();
+  cfg = { ws: c.ws || "", id: c.id || "", name: c.name || "" };
+  if (!window.crypto || !crypto.subtle) throw new Error(t("this page needs a secure connection (https)"));
+  $("login-id").value = cfg.id;
+  wire();
+  setInterval(tick, 250);
+  setConn("logged_out", "");
+  await showLogin();
+}
 
-  client = mqtt.connect(cfg.ws, {
-    clientId: `hearth-web-${cfg.id}-${P.randomID("").slice(0, 8)}`,
-    clean: true,
-    reconnectPeriod: 2000,
-    connectTimeout: 10000,
+function wire() {
+  $("lang").addEventListener("change", () => {
+    setLang($("lang").value);
+    localStorage.setItem("hearth-lang", lang());
+    applyLang();
   });
-  client.on("connect", () => {
-    client.subscribe([P.allowlistFilter, P.availabilityFilter, P.stateFilter, P.callOutFilter(cfg.id)], { qos: 1 }, (err) => {
+  $("login-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    uiLogin();
+  });
+  $("login-id").addEventListener("change", () => showLogin());
+  $("login-id").addEventListener("input", () => showLogin());
+  $("takeover").addEventListener("click", () => takeover());
+  $("logout").addEventListener("click", () => logout());
+  $("forget").addEventListener("click", () => {
+    $("forget-ask").hidden = false;
+    $("forget-confirm").focus();
+  });
+  $("forget-confirm").addEventListener("click", () => {
+    $("forget-ask").hidden = true;
+    forget();
+  });
+  $("forget-cancel").addEventListener("click", () => {
+    $("forget-ask").hidden = true;
+    $("forget").focus();
+  });
+  for (const b of $("tabs").querySelectorAll("button")) b.addEventListener("click", () => showView(b.dataset.view));
+  $("end").addEventListener("click", () => hangup());
+  $("extend").addEventListener("click", () => control("extend").catch((e) => notice(e.message)));
+  $("camera").addEventListener("click", () => {
+    if (cur) control(cur.camera === false ? "camera_on" : "camera_off");
+  });
+  $("mic").addEventListener("click", () => {
+    if (cur) control(cur.mic === false ? "mic_on" : "mic_off");
+  });
+  $("join-yes").addEventListener("click", () => acceptJoin().catch((err) => { if (!err.shown) notice(err.message); }));
+  $("join-no").addEventListener("click", () => dropJoin());
+}
+
+function applyLang() {
+  document.documentElement.lang = lang();
+  $("lang").value = lang();
+  translatePage(document);
+  document.title = me ? `Hearth – ${myName()}` : "Hearth";
+  setConn(conn.state, conn.text && conn.state === "failed" ? conn.text : undefined);
+  if (me) $("me").textContent = t("Logged in as {name}", { name: myName() });
+  for (const li of cards.values()) li.dataset.sig = "";
+  render();
+  content.render();
+  if (cur) {
+    setState(cur, cur.state);
+    updateControls(cur);
+  }
+}
+
+// ---- Identity: the key in this browser, the login to the broker ----
+
+async function showLogin() {
+  $("login").hidden = false;
+  $("tabs").hidden = true;
+  $("account").hidden = true;
+  for (const v of document.querySelectorAll(".view")) v.hidden = true;
+  const id = $("login-id").value.trim();
+  let rec = null;
+  if (P.validID(id)) {
+    try {
+      rec = await K.load(id);
+    } catch {
+      rec = null;
+    }
+  }
+  $("key-box").hidden = !!rec;
+  $("key-stored").hidden = !rec;
+  $("key-stored").textContent = rec ? t("This browser holds the key of {id}.", { id }) : "";
+  if (!$("login-id").value) $("login-id").focus();
+  else if (document.activeElement === document.body) $("login-password").focus();
+}
+
+// importKey reads a caller.key (PEM, PKCS #8) and keeps it, unreadable,
+// for the person id.
+async function importKey(pem, id) {
+  id = (id || $("login-id").value || cfg.id || "").trim();
+  if (!P.validID(id)) throw new Error(t("Write your user name first."));
+  let der;
+  try {
+    der = P.pemToPKCS8(pem);
+  } catch (err) {
+    throw new Error(t("That is not your key file: {err}", { err: err.message }));
+  }
+  let k;
+  try {
+    k = await P.importKey(der);
+  } catch (err) {
+    throw new Error(t("This browser cannot use the key (it needs Ed25519 signatures: a current Chrome, Edge, Firefox or Safari): {err}", { err: err.message }));
+  }
+  await K.save({ id, key: k.key, publicKey: k.publicKey, saved: new Date().toISOString() });
+  if ($("key-paste")) $("key-paste").value = "";
+  if (me && me.id === id) signer = k;
+  if (!$("login").hidden) await showLogin();
+  return { id, publicKey: k.publicKey };
+}
+
+async function uiLogin() {
+  const id = $("login-id").value.trim();
+  const pw = $("login-password").value;
+  const err = $("login-error");
+  err.textContent = "";
+  try {
+    if (!P.validID(id)) throw new Error(t("Write your user name (letters, digits, dots, dashes)."));
+    if (!pw) throw new Error(t("Write your password."));
+    const file = $("key-file").files && $("key-file").files[0];
+    const pasted = $("key-paste").value.trim();
+    if (file) await importKey(await file.text(), id);
+    else if (pasted) await importKey(pasted, id);
+    $("login-submit").disabled = true;
+    await login(id, pw);
+    $("login-password").value = "";
+  } catch (e) {
+    err.textContent = e.message;
+  } finally {
+    $("login-submit").disabled = false;
+  }
+}
+
+// login connects as id with password. It resolves once connected and
+// subscribed, and rejects when the broker refuses the password or the key
+// for id is missing.
+async function login(id, password) {
+  if (!P.validID(id)) throw new Error(t("Write your user name (letters, digits, dots, dashes)."));
+  const rec = await K.load(id);
+  if (!rec) throw new Error(t("This browser does not have your key yet: choose your key file (caller.key)."));
+  signer = { key: rec.key, publicKey: rec.publicKey };
+  stopClient();
+  me = { id, password };
+  devices.clear();
+  for (const li of cards.values()) li.remove();
+  cards.clear();
+  if (cfg.id !== id) cfg = { ...cfg, id, name: "" };
+  $("login-id").value = id;
+  const p = new Promise((resolve, reject) => { loginWait = { resolve, reject }; });
+  connect();
+  return p;
+}
+
+function connect() {
+  setConn("connecting");
+  const c = mqtt.connect(cfg.ws, {
+    protocolVersion: 5,
+    clientId: me.id, // the broker ties client ids to the user name
+    username: me.id,
+    password: me.password,
+    clean: true,
+    reconnectPeriod: 3000,
+    connectTimeout: 10000,
+    resubscribe: false, // subscribed again on every connect, below
+  });
+  client = c;
+  c.on("connect", () => {
+    if (client !== c) return;
+    setConn("connecting");
+    c.subscribe([P.allowlistFilter, P.availabilityFilter, P.stateFilter, P.heartbeatFilter,
+      P.inventoryFilter, P.activityFilter, P.callOutFilter(me.id)], { qos: 1 }, (err) => {
+      if (client !== c) return;
       if (err) {
-        setLink(`Cannot listen for screens: ${err.message}`);
+        setConn("unreachable", t("Cannot listen for your screens: {err}", { err: err.message }));
         return;
       }
-      connected = true;
-      setLink("Connected");
+      subscribedAt = Date.now();
+      everConnected = true;
+      setConn("connected");
+      enterApp();
       readyResolve();
+      if (loginWait) {
+        loginWait.resolve(true);
+        loginWait = null;
+      }
+      setTimeout(() => render(), settleMs + 50);
     });
   });
-  client.on("reconnect", () => setLink("Connecting to the Hearth service…"));
-  client.on("offline", () => { connected = false; setLink("Cannot reach the Hearth service. Trying again…"); });
-  client.on("error", (err) => setLink(`Connection problem: ${err.message}`));
-  client.on("message", onMessage);
-  setInterval(tick, 250);
+  c.on("reconnect", () => { if (client === c && conn.state !== "taken_over") setConn(everConnected ? "unreachable" : "connecting"); });
+  c.on("offline", () => { if (client === c && conn.state !== "taken_over" && conn.state !== "wrong_password") setConn("unreachable"); });
+  c.on("close", () => { if (client === c && conn.state === "connected") setConn("unreachable"); });
+  c.on("disconnect", (packet) => {
+    if (client !== c) return;
+    if (packet && packet.reasonCode === rcTakenOver) {
+      setConn("taken_over");
+      c.end(true);
+      if (loginWait) {
+        loginWait.reject(new Error(conn.text));
+        loginWait = null;
+      }
+    }
+  });
+  c.on("error", (err) => {
+    if (client !== c) return;
+    const code = err && err.code;
+    if (code === rcBadLogin || code === rcNotAuthorized || code === 4 || code === 5) {
+      setConn("wrong_password");
+      c.end(true);
+      me.password = "";
+      if (loginWait) {
+        loginWait.reject(new Error(conn.text));
+        loginWait = null;
+      }
+      showLogin();
+      $("login-error").textContent = conn.text;
+      $("login-password").focus();
+      return;
+    }
+    if (conn.state !== "connected") setConn(everConnected ? "unreachable" : "connecting");
+  });
+  c.on("message", onMessage);
 }
 
-function setLink(text) {
-  $("link").textContent = text;
+function stopClient() {
+  if (client) {
+    const c = client;
+    client = null;
+    c.removeAllListeners("message");
+    c.end(true);
+  }
+  subscribedAt = 0;
 }
+
+function enterApp() {
+  $("login").hidden = true;
+  $("tabs").hidden = false;
+  $("account").hidden = false;
+  $("me").textContent = t("Logged in as {name}", { name: myName() });
+  document.title = `Hearth – ${myName()}`;
+  if (!cur) showView(view);
+  render();
+}
+
+async function takeover() {
+  if (!me || !me.password) return showLogin();
+  stopClient();
+  connect();
+}
+
+async function logout() {
+  if (cur) await hangup();
+  stopClient();
+  me = null;
+  signer = null;
+  devices.clear();
+  for (const li of cards.values()) li.remove();
+  cards.clear();
+  setConn("logged_out");
+  $("me").textContent = "";
+  await showLogin();
+}
+
+async function forget() {
+  const id = (me && me.id) || $("login-id").value.trim();
+  if (P.validID(id)) await K.remove(id);
+  await logout();
+}
+
+// setConn says in words how the page stands with the broker.
+function setConn(state, text) {
+  const words = {
+    logged_out: t("Not logged in."),
+    connecting: t("Connecting to the Hearth service…"),
+    connected: t("Connected"),
+    wrong_password: t("The user name or password is wrong."),
+    unreachable: t("Cannot reach the Hearth service. Trying again…"),
+    taken_over: t("You opened Hearth somewhere else (another tab or device), so this page stopped."),
+  };
+  conn = { state, text: text !== undefined ? text : words[state] || state };
+  $("link").textContent = conn.text;
+  $("link-box").dataset.state = state;
+  $("takeover").hidden = state !== "taken_over";
+  render();
+}
+
+// myName is the name the organisation lists for me (what screens show),
+// else the name hearthctl web was given, else my id.
+function myName() {
+  if (!me) return cfg.name || cfg.id;
+  for (const d of devices.values()) {
+    const e = d.callers.find((c) => c.id === me.id);
+    if (e && e.name) return e.name;
+  }
+  return (cfg.id === me.id && cfg.name) || me.id;
+}
+
+// ---- What the broker tells: allowlists, availability, state, heartbeat, inventory, activity ----
 
 function onMessage(topic, payload) {
   const parts = topic.split("/");
   const id = parts[3];
+  if (!P.validID(id)) return;
   let msg = null;
   if (payload.length > 0) {
     try {
@@ -120,22 +430,25 @@ function onMessage(topic, payload) {
     } catch {
       return;
     }
+    if (!msg || typeof msg !== "object") return;
   }
   if (parts[4] === "call" && parts[5] === "out") {
     if (msg && msg.type === "join") onJoin(id, msg);
     else if (msg) onReply(msg);
     return;
   }
-  const d = devices.get(id) || { id, modes: [], callers: [], availability: null, state: null };
-  devices.set(id, d);
+  const d = deviceRec(id);
   switch (parts[4]) {
     case "allowlist": {
       const callers = msg && Array.isArray(msg.callers) ? msg.callers.filter((c) => c && typeof c.id === "string") : [];
-      const me = callers.find((c) => c.id === cfg.id);
-      d.modes = me && Array.isArray(me.modes) ? me.modes : [];
+      const mine = callers.find((c) => c.id === me.id);
+      d.listed = !!mine;
+      d.modes = mine && Array.isArray(mine.modes) ? mine.modes.filter((m) => typeof m === "string") : [];
+      d.myKey = mine ? mine.key : "";
       // Everyone the screen takes calls from: whom a host may add, and
-      // names for the ids in a call's participants.
-      d.callers = callers.map((c) => ({ id: c.id, name: c.name || c.id }));
+      // names for the ids in a call's participants and activity.
+      d.callers = callers.map((c) => ({ id: c.id, name: c.name || c.id, modes: Array.isArray(c.modes) ? c.modes : [] }));
+      checkKey();
       break;
     }
     case "availability":
@@ -146,12 +459,77 @@ function onMessage(topic, payload) {
       }
       break;
     case "state":
-      d.state = msg ? msg.state : null;
+      d.stateMsg = msg;
+      break;
+    case "heartbeat":
+      d.heartbeat = msg;
+      break;
+    case "inventory":
+      d.inventory = msg;
+      content.onInventory(id);
+      break;
+    case "activity":
+      if (msg && typeof msg.id === "string" && typeof msg.type === "string") {
+        d.activity.set(msg.id, msg);
+        if (d.activity.size > 600) d.activity.delete(d.activity.keys().next().value);
+        content.onActivity(id, msg);
+      }
       break;
     default:
       return;
   }
-  render();
+  scheduleRender();
+}
+
+let renderQueued = false;
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    render();
+    content.render();
+  });
+}
+
+// checkKey warns when the key in this browser is not the one the
+// organisation lists for me: the screens would refuse what I sign.
+function checkKey() {
+  if (!signer) return;
+  const wrong = [...devices.values()].some((d) => d.listed && d.myKey && d.myKey !== signer.publicKey);
+  const n = $("notice");
+  const text = t("The key in this browser is not the one your organisation lists for you: screens will refuse what you send. Use Forget this device and import the right key file.");
+  if (wrong) notice(text);
+  else if (n.textContent === text) notice("");
+}
+
+// reachable lists the screens whose allowlist names me, by name.
+function reachable() {
+  return [...devices.values()].filter((d) => d.listed).sort((a, b) => name(a).localeCompare(name(b)));
+}
+
+function name(d) {
+  return (d && d.availability && d.availability.name) || (d && d.id) || "";
+}
+
+// callerName is what a device's allowlist calls caller id.
+function callerName(deviceId, id) {
+  if (me && id === me.id) return myName();
+  const d = devices.get(deviceId);
+  const who = d && d.callers.find((x) => x.id === id);
+  return (who && who.name) || id;
+}
+
+const may = (d, m) => d.modes.includes(m) || (m === "send" && d.modes.includes("admin")) || (m === "book" && d.modes.includes("forced"));
+
+// online follows Homie and Sparkplug: ready is online; a Will (lost) older
+// than the latest heartbeat's session is an old connection's, not news.
+function online(d) {
+  const s = d.stateMsg;
+  if (!s) return false;
+  if (s.state === "ready" || s.state === "alert" || s.state === "init") return true;
+  if (s.state === "lost" && d.heartbeat && s.session && d.heartbeat.session > s.session) return true;
+  return false;
 }
 
 // defaultMode is what the plain Call button places: a ringing call when the
@@ -160,49 +538,128 @@ function defaultMode(d) {
   return d.modes.includes("signalled") ? "signalled" : "forced";
 }
 
-function view(d) {
+// stateText says where the screen is, in plain words and the screen's time.
+function stateText(d) {
+  const w = T.whereOf(d.availability);
+  const L = lang();
+  const av = d.availability || {};
+  if (!online(d)) {
+    const s = d.stateMsg || {};
+    const since = s.time ? new Date(s.time) : d.heartbeat && d.heartbeat.time ? new Date(d.heartbeat.time) : null;
+    if (since && !Number.isNaN(since.getTime())) return t("Offline since {when}", { when: T.when(since, w, L) });
+    return d.stateMsg ? t("Offline") : t("Not heard from yet");
+  }
+  const until = (x) => (x ? T.when(new Date(x), w, L) : "");
+  switch (av.state) {
+    case "in_call":
+    case "ringing":
+      return t("In a call");
+    case "do_not_disturb":
+      return av.dnd_until ? t("Do not disturb until {when}", { when: until(av.dnd_until) }) : t("Do not disturb");
+    case "night":
+      return av.night_until ? t("Asleep until {when}", { when: until(av.night_until) }) : t("Asleep (night hours)");
+    case "camera_missing":
+      return t("Online · its camera is missing");
+    case "microphone_missing":
+      return t("Online · its microphone is missing");
+    case "no_allowlist":
+    case "not_provisioned":
+      return t("Online · not set up for calls yet");
+    case "no_camera_or_microphone":
+      return t("Online · no camera or microphone");
+    default:
+      return t("Online");
+  }
+}
+
+function answerLabel(answer, av, d) {
+  const w = T.whereOf(av);
+  const texts = {
+    auto: t("A call is answered by itself"),
+    rings: t("A call rings first, then is answered"),
+    asleep: t("Only care visits get through now"),
+    busy: t("Busy with a call"),
+    none: t("Cannot take calls now"),
+  };
+  let text = texts[answer] || t("Not known yet if it takes calls");
+  if (!may(d, "signalled") && !may(d, "forced")) return t("You may send to it, not call it");
+  const until = av && av.dnd_until ? new Date(av.dnd_until) : null;
+  if (until && !Number.isNaN(until.getTime())) {
+    const when = T.when(until, w, lang());
+    text = answer === "asleep" ? t("Do not disturb until {when} — only forced calls", { when }) : `${text} · ${t("do not disturb until {when}", { when })}`;
+  }
+  return text;
+}
+
+function viewOf(d) {
   const answers = (d.availability && d.availability.answer) || {};
-  const online = d.state === "ready";
-  const answer = online ? answers[defaultMode(d)] || "unknown" : "offline";
+  const on = online(d);
+  const answer = on ? answers[defaultMode(d)] || "unknown" : "offline";
+  const w = T.whereOf(d.availability);
   return {
     id: d.id,
     name: name(d),
-    online,
-    state: d.state || "unknown",
+    online: on,
+    state: d.stateMsg ? d.stateMsg.state : "unknown",
+    availability: d.availability ? d.availability.state : "",
+    stateText: stateText(d),
     modes: [...d.modes],
+    rights: [...d.modes],
     answer,
     answers: { ...answers },
-    label: online ? answerLabel(answer, d.availability) : "Offline",
+    label: on ? legacyLabel(answer, d.availability) : "Offline",
+    callText: on ? answerLabel(answer, d.availability, d) : t("Calls cannot reach it now"),
     dndUntil: (d.availability && d.availability.dnd_until) || null,
+    zone: w.zone,
+    utcOffsetS: w.offsetS,
+    heartbeat: (d.heartbeat && d.heartbeat.time) || null,
   };
 }
 
-// answerLabel says what this caller will meet, and until when the screen
-// keeps do-not-disturb: "Do not disturb until 14:30 — only forced calls".
-function answerLabel(answer, av) {
-  const text = answerText[answer] || "Not known yet";
-  const until = av && av.dnd_until ? new Date(av.dnd_until) : null;
-  if (!until || Number.isNaN(until.getTime())) return text;
-  if (answer === "asleep") return `Do not disturb until ${clockText(until)} — only forced calls`;
-  return `${text} · do not disturb until ${clockText(until)}`;
+// legacyLabel is the English label the call tests have always read.
+function legacyLabel(answer, av) {
+  const text = { auto: "Answers by itself", rings: "Will ring first", asleep: "Asleep: only forced calls", busy: "Busy", none: "Cannot take calls now" }[answer] || "Not known yet";
+  if (!av || !av.dnd_until) return text;
+  const when = T.when(new Date(av.dnd_until), T.whereOf(av), "en");
+  return answer === "asleep" ? `Do not disturb until ${when} — only forced calls` : `${text} · do not disturb until ${when}`;
 }
 
-// clockText is a time as "14:30", or "Tue 14:30" when it is not today.
-function clockText(t) {
-  const hm = t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  if (t.toDateString() === new Date().toDateString()) return hm;
-  return `${t.toLocaleDateString([], { weekday: "short" })} ${hm}`;
-}
+// ---- Views ----
 
-function name(d) {
-  return (d && d.availability && d.availability.name) || (d && d.id) || "";
+function showView(v, device) {
+  if (!["home", "send", "shows", "book", "activity"].includes(v)) throw new Error(`no view ${v}`);
+  view = v;
+  if (device) content.select(v, device);
+  if (!me) return;
+  for (const s of document.querySelectorAll(".view")) s.hidden = cur !== null || s.id !== v;
+  for (const b of $("tabs").querySelectorAll("button")) {
+    if (b.dataset.view === v) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  }
+  content.render();
 }
 
 function render() {
+  const shown = reachable();
+  const settled = conn.state === "connected" && subscribedAt > 0 && Date.now() - subscribedAt >= settleMs;
+  const note = $("connecting-note");
+  note.hidden = conn.state === "connected" || !me;
+  if (!note.hidden) {
+    note.textContent = conn.state === "unreachable" ? t("Your screens show here again once the connection is back.")
+      : t("Looking for your screens…");
+  }
+  $("none").hidden = shown.length > 0 || !settled;
+  if (conn.state === "connected" && !settled && shown.length === 0 && me) {
+    note.hidden = false;
+    note.textContent = t("Looking for your screens…");
+  }
+  // A section shows once a screen allows what it is for.
+  const sends = shown.some((d) => may(d, "send"));
+  $("tab-send").hidden = !sends;
+  $("tab-shows").hidden = !sends;
+  $("tab-activity").hidden = !sends;
+  $("tab-book").hidden = !shown.some((d) => may(d, "book"));
   const list = $("devices");
-  const shown = [...devices.values()].filter((d) => d.modes.length > 0)
-    .sort((a, b) => name(a).localeCompare(name(b)));
-  $("none").hidden = shown.length > 0 || !cfg;
   for (const [id, li] of cards) {
     if (!shown.some((d) => d.id === id)) {
       li.remove();
@@ -216,39 +673,83 @@ function render() {
       li.dataset.device = d.id;
       li.querySelector(".call").addEventListener("click", () => uiCall(d.id, false, li));
       li.querySelector(".call-forced").addEventListener("click", () => uiCall(d.id, true, li));
+      li.querySelector(".to-send").addEventListener("click", () => showView("send", d.id));
+      li.querySelector(".to-shows").addEventListener("click", () => showView("shows", d.id));
+      li.querySelector(".to-book").addEventListener("click", () => showView("book", d.id));
+      li.querySelector(".to-activity").addEventListener("click", () => showView("activity", d.id));
       cards.set(d.id, li);
     }
     list.appendChild(li); // keeps the order sorted
-    const v = view(d);
-    li.querySelector(".name").textContent = v.name;
-    const on = li.querySelector(".online");
-    on.textContent = v.online ? "Online" : "Offline";
-    on.className = `online ${v.online ? "yes" : "no"}`;
-    const ans = li.querySelector(".answer");
-    ans.textContent = v.online ? v.label : "Calls cannot reach it now";
-    ans.className = `answer ${v.answer}`;
-    const mayForce = d.modes.includes("forced");
-    const maySignal = d.modes.includes("signalled");
-    const inCall = cur !== null;
-    const callBtn = li.querySelector(".call");
-    callBtn.hidden = !maySignal;
-    callBtn.disabled = inCall || !v.online || ["busy", "none", "asleep"].includes(v.answer);
-    callBtn.setAttribute("aria-label", `Call ${v.name}`);
-    const forced = li.querySelector(".forced");
-    forced.hidden = !mayForce;
-    if (mayForce && !maySignal) forced.open = true;
-    const fa = v.answers.forced;
-    li.querySelector(".call-forced").disabled = inCall || !v.online || fa === "busy" || fa === "none";
+    renderCard(li, d);
   }
   renderJoin();
   if (cur) renderGroup(cur);
+}
+
+function renderCard(li, d) {
+  const v = viewOf(d);
+  const mayForce = d.modes.includes("forced");
+  const maySignal = d.modes.includes("signalled");
+  const inCall = cur !== null;
+  const sig = JSON.stringify([v, inCall, lang(), content.bookingLine(d)]);
+  if (li.dataset.sig === sig) return;
+  li.dataset.sig = sig;
+  li.querySelector(".name").textContent = v.name;
+  const st = li.querySelector(".state");
+  st.textContent = v.stateText;
+  st.className = `state ${v.online ? "on" : "off"} ${v.availability}`;
+  const ans = li.querySelector(".answer");
+  ans.textContent = v.callText;
+  ans.className = `answer ${v.answer}`;
+  li.querySelector(".bookings").textContent = content.bookingLine(d);
+  const callBtn = li.querySelector(".call");
+  callBtn.textContent = t("Call");
+  callBtn.hidden = !maySignal;
+  callBtn.disabled = inCall || !v.online || ["busy", "none", "asleep"].includes(v.answer);
+  callBtn.setAttribute("aria-label", t("Call {name}", { name: v.name }));
+  const forced = li.querySelector(".forced");
+  forced.hidden = !mayForce;
+  if (mayForce && !maySignal && !forced.dataset.opened) {
+    forced.open = true;
+    forced.dataset.opened = "1";
+  }
+  li.querySelector(".forced-summary").textContent = t("Care visit (forced call)");
+  li.querySelector(".forced-hint").textContent = t("The screen connects at once after a chime and shows your name and reason.");
+  li.querySelector(".reason-label").firstChild.textContent = `${t("Reason")} `;
+  li.querySelector(".limit-label").firstChild.textContent = `${t("Length")} `;
+  const opts = li.querySelector(".limit").options;
+  opts[0].textContent = t("The screen's default");
+  opts[1].textContent = t("15 minutes");
+  opts[2].textContent = t("30 minutes");
+  opts[3].textContent = t("1 hour");
+  const fa = v.answers.forced;
+  const fb = li.querySelector(".call-forced");
+  fb.textContent = t("Start care visit");
+  fb.setAttribute("aria-label", t("Start a care visit to {name}", { name: v.name }));
+  fb.disabled = inCall || !v.online || fa === "busy" || fa === "none";
+  const b = (cls, text, hidden) => {
+    const x = li.querySelector(cls);
+    x.textContent = text;
+    x.setAttribute("aria-label", `${text}: ${v.name}`);
+    x.hidden = hidden;
+  };
+  b(".to-send", t("Send a photo or message"), !may(d, "send"));
+  b(".to-shows", t("What it shows"), !may(d, "send"));
+  b(".to-book", t("Book a call"), !may(d, "book"));
+  b(".to-activity", t("Activity"), false);
+}
+
+function notice(text) {
+  const n = $("notice");
+  n.textContent = text;
+  n.hidden = !text;
 }
 
 async function uiCall(id, forced, li) {
   const reason = li.querySelector(".reason").value.trim();
   const limitS = Number(li.querySelector(".limit").value) || 0;
   if (forced && !reason) {
-    notice("Please write the reason for the care visit: the screen shows it.");
+    notice(t("Please write the reason for the care visit: the screen shows it."));
     li.querySelector(".reason").focus();
     return;
   }
@@ -259,18 +760,66 @@ async function uiCall(id, forced, li) {
   }
 }
 
-function notice(text) {
-  const n = $("notice");
-  n.textContent = text;
-  n.hidden = !text;
+// ---- MQTT helpers ----
+
+function publish(topic, msg, opts = {}) {
+  return new Promise((resolve, reject) => {
+    if (!client || conn.state !== "connected") {
+      reject(new Error(t("Not connected to the Hearth service.")));
+      return;
+    }
+    client.publish(topic, JSON.stringify(msg), { qos: 1, retain: !!opts.retain }, (err) => (err ? reject(err) : resolve()));
+  });
 }
+
+// subscribeOnce reads the retained message of one topic, or null after
+// within ms.
+function subscribeOnce(topic, within = 5000) {
+  return new Promise((resolve, reject) => {
+    if (!client || conn.state !== "connected") {
+      reject(new Error(t("Not connected to the Hearth service.")));
+      return;
+    }
+    const c = client;
+    let done = false;
+    const finish = (v) => {
+      if (done) return;
+      done = true;
+      c.removeListener("message", on);
+      c.unsubscribe(topic);
+      resolve(v);
+    };
+    const on = (tp, payload) => {
+      if (tp !== topic) return;
+      try {
+        finish(payload.length ? JSON.parse(new TextDecoder().decode(payload)) : null);
+      } catch {
+        finish(null);
+      }
+    };
+    c.on("message", on);
+    c.subscribe(topic, { qos: 1 }, (err) => { if (err) finish(null); });
+    setTimeout(() => finish(null), within);
+  });
+}
+
+// ---- Calls ----
+
+const phaseText = {
+  calling: (n) => t("Calling {name}…", { name: n }),
+  announcing: (n) => t("{name} is showing your name…", { name: n }),
+  ringing: (n) => t("{name} is ringing…", { name: n }),
+  connecting: (n) => t("Connecting to {name}…", { name: n }),
+  active: (n) => t("In a call with {name}", { name: n }),
+};
 
 // placeCall opens camera and microphone, offers, and publishes the signed
 // invite. It resolves once the invite is on its way; the call's progress
 // shows in stats().state.
 async function placeCall(deviceId, opts = {}) {
   await ready;
-  if (cur) throw new Error("You are already in a call.");
+  if (cur) throw new Error(t("You are already in a call."));
+  if (!signer) throw new Error(t("This browser does not have your key yet: choose your key file (caller.key)."));
   const d = devices.get(deviceId) || { id: deviceId, modes: [], callers: [] };
   const mode = opts.mode || (opts.forced ? "forced" : d.modes.length ? defaultMode(d) : "signalled");
   const c = {
@@ -297,7 +846,7 @@ async function placeCall(deviceId, opts = {}) {
     $("local").srcObject = c.stream;
     const pc = new RTCPeerConnection({ iceServers: [] });
     c.pc = pc;
-    for (const t of c.stream.getTracks()) pc.addTrack(t, c.stream);
+    for (const tr of c.stream.getTracks()) pc.addTrack(tr, c.stream);
     let release;
     c.out = new Promise((r) => { release = r; });
     pc.onicecandidate = (e) => {
@@ -320,14 +869,14 @@ async function placeCall(deviceId, opts = {}) {
     };
     pc.onconnectionstatechange = () => {
       if (c.ended) return;
-      if (pc.connectionState === "failed") end(c, "failed", "The connection failed.");
+      if (pc.connectionState === "failed") end(c, "failed", t("The connection failed."));
       if (pc.connectionState === "connected" && !c.phase) setState(c, "active");
-      if (pc.connectionState === "disconnected") $("call-state").textContent = "The connection is interrupted. Waiting…";
+      if (pc.connectionState === "disconnected") $("call-state").textContent = t("The connection is interrupted. Waiting…");
     };
     watchFirstFrame(c);
     await pc.setLocalDescription(await pc.createOffer());
-    const inv = await P.makeInvite(key, {
-      call: c.id, device: deviceId, caller: cfg.id, callerName: cfg.name, mode,
+    const inv = await P.makeInvite(signer.key, {
+      call: c.id, device: deviceId, caller: me.id, callerName: myName(), mode,
       reason: opts.reason || "", join: c.joined, limitS: opts.limitS || 0, offer: pc.localDescription.sdp,
     });
     c.t0 = performance.now();
@@ -335,7 +884,7 @@ async function placeCall(deviceId, opts = {}) {
     await publish(P.callInTopic(deviceId), inv);
     release();
   } catch (err) {
-    await end(c, "failed", `The call could not start: ${err.message}`);
+    await end(c, "failed", t("The call could not start: {err}", { err: err.message }));
     err.shown = true;
     throw err;
   }
@@ -346,16 +895,10 @@ async function placeCall(deviceId, opts = {}) {
 // device gets them in order.
 function send(c, type, data = "") {
   c.out = c.out.then(async () => {
-    const s = await P.makeSignal(key, { type, call: c.id, device: c.device, caller: cfg.id, data });
+    const s = await P.makeSignal(signer.key, { type, call: c.id, device: c.device, caller: me.id, data });
     await publish(P.callInTopic(c.device), s);
   }).catch((err) => console.warn(`hearth: ${type}: ${err.message}`));
   return c.out;
-}
-
-function publish(topic, msg) {
-  return new Promise((resolve, reject) => {
-    client.publish(topic, JSON.stringify(msg), { qos: 1 }, (err) => (err ? reject(err) : resolve()));
-  });
 }
 
 async function onReply(r) {
@@ -370,7 +913,7 @@ async function onReply(r) {
         for (const cand of c.pendingRemote.splice(0)) await c.pc.addIceCandidate(cand).catch(() => {});
         if (c.state === "calling") setState(c, "connecting");
       } catch (err) {
-        end(c, "failed", `The screen's answer did not work: ${err.message}`, true);
+        end(c, "failed", t("The screen's answer did not work: {err}", { err: err.message }), true);
       }
       break;
     case "candidate": {
@@ -385,16 +928,16 @@ async function onReply(r) {
       break;
     }
     case "busy":
-      end(c, "busy", c.joined ? `The call with ${c.name} is full: three people are in it already.`
-        : `${c.name} is in another call. Please try again later.`);
+      end(c, "busy", c.joined ? t("The call with {name} is full: three people are in it already.", { name: c.name })
+        : t("{name} is in another call. Please try again later.", { name: c.name }));
       break;
     case "refused":
-      end(c, "refused", c.joined && r.reason === "no such call" ? `The call with ${c.name} has ended already.`
-        : r.reason === P.refusedDND ? `${c.name} is set to do not disturb: only forced calls (care visits) get through now.`
-        : `${c.name} did not take the call: ${r.reason || "no reason given"}.`, false, r.reason || "");
+      end(c, "refused", c.joined && r.reason === "no such call" ? t("The call with {name} has ended already.", { name: c.name })
+        : r.reason === P.refusedDND ? t("{name} is set to do not disturb: only forced calls (care visits) get through now.", { name: c.name })
+        : t("{name} did not take the call: {reason}.", { name: c.name, reason: r.reason || t("no reason given") }), false, r.reason || "");
       break;
     case "hangup":
-      end(c, "ended", `${c.name} ended the call${r.reason ? ` (${r.reason})` : ""}.`, false, r.reason || "");
+      end(c, "ended", r.reason ? t("{name} ended the call ({reason}).", { name: c.name, reason: r.reason }) : t("{name} ended the call.", { name: c.name }), false, r.reason || "");
       break;
     case "state":
       if (typeof r.camera === "boolean") c.camera = r.camera;
@@ -402,7 +945,7 @@ async function onReply(r) {
       if (r.ends) c.ends = new Date(r.ends);
       if (Array.isArray(r.participants)) onParticipants(c, r.participants.filter((x) => typeof x === "string"));
       if (r.phase === "ended") {
-        end(c, "ended", `The call with ${c.name} ended${r.reason ? ` (${r.reason})` : ""}.`, false, r.reason || "");
+        end(c, "ended", t("The call with {name} ended.", { name: c.name }) + (r.reason ? ` (${r.reason})` : ""), false, r.reason || "");
       } else if (r.phase) {
         c.phase = r.phase;
         setState(c, r.phase);
@@ -416,14 +959,15 @@ function setState(c, state) {
   c.state = state;
   if (c !== cur) return;
   const f = phaseText[state];
-  $("call-state").textContent = c.joined && state === "calling" ? `Joining the call with ${c.name}…`
+  $("call-state").textContent = c.joined && state === "calling" ? t("Joining the call with {name}…", { name: c.name })
     : f ? f(c.name) : state;
   renderGroup(c);
 }
 
 function showCall(c) {
-  $("call-title").textContent = `Call with ${c.name}`;
-  $("home").hidden = true; // one thing at a time
+  $("call-title").textContent = t("Call with {name}", { name: c.name });
+  for (const s of document.querySelectorAll(".view")) s.hidden = true; // one thing at a time
+  $("tabs").hidden = true;
   $("call").hidden = false;
   $("carer").hidden = !c.carer;
   setState(c, c.state);
@@ -435,13 +979,13 @@ function showCall(c) {
 function updateControls(c) {
   const cam = $("camera");
   const mic = $("mic");
-  cam.textContent = c.camera === false ? "Camera on" : "Camera off";
+  cam.textContent = c.camera === false ? t("Camera on") : t("Camera off");
   cam.setAttribute("aria-pressed", String(c.camera === false));
-  mic.textContent = c.mic === false ? "Mic on" : "Mic off";
+  mic.textContent = c.mic === false ? t("Mic on") : t("Mic off");
   mic.setAttribute("aria-pressed", String(c.mic === false));
   const notes = [];
-  if (c.camera === false) notes.push("The screen's camera is off");
-  if (c.mic === false) notes.push("the screen's microphone is off");
+  if (c.camera === false) notes.push(t("The screen's camera is off"));
+  if (c.mic === false) notes.push(t("the screen's microphone is off"));
   $("call-time").dataset.notes = notes.join(", ");
 }
 
@@ -468,7 +1012,7 @@ async function end(c, state, text, sendHangup = false, reason = "") {
     }
     c.pc.close();
   }
-  if (c.stream) for (const t of c.stream.getTracks()) t.stop();
+  if (c.stream) for (const tr of c.stream.getTracks()) tr.stop();
   $("remote").srcObject = null;
   $("local").srcObject = null;
   $("group-status").textContent = "";
@@ -478,7 +1022,10 @@ async function end(c, state, text, sendHangup = false, reason = "") {
   last = c;
   if (cur === c) cur = null;
   $("call").hidden = true;
-  $("home").hidden = false;
+  if (me) {
+    $("tabs").hidden = false;
+    showView("home");
+  }
   notice(text);
   render();
 }
@@ -486,7 +1033,7 @@ async function end(c, state, text, sendHangup = false, reason = "") {
 async function hangup() {
   const c = cur;
   if (!c) return;
-  await end(c, "ended", `You ended the call with ${c.name}.`, true, "hung up");
+  await end(c, "ended", t("You ended the call with {name}.", { name: c.name }), true, "hung up");
 }
 
 async function control(what) {
@@ -495,17 +1042,9 @@ async function control(what) {
   await send(c, "control", what);
 }
 
-$("end").addEventListener("click", () => hangup());
-$("extend").addEventListener("click", () => control("extend").catch((e) => notice(e.message)));
-$("camera").addEventListener("click", () => {
-  if (cur) control(cur.camera === false ? "camera_on" : "camera_off");
-});
-$("mic").addEventListener("click", () => {
-  if (cur) control(cur.mic === false ? "mic_on" : "mic_off");
-});
-
 // tick shows the time left, notices the first decoded frame when
-// requestVideoFrameCallback is not there, and gives up on a silent device.
+// requestVideoFrameCallback is not there, gives up on a silent device,
+// and lets "No screens yet" appear once the allowlists had their time.
 let ticking = false;
 async function tick() {
   if (pendingJoin) renderJoin(); // an old invitation to join expires
@@ -514,19 +1053,19 @@ async function tick() {
   ticking = true;
   try {
     if (c.state === "calling" && c.lastReply && Date.now() - c.lastReply > replyTimeoutMs) {
-      await end(c, "no_answer", `${c.name} did not answer.`, true, "no answer");
+      await end(c, "no_answer", t("{name} did not answer.", { name: c.name }), true, "no answer");
       return;
     }
     if (c.pc && c.firstFrameMs === null) await collect(c);
-    const t = $("call-time");
+    const el = $("call-time");
     if (c.ends) {
       const left = Math.max(0, Math.round((c.ends - Date.now()) / 60000));
-      t.textContent = `${left} minute${left === 1 ? "" : "s"} left`;
-      t.classList.toggle("soon", left <= 5);
+      el.textContent = left === 1 ? t("1 minute left") : t("{n} minutes left", { n: left });
+      el.classList.toggle("soon", left <= 5);
     } else {
-      t.textContent = "";
+      el.textContent = "";
     }
-    if (t.dataset.notes) t.textContent += (t.textContent ? " · " : "") + t.dataset.notes;
+    if (el.dataset.notes) el.textContent += (el.textContent ? " · " : "") + el.dataset.notes;
   } finally {
     ticking = false;
   }
@@ -594,27 +1133,19 @@ async function stats() {
 // call id of its own. Each participant has its own peer connection to the
 // device and sees the device's picture.
 
-// callerName is what a device's allowlist calls caller id.
-function callerName(deviceId, id) {
-  if (id === cfg.id) return cfg.name;
-  const d = devices.get(deviceId);
-  const who = d && d.callers.find((x) => x.id === id);
-  return (who && who.name) || id;
-}
-
 // onParticipants takes the caller ids of a state reply and says who came
 // and who left.
 function onParticipants(c, ids) {
   const before = c.participants;
   c.participants = ids;
   for (const id of ids) {
-    if (id !== cfg.id && !before.includes(id) && before.length > 0) {
-      groupStatus(c, `${callerName(c.device, id)} joined the call.`);
+    if (id !== me.id && !before.includes(id) && before.length > 0) {
+      groupStatus(c, t("{name} joined the call.", { name: callerName(c.device, id) }));
     }
     c.asked.delete(id);
   }
   for (const id of before) {
-    if (id !== cfg.id && !ids.includes(id)) groupStatus(c, `${callerName(c.device, id)} left the call.`);
+    if (id !== me.id && !ids.includes(id)) groupStatus(c, t("{name} left the call.", { name: callerName(c.device, id) }));
   }
   renderGroup(c);
 }
@@ -627,27 +1158,27 @@ function groupStatus(c, text) {
 // call, whom it may add.
 function renderGroup(c) {
   if (c !== cur) return;
-  const names = c.participants.map((id) => (id === cfg.id ? `${cfg.name} (you)` : callerName(c.device, id)));
+  const names = c.participants.map((id) => (id === me.id ? t("{name} (you)", { name: myName() }) : callerName(c.device, id)));
   const p = $("participants");
-  p.textContent = `In the call: ${names.join(", ")}`;
+  p.textContent = t("In the call: {names}", { names: names.join(", ") });
   p.hidden = names.length === 0;
 
   const box = $("add");
   const d = devices.get(c.device);
-  const others = d ? d.callers.filter((x) => x.id !== cfg.id) : [];
+  const others = d ? d.callers.filter((x) => x.id !== me.id) : [];
   const show = !c.ended && !c.joined && c.state === "active" && others.length > 0;
   box.hidden = !show;
   if (!show) return;
   const full = c.participants.length >= maxParticipants;
-  const hint = full ? `The call is full: up to ${maxParticipants} people can be in it with the screen.`
-    : `Up to ${maxParticipants} people can be in the call with the screen. They are asked on their own page.`;
+  const hint = full ? t("The call is full: up to {n} people can be in it with the screen.", { n: maxParticipants })
+    : t("Up to {n} people can be in the call with the screen. They are asked on their own page.", { n: maxParticipants });
   const items = others.map((x) => {
     const inCall = c.participants.includes(x.id);
     const asked = c.asked.has(x.id);
     return { id: x.id, name: x.name, inCall, asked, disabled: inCall || full };
   });
   // Rebuilt only when something changed, so a focused button keeps focus.
-  const sig = JSON.stringify([hint, items]);
+  const sig = JSON.stringify([hint, items, lang()]);
   if (box.dataset.sig === sig) return;
   box.dataset.sig = sig;
   $("add-hint").textContent = hint;
@@ -659,8 +1190,8 @@ function renderGroup(c) {
     b.type = "button";
     b.className = "secondary";
     b.dataset.caller = x.id;
-    b.textContent = x.inCall ? `${x.name} (in the call)` : x.asked ? `${x.name} (asked)` : x.name;
-    b.setAttribute("aria-label", x.inCall ? `${x.name} is in the call` : x.asked ? `Ask ${x.name} again to join` : `Ask ${x.name} to join`);
+    b.textContent = x.inCall ? t("{name} (in the call)", { name: x.name }) : x.asked ? t("{name} (asked)", { name: x.name }) : x.name;
+    b.setAttribute("aria-label", x.inCall ? t("{name} is in the call", { name: x.name }) : x.asked ? t("Ask {name} again to join", { name: x.name }) : t("Ask {name} to join", { name: x.name }));
     b.disabled = x.disabled;
     b.addEventListener("click", () => add(x.id).catch((e) => groupStatus(cur, e.message)));
     li.appendChild(b);
@@ -676,16 +1207,16 @@ function renderGroup(c) {
 async function add(id) {
   const c = cur;
   if (!c || !c.out || c.ended) throw new Error("not in a call");
-  if (c.joined) throw new Error("Only the person who started the call can add people.");
-  if (id === cfg.id) throw new Error("You are in the call already.");
+  if (c.joined) throw new Error(t("Only the person who started the call can add people."));
+  if (id === me.id) throw new Error(t("You are in the call already."));
   const d = devices.get(c.device);
   const who = d && d.callers.find((x) => x.id === id);
-  if (!who) throw new Error(`${id} may not call ${c.name}, so cannot join.`);
-  if (c.participants.includes(id)) throw new Error(`${who.name} is in the call already.`);
-  if (c.participants.length >= maxParticipants) throw new Error("The call is full.");
+  if (!who) throw new Error(t("{id} may not call {name}, so cannot join.", { id, name: c.name }));
+  if (c.participants.includes(id)) throw new Error(t("{name} is in the call already.", { name: who.name }));
+  if (c.participants.length >= maxParticipants) throw new Error(t("The call is full."));
   await send(c, "control", P.controlAdd + id);
   c.asked.add(id);
-  groupStatus(c, `Asked ${who.name} to join`);
+  groupStatus(c, t("Asked {name} to join", { name: who.name }));
   renderGroup(c);
 }
 
@@ -694,7 +1225,7 @@ function onJoin(deviceId, r) {
   if (r.device !== deviceId || typeof r.call !== "string" || !r.call) return;
   if (cur && cur.device === deviceId && cur.joined === r.call) return; // in it already
   const fresh = !pendingJoin;
-  pendingJoin = { device: deviceId, call: r.call, from: typeof r.from === "string" && r.from ? r.from : "Someone", at: Date.now() };
+  pendingJoin = { device: deviceId, call: r.call, from: typeof r.from === "string" && r.from ? r.from : t("Someone"), at: Date.now() };
   renderJoin();
   if (fresh && !cur) $("join-yes").focus();
 }
@@ -711,7 +1242,7 @@ function joinView() {
 }
 
 function joinText(p) {
-  return `${p.from} asks you to join the call with ${name(devices.get(p.device)) || p.device}`;
+  return t("{from} asks you to join the call with {name}", { from: p.from, name: name(devices.get(p.device)) || p.device });
 }
 
 function renderJoin() {
@@ -723,9 +1254,9 @@ function renderJoin() {
     return;
   }
   $("join-text").textContent = joinText(p);
-  $("join-hint").textContent = cur ? "End your call first to join this one." : "Join to see and hear the screen with them.";
+  $("join-hint").textContent = cur ? t("End your call first to join this one.") : t("Join to see and hear the screen with them.");
   $("join-yes").disabled = !!cur;
-  $("join-yes").setAttribute("aria-label", `Join the call with ${name(devices.get(p.device)) || p.device}`);
+  $("join-yes").setAttribute("aria-label", t("Join the call with {name}", { name: name(devices.get(p.device)) || p.device }));
   box.hidden = false;
 }
 
@@ -734,11 +1265,8 @@ function renderJoin() {
 async function acceptJoin() {
   await ready;
   const p = pendingJoin;
-  if (!p) throw new Error("Nobody has asked you to join a call.");
-  if (cur) throw new Error("You are already in a call.");
+  if (!p) throw new Error(t("Nobody has asked you to join a call."));
+  if (cur) throw new Error(t("You are already in a call."));
   dropJoin();
   return placeCall(p.device, { join: p.call, from: p.from });
 }
-
-$("join-yes").addEventListener("click", () => acceptJoin().catch((err) => { if (!err.shown) notice(err.message); }));
-$("join-no").addEventListener("click", () => dropJoin());

@@ -1,5 +1,6 @@
-// Hearth call signalling for browsers: the same messages and signing bytes
-// as sync/proto (call.go, signal.go). Keep the two in step; the Go test
+// Hearth's MQTT contract for browsers, written from docs/protocol.md: the
+// topics, and the same messages and signing bytes as sync/proto (call.go,
+// signal.go, sender.go, booking.go). Keep the two in step; the Go test
 // cmd/hearthd/browser_test.go verifies this file's signatures.
 
 export const Root = "hearth/v1/dev";
@@ -10,6 +11,19 @@ export const callOutFilter = (caller) => `${Root}/+/call/out/${caller}`;
 export const allowlistFilter = `${Root}/+/allowlist`;
 export const availabilityFilter = `${Root}/+/availability`;
 export const stateFilter = `${Root}/+/state`;
+export const heartbeatFilter = `${Root}/+/heartbeat`;
+export const inventoryFilter = `${Root}/+/inventory`;
+export const activityFilter = `${Root}/+/activity/+`;
+export const contentTopic = (device, id) => `${Root}/${device}/content/${id}`;
+export const bookingTopic = (device) => `${Root}/${device}/booking`;
+
+// Ids (devices, items, bookings): one topic level (proto.ValidID).
+export const validID = (s) => typeof s === "string" && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(s);
+
+// The largest inline photo (proto.MaxInlinePhoto) and the longest text.
+export const maxInlinePhoto = 2 << 20;
+export const maxText = 2000;
+export const maxFrom = 80;
 
 // controlAdd + a caller id is the host's control letting that caller join
 // (proto.ControlAdd).
@@ -56,9 +70,32 @@ export function randomID(prefix = "c-") {
   return prefix + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-// importKey takes the caller's key as /config.json gives it (base64 PKCS #8).
-export function importKey(pkcs8Base64) {
-  return crypto.subtle.importKey("pkcs8", unbase64(pkcs8Base64), { name: "Ed25519" }, false, ["sign"]);
+// pemToPKCS8 takes the text of a caller folder's caller.key (PEM "PRIVATE
+// KEY", PKCS #8 DER of an Ed25519 key) and returns the DER.
+export function pemToPKCS8(pem) {
+  const m = /-----BEGIN PRIVATE KEY-----([\s\S]+?)-----END PRIVATE KEY-----/.exec(String(pem));
+  if (!m) throw new Error("not a private key file (it should start with -----BEGIN PRIVATE KEY-----)");
+  let der;
+  try {
+    der = unbase64(m[1].replace(/\s+/g, ""));
+  } catch {
+    throw new Error("the private key file is damaged");
+  }
+  return der;
+}
+
+// importKey makes a signing key from PKCS #8 DER that the page can use but
+// never read back (extractable false), and the raw public key that goes
+// with it (base64), to compare with the allowlists. WebCrypto cannot derive
+// the public key from a non-extractable private key, so the key is imported
+// once more, extractable, only to read its JWK "x", and that copy dropped.
+export async function importKey(der) {
+  const alg = { name: "Ed25519" };
+  const probe = await crypto.subtle.importKey("pkcs8", der, alg, true, ["sign"]);
+  const jwk = await crypto.subtle.exportKey("jwk", probe);
+  const publicKey = btoa(atob(jwk.x.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (jwk.x.length % 4)) % 4)));
+  const key = await crypto.subtle.importKey("pkcs8", der, alg, false, ["sign"]);
+  return { key, publicKey };
 }
 
 // inviteSigningBytes is proto.Invite.SigningBytes.
@@ -107,4 +144,76 @@ export async function makeSignal(key, { type, call, device, caller, data = "", n
   if (data) s.data = data;
   s.sig = await sign(key, await signalSigningBytes(s));
   return s;
+}
+
+// itemSigningBytes is proto.Item.SigningBytes (sync/proto/sender.go): one
+// field a line, times in whole seconds UTC, the text by its SHA-256.
+export async function itemSigningBytes(it) {
+  const p = it.photo || null;
+  return utf8.encode([
+    "hearth-item-v1", it.id, it.device, String(it.rev), it.sender,
+    it.deleted ? "deleted" : it.kind, it.from || "", await sha256Hex(it.text || ""),
+    it.start || "", it.end || "", it.created || "",
+    p ? p.sha256 : "", String(p ? p.size : 0), p && p.url ? p.url : "",
+  ].join("\n"));
+}
+
+export async function sha256HexBytes(bytes) {
+  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(sum, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// makeItem builds and signs a photo or message (proto.Item). start and end
+// are Dates; photo is {data: Uint8Array} for an inline photo, or an item's
+// photo as received ({data: base64, sha256, size} or {url, sha256, size}).
+// A signed item gives end, never days, and trims its text (Normalize).
+export async function makeItem(key, { id, device, rev, sender, kind, from, text, start, end, created, photo }) {
+  const it = {
+    v: Version, id, device, rev, kind, sender,
+    start: wholeSeconds(start), end: wholeSeconds(end), created: wholeSeconds(created || new Date()),
+  };
+  const f = (from || "").trim();
+  if (f) it.from = f;
+  const t = (text || "").trim();
+  if (t) it.text = t;
+  if (photo) {
+    if (photo.data instanceof Uint8Array) {
+      it.photo = { data: base64(photo.data), sha256: await sha256HexBytes(photo.data), size: photo.data.length };
+    } else {
+      it.photo = { ...photo };
+    }
+  }
+  it.sig = await sign(key, await itemSigningBytes(it));
+  return it;
+}
+
+// makeTombstone builds and signs the deletion of an item.
+export async function makeTombstone(key, { id, device, rev, sender }) {
+  const it = { v: Version, id, device, rev, deleted: true, sender };
+  it.sig = await sign(key, await itemSigningBytes(it));
+  return it;
+}
+
+// bookingSigningBytes is proto.Booking.SigningBytes.
+export function bookingSigningBytes(b) {
+  return utf8.encode([
+    "hearth-booking-v1", b.id, b.device, b.caller, String(b.rev), b.cancel ? "cancel" : "book",
+    b.at || "", String(b.length_s || 0), b.reason || "", b.issued,
+  ].join("\n"));
+}
+
+// makeBooking builds and signs a booking, or with cancel a cancellation.
+// rev is the time it is made in Unix milliseconds, as hearthctl book does.
+export async function makeBooking(key, { id, device, caller, at, lengthS, reason, cancel = false, now = new Date() }) {
+  const b = { v: Version, id, device, caller, rev: now.getTime() };
+  if (cancel) {
+    b.cancel = true;
+  } else {
+    b.at = wholeSeconds(at);
+    b.length_s = lengthS;
+    if (reason) b.reason = reason;
+  }
+  b.issued = wholeSeconds(now);
+  b.sig = await sign(key, bookingSigningBytes(b));
+  return b;
 }
