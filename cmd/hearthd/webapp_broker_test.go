@@ -33,6 +33,11 @@ func TestWebAppShippedBrokerLogin(t *testing.T) {
 		{ID: "admin-eva", Name: "Eva", Admin: true},
 	}})
 	w.PublishAllowlists()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("broker log:\n%s", w.B.Log())
+		}
+	})
 	// What the two devices keep retained, published as each device.
 	for id, name := range map[string]string{"mum-kitchen": "Mum's kitchen", "ole-home": "Ole's home"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -68,6 +73,7 @@ func TestWebAppShippedBrokerLogin(t *testing.T) {
 
 	// A wrong password: said, and no connection.
 	page := openTab(t, browser, url)
+	setViewport(t, page, phone)
 	waitTrue(t, page, "the login form", `!document.getElementById("login").hidden`)
 	clearField(t, page, "#login-id")
 	typeInto(t, page, "#login-id", "anna")

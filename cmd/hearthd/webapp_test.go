@@ -21,22 +21,29 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hearth-home/hearth/provisioning"
 	"github.com/hearth-home/hearth/sync/mqtttest"
 	"github.com/hearth-home/hearth/sync/proto"
 )
+
+// clockRE finds a time of day in the page's words.
+var clockRE = regexp.MustCompile(`\b\d{1,2}[:.]\d\d\b`)
 
 var (
 	orange = color.RGBA{230, 120, 30, 255}
@@ -115,7 +122,7 @@ func TestWebAppSendsToScreens(t *testing.T) {
 	// The page reads the receipt: shown, and when.
 	click(t, page, "#tab-shows")
 	waitText(t, page, 30*time.Second, "Shown on the item", `#shows-list li.item[data-item="`+photo.ID+`"] .shown`,
-		func(s string) bool { return strings.HasPrefix(s, "Shown ") })
+		func(s string) bool { return clockRE.MatchString(s) && !strings.Contains(strings.ToLower(s), "not ") })
 	if got := eval[string](t, page, `document.querySelector('#shows-list li.item[data-item="`+photo.ID+`"] .from').textContent`); !strings.Contains(got, "Anna Lind") {
 		t.Errorf("the page lists the photo %q, want From Anna Lind", got)
 	}
@@ -443,13 +450,50 @@ func TestWebAppAccessibility(t *testing.T) {
 // openTab opens url in a new tab and waits until window.hearth exists.
 func openTab(t *testing.T, browser context.Context, url string) context.Context {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser)
+	// The page's console errors and uncaught exceptions, for failures.
+	console := &syncBuffer{}
+	listen := func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			fmt.Fprintf(console, "exception: %s %s\n", e.ExceptionDetails.Text, exceptionText(e.ExceptionDetails))
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning {
+				fmt.Fprintf(console, "%s %s: %s %s\n", e.Entry.Source, e.Entry.Level, e.Entry.Text, e.Entry.URL)
+			}
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+				var args []string
+				for _, a := range e.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				fmt.Fprintf(console, "console.%s: %s\n", e.Type, strings.Join(args, " "))
+			}
+		}
+	}
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithListener(listen))
 	t.Cleanup(cancel)
+	t.Cleanup(func() {
+		if t.Failed() && console.String() != "" {
+			t.Logf("page console (%s):\n%s", url, console)
+		}
+	})
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
-	waitTrue(t, ctx, "window.hearth", `typeof hearth === "object" && !!hearth.login`)
+	for deadline := time.Now().Add(15 * time.Second); !eval[bool](t, ctx, `typeof hearth === "object" && !!hearth.login`); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no window.hearth with login on %s after 15 s: %s", url, eval[string](t, ctx,
+				`document.readyState + " hearth=" + (typeof hearth === "object" ? Object.keys(hearth).join(",") : typeof hearth) + " body: " + document.body.innerText.slice(0, 300)`))
+		}
+	}
 	return ctx
+}
+
+func exceptionText(d *runtime.ExceptionDetails) string {
+	if d == nil || d.Exception == nil {
+		return ""
+	}
+	return d.Exception.Description
 }
 
 // openWebApp opens the app as p: through the login form with the key
@@ -540,7 +584,15 @@ func upload(t *testing.T, page context.Context, sel string, files ...string) {
 // waitTrue waits until the expression is true in the page.
 func waitTrue(t *testing.T, page context.Context, what, expr string) {
 	t.Helper()
-	waitFor(t, 15*time.Second, what+" on the page", func() bool { return eval[bool](t, page, expr) })
+	deadline := time.Now().Add(15 * time.Second)
+	for !eval[bool](t, page, expr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after 15 s waiting for %s on the page (connection %s; view %s)", what,
+				eval[string](t, page, `typeof hearth === "object" && hearth.connection ? JSON.stringify(hearth.connection()) : "?"`),
+				eval[string](t, page, `[...document.querySelectorAll("main > section, body > section, section")].filter(s => !s.hidden && s.id).map(s => s.id).join(",")`))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // waitText waits until the element's text satisfies ok and returns it.
