@@ -134,11 +134,12 @@ func Load(dataDir string) (State, bool, error) {
 	s := State{
 		Device: b.Device, Name: b.Name, Serial: b.Serial, Issued: b.Issued, Brokers: b.Brokers, WiFi: b.WiFi,
 		Timezone: b.Timezone, Locale: b.Locale, Night: b.Night, OrgKey: org, Dir: dir,
-		OrgKeyFile: filepath.Join(dir, OrgPubFile),
-		CAFile:     filepath.Join(dir, tlsDir, CACertFile),
-		CertFile:   filepath.Join(dir, tlsDir, clientCert),
-		KeyFile:    filepath.Join(dir, tlsDir, clientKey),
-		sig:        b.Sig,
+		RequireSignedItems: b.RequireSignedItems,
+		OrgKeyFile:         filepath.Join(dir, OrgPubFile),
+		CAFile:             filepath.Join(dir, tlsDir, CACertFile),
+		CertFile:           filepath.Join(dir, tlsDir, clientCert),
+		KeyFile:            filepath.Join(dir, tlsDir, clientKey),
+		sig:                b.Sig,
 	}
 	for _, f := range []string{s.OrgKeyFile, s.CAFile, s.CertFile, s.KeyFile} {
 		if _, err := os.Stat(f); err != nil {

@@ -323,6 +323,9 @@ type Spec struct {
 	Timezone string
 	Locale   string
 	Night    string
+	// RequireSignedItems: the device takes only signed photos and
+	// messages (Bundle.RequireSignedItems).
+	RequireSignedItems bool
 	// Valid is how long the device certificate lasts; default 5 years.
 	Valid time.Duration
 }
@@ -346,7 +349,7 @@ func Issue(org Org, ca CA, s Spec, now time.Time) (Bundle, error) {
 	b := Bundle{
 		V: BundleVersion, Device: s.Device, Name: s.Name, Serial: s.Serial, Issued: now.UTC(),
 		Brokers: s.Brokers, CA: string(ca.PEM), Cert: string(cert), Key: string(key), WiFi: s.WiFi,
-		Timezone: s.Timezone, Locale: s.Locale, Night: s.Night,
+		Timezone: s.Timezone, Locale: s.Locale, Night: s.Night, RequireSignedItems: s.RequireSignedItems,
 	}
 	org.Sign(&b)
 	if err := b.Check(now); err != nil {

@@ -68,3 +68,20 @@ func TestRegistryAndAllowlistRecords(t *testing.T) {
 		t.Errorf("AddPerson(revoked anna) = %v, want ErrExists", err)
 	}
 }
+
+// TestRequireSignedItemsReachesTheState: the bundle's require_signed_items,
+// signed with it, is the applied state's RequireSignedItems.
+func TestRequireSignedItemsReachesTheState(t *testing.T) {
+	org, ca, _ := testOrg(t)
+	for _, want := range []bool{true, false} {
+		w := newWorld(t)
+		spec := testSpec()
+		spec.RequireSignedItems = want
+		if _, err := w.apply(issue(t, org, ca, spec, t0)); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := w.load(); st.RequireSignedItems != want {
+			t.Errorf("State.RequireSignedItems = %v, want %v", st.RequireSignedItems, want)
+		}
+	}
+}

@@ -73,6 +73,7 @@ func (e *env) provisionNew(args []string) error {
 	night := fs.String("night", "", "night hours `HH:MM-HH:MM` or off; empty: the device's")
 	serial := fs.String("serial", "", "bind the bundle to the unit with this hardware `serial`")
 	valid := fs.String("valid", "5y", "the device certificate's life (5y, 90d, 2160h)")
+	unsigned := fs.Bool("allow-unsigned-items", false, "let the device take unsigned photos and messages (older senders); by default it takes only signed ones")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func (e *env) provisionNew(args []string) error {
 		return fmt.Errorf("provision new: %w", err)
 	}
 	spec := provisioning.Spec{Device: *device, Name: *name, Serial: *serial, Brokers: splitList(*brokers),
-		WiFi: wifi, Timezone: *tz, Locale: *locale, Night: *night, Valid: v}
+		WiFi: wifi, Timezone: *tz, Locale: *locale, Night: *night, Valid: v, RequireSignedItems: !*unsigned}
 	b, err := provisioning.IssueFromDir(*orgDir, spec, e.now())
 	if err != nil {
 		return fmt.Errorf("provision new: %w", err)
@@ -216,6 +217,11 @@ func printInspection(w io.Writer, in inspection) {
 			return s
 		}
 		fmt.Fprintf(w, "timezone   %s\nlocale     %s\nnight      %s\n", orDevice(b.Timezone), orDevice(b.Locale), orDevice(b.Night))
+		items := "signed only (the sender's name from the allowlist)"
+		if !b.RequireSignedItems {
+			items = "signed, and unsigned too (--allow-unsigned-items)"
+		}
+		fmt.Fprintf(w, "items      %s\n", items)
 		if in.CertExpires != nil {
 			fmt.Fprintf(w, "cert       CN=%s, expires %s\n", in.CertSubject, in.CertExpires.Format(time.DateOnly))
 		}
@@ -285,6 +291,16 @@ func (e *env) provisionCert(args []string, server bool) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	fmt.Fprintf(e.stdout, "client certificate for %s in %s (hearthctl --tls %s, or HEARTH_TLS_DIR)\n", *id, *out, *out)
+	// The broker's people.acl is made from the registry and the
+	// allowlists: a certificate alone opens no topic.
+	if reg, err := provisioning.ReadRegistry(*orgDir); err == nil {
+		if p, ok := reg.Find(*id); !ok {
+			fmt.Fprintf(e.stderr, "note: %s is not in the organisation's registry: the broker gives a certificate rights only for a person\n"+
+				"made with provision person (a fleet admin: provision person --admin) or listed on an allowlist\n", *id)
+		} else if !p.Active() {
+			fmt.Fprintf(e.stderr, "note: %s was revoked: the broker's files give this certificate no rights\n", *id)
+		}
+	}
 	return nil
 }
 
@@ -297,6 +313,7 @@ func (e *env) provisionBatch(args []string) error {
 	csvFile := fs.String("csv", "", "`file`: a header row, then one device a row; CSV UTF-8 with commas, columns "+strings.Join(batchColumns, ","))
 	out := fs.String("out", "", "`folder` for the bundles, one DEVICE"+provisioning.BundleSuffix+" each")
 	valid := fs.String("valid", "5y", "the device certificates' life (5y, 90d, 2160h)")
+	unsigned := fs.Bool("allow-unsigned-items", false, "let the devices take unsigned photos and messages (older senders); by default they take only signed ones")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -330,6 +347,7 @@ func (e *env) provisionBatch(args []string) error {
 	var errs []error
 	made := 0
 	for _, r := range specs {
+		r.spec.RequireSignedItems = !*unsigned
 		b, err := provisioning.Issue(org, ca, r.spec, e.now())
 		if err == nil {
 			err = writeBundle(filepath.Join(*out, r.spec.Device+provisioning.BundleSuffix), b)

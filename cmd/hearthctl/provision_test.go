@@ -54,7 +54,7 @@ func TestProvisionNewAndInspect(t *testing.T) {
 
 	text := mustCtl(t, "provision", "inspect", file)
 	for _, want := range []string{"mum-kitchen", "Mum's kitchen", "mqtts://broker.example:8883, mqtts://10.0.0.2:8883", `"Home", passphrase (redacted)`,
-		`"Guest", open`, "Europe/Helsinki", "CN=mum-kitchen, expires", "valid      yes"} {
+		`"Guest", open`, "Europe/Helsinki", "CN=mum-kitchen, expires", "valid      yes", "items      signed only"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, text)
 		}
@@ -67,7 +67,7 @@ func TestProvisionNewAndInspect(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &in); err != nil {
 		t.Fatalf("inspect --json: %v\n%s", err, js)
 	}
-	if !in.Valid || in.Bundle.Device != "mum-kitchen" || in.Bundle.Key != "(redacted)" || in.Bundle.WiFi[0].PSK != "(redacted)" ||
+	if !in.Valid || !in.Bundle.RequireSignedItems || in.Bundle.Device != "mum-kitchen" || in.Bundle.Key != "(redacted)" || in.Bundle.WiFi[0].PSK != "(redacted)" ||
 		in.CertExpires.Before(time.Now().AddDate(1, 11, 0)) || len(in.OrgKeySHA) != 64 {
 		t.Fatalf("inspect --json = %+v", in)
 	}
@@ -193,5 +193,37 @@ func TestProvisionTLS(t *testing.T) {
 	msgs, err := c.Retained(ctx, proto.ContentFilter("mum-kitchen"), 200*time.Millisecond)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("retained over TLS = %d messages, %v", len(msgs), err)
+	}
+}
+
+// TestProvisionAllowUnsignedItems: new bundles make devices take only
+// signed items unless --allow-unsigned-items, for one device or a batch.
+func TestProvisionAllowUnsignedItems(t *testing.T) {
+	dir := t.TempDir()
+	org := filepath.Join(dir, "org")
+	mustCtl(t, "provision", "ca", "init", "--out", org)
+	file := filepath.Join(dir, "b.json")
+	mustCtl(t, "provision", "new", "--ca", org, "--device", "d1", "--broker", "mqtts://h:8883", "--allow-unsigned-items", "--out", file)
+	if text := mustCtl(t, "provision", "inspect", file); !strings.Contains(text, "unsigned too") {
+		t.Errorf("inspect of a bundle with --allow-unsigned-items:\n%s", text)
+	}
+	csv := filepath.Join(dir, "d.csv")
+	if err := os.WriteFile(csv, []byte("device,broker\nd2,mqtts://h:8883\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{{nil, true}, {[]string{"--allow-unsigned-items"}, false}} {
+		out := filepath.Join(t.TempDir(), "bundles")
+		mustCtl(t, append([]string{"provision", "batch", "--ca", org, "--csv", csv, "--out", out}, c.args...)...)
+		raw, err := os.ReadFile(filepath.Join(out, "d2"+provisioning.BundleSuffix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := provisioning.DecodeBundle(raw)
+		if err != nil || b.RequireSignedItems != c.want {
+			t.Errorf("batch %v: require_signed_items = %v, %v; want %v", c.args, b.RequireSignedItems, err, c.want)
+		}
 	}
 }
