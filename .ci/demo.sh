@@ -54,12 +54,6 @@ for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; 
 
 ctl() { "$root/bin/hearthctl" --broker "$broker" "$@"; }
 ctl demo-photos "$demo/photos" >/dev/null
-ctl send photo --to $device --days 3 --from Anna --caption "Sunset at the lake house" "$demo/photos/sunset-lake.jpg" >/dev/null
-ctl send photo --to $device --days 7 --from Ella --caption "The meadow behind the school" "$demo/photos/summer-meadow.jpg" >/dev/null
-ctl send message --to $device --days 2 --from Peter "I'm coming on Tuesday at two. We'll have coffee and I'll bring the newspaper." >/dev/null
-ctl send photo --to $device --days 5 --from Anna --caption "First snow this morning" "$demo/photos/winter-morning.jpg" >/dev/null
-ctl send photo --to $device --days 5 --from Jonas "$demo/photos/autumn-forest.jpg" >/dev/null
-ctl send message --to $device --days 1 --from "Home care" "Lunch is delivered at 12 today." >/dev/null
 
 # Calls: an organisation, a nurse who may place forced calls and Anna who
 # rings first; the device is given the organisation's key. No camera here:
@@ -72,11 +66,37 @@ ctl send message --to $device --days 1 --from "Home care" "Lunch is delivered at
 ctl caller picture --caller "$demo/keys/anna" "$demo/photos/anna-face.jpg" >/dev/null
 ctl caller picture --caller "$demo/keys/nurse" "$demo/photos/eva-face.jpg" >/dev/null
 [ -e "$demo/keys/nurse/greeting.ogg" ] || ctl caller greeting --caller "$demo/keys/nurse" --record 2s --media test >/dev/null
-ctl allow --org "$demo/keys/org" --device $device --caller "$demo/keys/anna" --may signalled >/dev/null
-ctl allow --org "$demo/keys/org" --device $device --caller "$demo/keys/nurse" --may both >/dev/null
+
+# The family and the home care service sign what they send, and the
+# allowlist says who may send; the screen shows the names listed there and
+# takes only signed items. A hearthctl or hearthd from before signing
+# (no "send" right, no --require-signed-items) gets the unsigned demo.
+sign=
+allow_help=$("$root/bin/hearthctl" allow --help 2>&1 || true)
+[[ $allow_help == *send* ]] && sign=1
+may() { if [ -n "$sign" ]; then echo "$1${1:+,}send"; else echo "${1:-none}"; fi; }
+ctl allow --org "$demo/keys/org" --device $device --caller "$demo/keys/anna" --may "$(may signalled)" >/dev/null
+ctl allow --org "$demo/keys/org" --device $device --caller "$demo/keys/nurse" --may "$(may both)" >/dev/null
+content_keys=()
+if [ -n "$sign" ]; then
+  for who in Ella Peter Jonas "Home care"; do
+    id=$(echo "$who" | tr -d ' ' | tr A-Z a-z)
+    [ -e "$demo/keys/$id/caller.key" ] || ctl caller new --name "$who" --id "$id" --out "$demo/keys/$id" >/dev/null
+    ctl allow --org "$demo/keys/org" --device $device --caller "$demo/keys/$id" --may send >/dev/null
+  done
+  content_keys=(--keys "$demo/keys")
+fi
+# The demo's photos and messages, each under a fixed id: running the demo
+# again leaves them as they are (or renews one that ran out), never adds
+# them twice.
+ctl demo-content --device $device --photos "$demo/photos" "${content_keys[@]}" >/dev/null
 
 args=(--device-id $device --broker "$broker" --data "$demo/data" --dwell 8s --screen 1280x720
   --name "Demo kitchen" --media test --org-key "$demo/keys/org/org.pub")
+hearthd_help=$("$root/bin/hearthd" --help 2>&1 || true)
+if [ -n "$sign" ] && [[ $hearthd_help == *require-signed-items* ]]; then
+  args+=(--require-signed-items)
+fi
 if [ -n "${DISPLAY:-}" ]; then
   setsid "$root/bin/hearthd" "${args[@]}" --windowed >"$demo/hearthd.log" 2>&1 &
   echo $! >"$demo/hearthd.pid"
@@ -117,9 +137,11 @@ Hearth demo is running $where.
   hearthd  device "$device", data in $demo/data   (log $demo/hearthd.log)
 
 Try:
-  bin/hearthctl --broker $broker send message --to $device --days 1 --from Anna "Hello Mum!"
-  bin/hearthctl --broker $broker send photo --to $device --caption "Us" --from Anna some.jpg
+  bin/hearthctl --broker $broker send message --to $device --days 1 --caller $demo/keys/anna "Hello Mum!"
+  bin/hearthctl --broker $broker send photo --to $device --caption "Us" --caller $demo/keys/anna some.jpg
   bin/hearthctl --broker $broker content ls --device $device
+  bin/hearthctl --broker $broker content edit --device $device --caller $demo/keys/anna --days 7 demo-sunset
+  bin/hearthctl --broker $broker activity $device
 Calls:
   open http://127.0.0.1:$webport/ in a browser: Anna's web caller
   bin/hearthctl --broker $broker call $device --caller $demo/keys/nurse --forced --reason "Morning medicine check" --for 20s

@@ -111,7 +111,7 @@ func (e *env) callCmd(ctx context.Context, args []string) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	var hangupAt <-chan time.Time
-	interrupted := false
+	interrupted, unanswered := false, false
 	ending := &callLimit{e: e, loc: loc}
 	defer ending.stop()
 loop:
@@ -128,6 +128,7 @@ loop:
 			break loop
 		case <-answered.C:
 			if hangupAt == nil {
+				unanswered = true
 				break loop
 			}
 		case <-tick.C:
@@ -151,7 +152,7 @@ loop:
 		time.Sleep(100 * time.Millisecond) // let the hangup reach the broker
 	}
 	res := c.Close()
-	if !res.Answered && res.EndReason == "" {
+	if unanswered || (!res.Answered && res.EndReason == "") {
 		res.EndReason = "no answer within " + wait.String()
 	}
 	if interrupted {
@@ -228,7 +229,7 @@ func (l *callLimit) warnC() <-chan time.Time {
 func (l *callLimit) warn() {
 	l.warned = true
 	left := time.Until(l.ends).Round(time.Second)
-	fmt.Fprintf(l.e.stderr, "the call ends in %s, at %s (--extend asks for 15 more minutes)\n", left, l.ends.In(l.loc).Format("15:04"))
+	fmt.Fprintf(l.e.stderr, "the call ends in %s, at %s\n", left, l.ends.In(l.loc).Format("15:04"))
 }
 
 func (l *callLimit) stop() {

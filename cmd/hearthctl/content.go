@@ -118,13 +118,14 @@ func (e *env) contentList(ctx context.Context, args []string) error {
 	return nil
 }
 
-// contentColumns are content ls's columns. The sender's name is cut
-// first, then the text, so that the text stays on an 80-column terminal;
+// contentColumns are content ls's columns. The text is cut first to 20
+// characters, then the sender's name, then the text again, so that the
+// text stays on an 80-column terminal;
 // the ids are never cut (content rm takes them). The reasons of refused
 // items follow the table, wrapped. A photo's text starts "(photo)".
 var contentColumns = []column{
-	{Head: "ID"}, {Head: "FROM", Min: 6, Cut: 1}, {Head: "FROM TIME"}, {Head: "UNTIL"},
-	{Head: "STATE"}, {Head: "TEXT", Min: 14, Cut: 2},
+	{Head: "ID"}, {Head: "FROM", Min: 6, Cut: 2}, {Head: "FROM TIME"}, {Head: "UNTIL"},
+	{Head: "STATE"}, {Head: "TEXT", Min: 14, Want: 20, Cut: 1},
 }
 
 func contentCells(rows []listed, loc *time.Location) [][]string {

@@ -362,3 +362,46 @@ func TestDemoContentIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// TestCallLimit: the caller reads when the call ends, on the screen's
+// clock, again when it moves, and is warned 5 minutes before.
+func TestCallLimit(t *testing.T) {
+	var out strings.Builder
+	stockholm, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		t.Skip(err)
+	}
+	l := &callLimit{e: &env{stderr: &out, loc: time.UTC}, loc: stockholm}
+	defer l.stop()
+	ends := time.Now().Add(warnBefore + 300*time.Millisecond)
+	l.set(ends)
+	l.set(ends) // the same end again (every state reply carries it): said once
+	if l.warnC() == nil {
+		t.Fatal("no warning timer for a call with an end")
+	}
+	select {
+	case <-l.warnC():
+		l.warn()
+	case <-time.After(5 * time.Second):
+		t.Fatal("no warning 5 minutes before the end")
+	}
+	if l.warnC() != nil {
+		t.Error("warned, yet the warning timer is still armed")
+	}
+	later := ends.Add(15 * time.Minute) // extended
+	l.set(later)
+	got := out.String()
+	at := ends.In(stockholm).Format("15:04")
+	for _, want := range []string{
+		"the call may last until " + at + " (the screen's time, Europe/Stockholm): 5m",
+		"the call ends in 5m0s, at " + at,
+		"the call now ends at " + later.In(stockholm).Format("15:04"),
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("call said:\n%s\nwant %q", got, want)
+		}
+	}
+	if n := strings.Count(got, "may last until"); n != 1 {
+		t.Errorf("the end was told %d times, want once", n)
+	}
+}

@@ -31,11 +31,12 @@ func termWidth(w io.Writer) int {
 
 // column is one column of a fitted table. Min is how narrow it may be cut
 // (0: never cut); columns are cut in the order of their Cut rank (lowest
-// first) until the table fits.
+// first) until the table fits: first down to Want (when larger than Min),
+// then, if that is not enough, down to Min.
 type column struct {
-	Head string
-	Min  int
-	Cut  int
+	Head      string
+	Min, Want int
+	Cut       int
 }
 
 // writeTable prints rows under cols, two spaces apart, each line at most
@@ -56,14 +57,20 @@ func writeTable(w io.Writer, width int, cols []column, rows [][]string) error {
 	for _, wd := range widths {
 		total += wd
 	}
-	for rank := 1; total > width && rank <= n; rank++ {
-		for i, c := range cols {
-			if c.Cut != rank || c.Min == 0 || widths[i] <= c.Min {
-				continue
+	for pass := range 2 {
+		for rank := 1; total > width && rank <= n; rank++ {
+			for i, c := range cols {
+				floor := c.Min
+				if pass == 0 {
+					floor = max(c.Min, c.Want)
+				}
+				if c.Cut != rank || c.Min == 0 || widths[i] <= floor {
+					continue
+				}
+				cut := min(total-width, widths[i]-floor)
+				widths[i] -= cut
+				total -= cut
 			}
-			cut := min(total-width, widths[i]-c.Min)
-			widths[i] -= cut
-			total -= cut
 		}
 	}
 	line := func(cells []string) string {
