@@ -11,10 +11,14 @@ package main
 // Skips without them unless HEARTH_REQUIRE_CHROMIUM is set.
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1131,4 +1135,346 @@ func (s *standIn) invite(in proto.Invite) {
 	s.logf("answer %s after %d candidates", c.id, len(cands))
 	cmu.Unlock()
 	s.reply(c.caller, proto.Reply{Type: proto.SignalAnswer, Call: c.id, SDP: answer.SDP})
+}
+
+// The web app's senders' side against a broker with what a device would
+// hold retained (no daemon): a carer logs in, sees the screen's state in
+// the screen's own time zone, sends a photo through the file input and a
+// message, books a call, moves one item's window and removes another; every
+// item, tombstone and booking the page publishes decodes with sync/proto
+// and its signature verifies against the carer's key. With
+// HEARTH_SCREENSHOTS set, each view is saved at phone (390x844) and
+// desktop (1280x800) size.
+func TestBrowserWebAppSigns(t *testing.T) {
+	if reexecInNetns(t) {
+		return
+	}
+	b := mqtttest.Start(t)
+	keys := t.TempDir()
+	orgDir, evaDir := filepath.Join(keys, "org"), filepath.Join(keys, "eva")
+	ctl(t, b.URL(), "provision", "ca", "init", "--out", orgDir, "--name", "North Care")
+	ctl(t, b.URL(), "caller", "new", "--name", "Nurse Eva", "--id", "nurse-eva", "--out", evaDir)
+	org, err := provisioning.LoadOrg(orgDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eva, err := provisioning.LoadCaller(evaDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dev = "mum-kitchen"
+	now := time.Now()
+	list := org.Allow(proto.Allowlist{}, proto.AllowedCaller{ID: "nurse-eva", Name: "Nurse Eva", Key: eva.Public(),
+		Mode: []proto.CallMode{proto.ModeForced, proto.ModeSignalled, proto.RightSend}}, now)
+	list = org.Allow(list, proto.AllowedCaller{ID: "anna", Name: "Anna", Key: make([]byte, 32), Mode: []proto.CallMode{proto.RightSend}}, now)
+	publishJSON(t, b.URL(), proto.AllowlistTopic(dev), list)
+
+	// The screen is in Helsinki with do-not-disturb until 14:30 there.
+	hel, err := time.LoadLocation("Europe/Helsinki")
+	if err != nil {
+		t.Skipf("no time zone data: %v", err)
+	}
+	dnd := time.Date(now.In(hel).Year(), now.In(hel).Month(), now.In(hel).Day(), 14, 30, 0, 0, hel)
+	if !dnd.After(now) {
+		dnd = dnd.Add(24 * time.Hour)
+	}
+	_, off := now.In(hel).Zone()
+	publishJSON(t, b.URL(), proto.AvailabilityTopic(dev), map[string]any{
+		"v": 1, "device": dev, "name": "Mum's kitchen", "time": now, "state": "do_not_disturb",
+		"answer": map[string]string{"forced": "auto", "signalled": "asleep"}, "camera": true, "microphone": true,
+		"dnd_until": dnd.UTC(), "zone": "Europe/Helsinki", "utc_offset_s": off,
+	})
+	publishJSON(t, b.URL(), proto.StateTopic(dev), proto.State{V: proto.Version, Device: dev, State: proto.LifeReady, Time: now})
+	// What it holds: one of Anna's messages (shown this morning) and one
+	// of Eva's, and a booked call.
+	annaMsg := proto.InventoryItem{ID: "m-anna-1", Rev: 1, Kind: proto.KindMessage, From: "Anna", Sender: "anna",
+		Text: "Dinner at six on Sunday", Start: now.Add(-2 * time.Hour), End: now.Add(48 * time.Hour), State: proto.StateReady}
+	evaMsg := proto.InventoryItem{ID: "m-eva-1", Rev: 3, Kind: proto.KindMessage, From: "Nurse Eva", Sender: "nurse-eva",
+		Text: "I come on Tuesday at ten", Start: now.Add(-time.Hour), End: now.Add(24 * time.Hour), State: proto.StateReady}
+	inv := proto.Inventory{V: proto.Version, Device: dev, Time: now, Items: []proto.InventoryItem{annaMsg, evaMsg},
+		Bookings: []proto.InventoryBooking{{ID: "bk-1", Rev: 1, Caller: "nurse-eva", At: now.Add(3 * time.Hour).Truncate(time.Minute), LengthS: 900, Reason: "Medicine check"}}}
+	publishJSON(t, b.URL(), proto.InventoryTopic(dev), inv)
+	for i, a := range []proto.Activity{
+		{Type: "item_shown", Item: "m-anna-1", ItemKind: proto.KindMessage, ItemText: "Dinner at six on Sunday", Time: now.Add(-90 * time.Minute)},
+		{Type: "call_ended", Caller: "anna", Mode: "signalled", DurationMs: 12 * 60000, Time: now.Add(-80 * time.Minute)},
+		{Type: "input_refused", Item: "p-x", ItemKind: proto.KindPhoto, ItemText: "Ella's bike", Reason: "item p-x rev 1 from anna: bad signature", Time: now.Add(-70 * time.Minute)},
+	} {
+		a.V, a.Device, a.Seq = proto.Version, dev, uint64(i+1)
+		a.ID = fmt.Sprintf("a1-%d", i+1)
+		publishJSON(t, b.URL(), proto.ActivityTopic(dev, a.ID), a)
+	}
+	out := subscribeAll(t, b.URL(), "hearth/v1/dev/"+dev+"/#")
+
+	browser := newBrowser(t)
+	url := startWeb(t, b, evaDir)
+	// The login page, as a new person finds it.
+	login, cancel := chromedp.NewContext(browser)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(login, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	waitTrueB(t, login, `!document.getElementById("login").hidden && !document.getElementById("key-box").hidden`)
+	if got := eval[string](t, login, `document.getElementById("login-id").value`); got != "nurse-eva" {
+		t.Errorf("the login form offers %q, want nurse-eva (from --caller)", got)
+	}
+	if got := eval[string](t, login, `document.getElementById("devices").innerText + document.getElementById("none").hidden`); got != "true" {
+		t.Errorf("before login the page lists %q, want nothing and no \"No screens yet\"", got)
+	}
+	sizedShot(t, login, "login")
+
+	page := openPage(t, browser, url)
+	d := waitDevice(t, page, dev, func(d pageDevice) bool { return d.Online && d.Name == "Mum's kitchen" })
+	if got := eval[string](t, page, `document.querySelector('[data-device="mum-kitchen"] .state').textContent`); !strings.HasPrefix(got, "Do not disturb until ") || !strings.HasSuffix(got, "14:30") {
+		t.Errorf("device %+v: card says %q, want do not disturb until 14:30 (the screen's time)", d, got)
+	}
+	if got := eval[string](t, page, `document.querySelector('[data-device="mum-kitchen"] .bookings').textContent`); !strings.Contains(got, now.Add(3*time.Hour).In(hel).Format("15:04")) && now.Add(3*time.Hour).In(hel).Day() == now.In(hel).Day() {
+		t.Errorf("the card's booked calls read %q, want the booking at its Helsinki time", got)
+	}
+	sizedShot(t, page, "screens")
+
+	// A photo through the file input: scaled, upright, signed.
+	pic := filepath.Join(t.TempDir(), "portrait.jpg")
+	writeTestJPEG(t, pic, 1200, 2400)
+	eval[any](t, page, `document.getElementById("tab-send").click()`)
+	if got := eval[[]string](t, page, `[...document.querySelectorAll('#send-screens input[name=screen]:checked')].map(e => e.value)`); len(got) != 1 || got[0] != dev {
+		t.Errorf("with one screen the send form ticks %v, want %s", got, dev)
+	}
+	ctx, cancelUp := context.WithTimeout(page, 10*time.Second)
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#send-file"), []string{pic})); err != nil {
+		t.Fatal(err)
+	}
+	cancelUp()
+	waitTrueB(t, page, `!!document.querySelector("#send-preview .pv-side img")`)
+	eval[any](t, page, `(() => { const e = document.getElementById("send-text"); e.value = " Ella's new bike "; e.dispatchEvent(new Event("input")); })()`)
+	waitTrueB(t, page, `document.getElementById("send-preview").innerText.includes("Ella's new bike") && document.getElementById("send-preview").innerText.includes("From Nurse Eva")`)
+	sizedShot(t, page, "send-photo")
+	eval[any](t, page, `document.getElementById("send-submit").click()`)
+	photo := nextItem(t, out, dev, eva.Public())
+	if photo.Kind != proto.KindPhoto || photo.Text != "Ella's new bike" || photo.Sender != "nurse-eva" || photo.Rev != 1 || photo.Photo == nil {
+		t.Fatalf("the page sent %+v, want Eva's photo with its caption", photo)
+	}
+	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(photo.Photo.Data)); err != nil || cfg.Height != 1920 || cfg.Width != 960 {
+		t.Errorf("the photo sent is %+v, %v; want a JPEG scaled to 960x1920", cfg, err)
+	}
+	if d := photo.End.Sub(photo.Start); d != 7*24*time.Hour {
+		t.Errorf("the photo is shown for %v, want the default 7 days", d)
+	}
+	waitTrueB(t, page, `/Waiting for Mum's kitchen/.test((document.querySelector('#send-result li[data-device="mum-kitchen"]') || {}).textContent)`)
+	// The device takes it: the page says so, in words.
+	inv.Items = append(inv.Items, proto.InventoryItem{ID: photo.ID, Rev: 1, Kind: proto.KindPhoto, From: "Nurse Eva", Sender: "nurse-eva",
+		Text: photo.Text, Start: photo.Start, End: photo.End, State: proto.StateReady})
+	publishJSON(t, b.URL(), proto.InventoryTopic(dev), inv)
+	waitTrueB(t, page, `/^On Mum's kitchen now, until/.test((document.querySelector('#send-result li[data-device="mum-kitchen"]') || {}).textContent)`)
+	sizedShot(t, page, "send-done")
+
+	// A message from tomorrow 10:00 on the screen's clock, until 18:00.
+	tomorrow := now.In(hel).AddDate(0, 0, 1)
+	day := tomorrow.Format("2006-01-02")
+	eval[any](t, page, `hearth.setLanguage("sv")`)
+	eval[any](t, page, `(() => {
+	  const set = (id, v) => { const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event("input")); e.dispatchEvent(new Event("change")); };
+	  document.getElementById("send-kind-message").click();
+	  document.getElementById("send-later").click();
+	  document.getElementById("send-for-until").click();
+	  set("send-start", "`+day+`T10:00"); set("send-until", "`+day+`T18:00");
+	  set("send-text", "Hej mamma! Vi kommer på söndag ✓ 🌞");
+	})()`)
+	waitTrueB(t, page, `document.getElementById("send-preview").innerText.includes("Hej mamma")`)
+	sizedShot(t, page, "send-message-sv")
+	eval[any](t, page, `document.getElementById("send-submit").click()`)
+	msg := nextItem(t, out, dev, eva.Public())
+	if want := time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day(), 10, 0, 0, 0, hel); msg.Kind != proto.KindMessage || !msg.Start.Equal(want) ||
+		!msg.End.Equal(want.Add(8*time.Hour)) || msg.Text != "Hej mamma! Vi kommer på söndag ✓ 🌞" {
+		t.Errorf("the page sent %+v, want the message from %v (10:00 in Helsinki) for 8 hours", msg, want)
+	}
+	eval[any](t, page, `hearth.setLanguage("en")`)
+
+	// What it shows today: Anna's message (shown), Eva's own, the photo.
+	eval[any](t, page, `document.getElementById("tab-shows").click()`)
+	waitTrueB(t, page, `document.querySelectorAll("#shows-list li.item").length === 3`)
+	if got := eval[string](t, page, `document.querySelector('#shows-list li.item[data-item="m-anna-1"] .shown').textContent`); got != "Shown "+now.Add(-90*time.Minute).In(hel).Format("15:04") {
+		t.Errorf("Anna's message reads %q, want Shown and its Helsinki time", got)
+	}
+	if eval[bool](t, page, `!!document.querySelector('#shows-list li.item[data-item="m-anna-1"] .remove')`) {
+		t.Errorf("Eva may remove Anna's message on the page; only her own")
+	}
+	if err := evalErr(page, `hearth.removeItem("mum-kitchen", "m-anna-1")`); err == nil {
+		t.Errorf("hearth.removeItem of Anna's message succeeded")
+	}
+	sizedShot(t, page, "shows")
+
+	// Remove her own message, through the button and its confirmation.
+	eval[any](t, page, `document.querySelector('#shows-list li.item[data-item="m-eva-1"] .remove').click()`)
+	waitTrueB(t, page, `!!document.querySelector('#shows-list li.item[data-item="m-eva-1"] .remove-confirm')`)
+	sizedShot(t, page, "shows-remove")
+	eval[any](t, page, `document.querySelector('#shows-list li.item[data-item="m-eva-1"] .remove-confirm').click()`)
+	ts := nextItem(t, out, dev, eva.Public())
+	if !ts.Deleted || ts.ID != "m-eva-1" || ts.Rev != 4 {
+		t.Errorf("the removal sent %+v, want a tombstone of m-eva-1 rev 4", ts)
+	}
+
+	// Move the photo's window: a new revision with the same photo.
+	start, end := now.Add(time.Hour).Truncate(time.Second), now.Add(5*time.Hour).Truncate(time.Second)
+	eval[any](t, page, `hearth.editItem("mum-kitchen", "`+photo.ID+`", {start: "`+start.UTC().Format(time.RFC3339)+`", end: "`+end.UTC().Format(time.RFC3339)+`"})`)
+	ed := nextItem(t, out, dev, eva.Public())
+	if ed.ID != photo.ID || ed.Rev != 2 || !ed.Start.Equal(start) || !ed.End.Equal(end) || ed.Photo == nil || ed.Photo.SHA256 != photo.Photo.SHA256 {
+		t.Errorf("the edit sent %+v, want rev 2 of the photo with the new window", ed)
+	}
+
+	// Book a call at 15:00 tomorrow on the screen's clock.
+	eval[any](t, page, `document.getElementById("tab-book").click()`)
+	eval[any](t, page, `(() => { const e = document.getElementById("book-at"); e.value = "`+day+`T15:00"; e.dispatchEvent(new Event("change"));
+	  document.getElementById("book-reason").value = "Medicine check"; })()`)
+	sizedShot(t, page, "book")
+	eval[any](t, page, `document.getElementById("book-submit").click()`)
+	var bk proto.Booking
+	for bk.ID == "" {
+		m := nextMsg(t, out)
+		if m.topic != proto.BookingTopic(dev) {
+			continue
+		}
+		if bk, err = proto.DecodeBooking(dev, m.payload); err != nil {
+			t.Fatalf("the page's booking %s: %v", m.payload, err)
+		}
+	}
+	if !ed25519.Verify(eva.Public(), bk.SigningBytes(), bk.Sig) {
+		t.Errorf("the booking's signature does not verify; Go signs:\n%s", bk.SigningBytes())
+	}
+	if want := time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day(), 15, 0, 0, 0, hel); !bk.At.Equal(want) || bk.LengthS != 900 || bk.Reason != "Medicine check" || bk.Caller != "nurse-eva" {
+		t.Errorf("the booking is %+v, want 15:00 in Helsinki (%v), 900 s, Medicine check", bk, want)
+	}
+
+	eval[any](t, page, `document.getElementById("tab-activity").click()`)
+	waitTrueB(t, page, `document.querySelectorAll("#activity-list li").length === 3`)
+	text := eval[string](t, page, `document.getElementById("activity-list").innerText`)
+	for _, want := range []string{"Message 'Dinner at six on Sunday' shown", "Call from Anna, 12 min", "Photo 'Ella's bike' refused: the signature does not match"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the activity reads %q, want %q in it", text, want)
+		}
+	}
+	sizedShot(t, page, "activity")
+}
+
+type topicMsg struct {
+	topic   string
+	payload []byte
+}
+
+// subscribeAll gives every message on filter, with its topic.
+func subscribeAll(t *testing.T, broker, filter string) <-chan topicMsg {
+	t.Helper()
+	u, err := hsync.BrokerURL(broker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan topicMsg, 256)
+	cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(u).SetClientID("test-all-" + strconv.Itoa(os.Getpid())).
+		SetCleanSession(true).SetAutoReconnect(false))
+	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { cl.Disconnect(100) })
+	tok := cl.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
+		if !m.Retained() {
+			ch <- topicMsg{m.Topic(), append([]byte(nil), m.Payload()...)}
+		}
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe %s: %v", filter, tok.Error())
+	}
+	return ch
+}
+
+func nextMsg(t *testing.T, ch <-chan topicMsg) topicMsg {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(15 * time.Second):
+		t.Fatal("nothing from the page within 15 s")
+		return topicMsg{}
+	}
+}
+
+// nextItem waits for the next content payload, decodes it as the device
+// does and checks its sender's signature.
+func nextItem(t *testing.T, ch <-chan topicMsg, device string, key ed25519.PublicKey) proto.Item {
+	t.Helper()
+	for {
+		m := nextMsg(t, ch)
+		if !strings.Contains(m.topic, "/content/") {
+			continue
+		}
+		it, err := proto.DecodeItem(device, m.topic, m.payload)
+		if err != nil {
+			t.Fatalf("the page's item on %s does not decode: %v\n%.300s", m.topic, err, m.payload)
+		}
+		if !ed25519.Verify(key, it.SigningBytes(), it.Sig) {
+			t.Fatalf("the page's item %s does not verify; Go signs:\n%s", it.ID, it.SigningBytes())
+		}
+		return it
+	}
+}
+
+// writeTestJPEG writes a w x h JPEG: orange on the left, blue on the right.
+func writeTestJPEG(t *testing.T, path string, w, h int) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.RGBA{230, 120, 30, 255}
+			if x > w/2 {
+				c = color.RGBA{40, 90, 200, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitTrueB waits up to 15 s for a script to be true in the page.
+func waitTrueB(t *testing.T, page context.Context, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !eval[bool](t, page, expr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting 15 s for %s; page says %q", expr, eval[string](t, page, `document.getElementById("link").textContent + " | " + document.body.innerText.slice(0, 400)`))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// sizedShot saves the page at phone and desktop size, when
+// HEARTH_SCREENSHOTS is set.
+func sizedShot(t *testing.T, page context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("HEARTH_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	for _, v := range []struct {
+		name string
+		w, h int64
+		mobile bool
+	}{{"phone", 390, 844, true}, {"desktop", 1280, 800, false}} {
+		ctx, cancel := context.WithTimeout(page, 10*time.Second)
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(v.w, v.h, chromedp.EmulateScale(1)))
+		var png []byte
+		if err == nil {
+			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		}
+		cancel()
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, t.Name()+"-"+name+"-"+v.name+".png"), png, 0o644)
+		}
+		if err != nil {
+			t.Logf("screenshot %s: %v", name, err)
+		}
+	}
 }
