@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -278,12 +279,7 @@ func RevokePerson(orgDir, id, reason string, now time.Time) (PersonRevokeResult,
 		}
 	}
 	var org Org
-	devs := make([]string, 0, len(lists))
-	for d := range lists {
-		devs = append(devs, d)
-	}
-	sort.Strings(devs)
-	for _, dev := range devs {
+	for _, dev := range slices.Sorted(maps.Keys(lists)) {
 		a := lists[dev]
 		if !slices.ContainsFunc(a.Callers, func(c proto.AllowedCaller) bool { return c.ID == id }) {
 			continue

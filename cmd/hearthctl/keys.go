@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -253,12 +254,7 @@ func (e *env) allowPublish(ctx context.Context, orgDir, device string) error {
 
 // publishRecorded publishes each list in lists (device -> recorded list).
 func (e *env) publishRecorded(ctx context.Context, conn *hsync.Conn, org provisioning.Org, orgDir string, lists map[string]proto.Allowlist) error {
-	devs := make([]string, 0, len(lists))
-	for d := range lists {
-		devs = append(devs, d)
-	}
-	slices.Sort(devs)
-	for _, dev := range devs {
+	for _, dev := range slices.Sorted(maps.Keys(lists)) {
 		a := lists[dev]
 		h, err := e.heldAllowlist(ctx, conn, org, orgDir, dev)
 		if err != nil {

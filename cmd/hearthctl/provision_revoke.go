@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,17 +66,8 @@ func (e *env) provisionRevokeCtx(ctx context.Context, args []string) error {
 		return errors.New("provision revoke: --out and --publish go with --person")
 	}
 	res, err := provisioning.Revoke(*orgDir, m, *reason, e.now())
-	if res.Unreadable > 0 {
-		fmt.Fprintf(e.stderr, "warning: %d unreadable lines in %s were skipped\n", res.Unreadable, filepath.Join(*orgDir, provisioning.IssuedFile))
-	}
-	if err != nil {
-		return fmt.Errorf("provision %w", err) // "provision revoke: ..."
-	}
-	for _, r := range res.Revoked {
-		fmt.Fprintf(e.stdout, "revoked %s %s: certificate %s%s\n", r.Kind, r.ID, r.Serial, expires(r.NotAfter))
-	}
-	for _, r := range res.Already {
-		fmt.Fprintf(e.stdout, "already revoked %s %s: certificate %s (on %s)\n", r.Kind, r.ID, r.Serial, r.At.Format(time.DateOnly))
+	if err := e.printRevoked(*orgDir, res, err); err != nil {
+		return err
 	}
 	printCRLs(e.stdout, *orgDir, res.CRLs, "then restart the broker (systemctl restart mosquitto): a reload (SIGHUP) checks new\n"+
 		"connections against the new CRLs, but leaves a revoked device or person that is connected now connected")
@@ -87,18 +79,8 @@ func (e *env) provisionRevokeCtx(ctx context.Context, args []string) error {
 // asked.
 func (e *env) revokePerson(ctx context.Context, orgDir, person, reason, out string, publish bool) error {
 	pr, err := provisioning.RevokePerson(orgDir, person, reason, e.now())
-	res := pr.Certs
-	if res.Unreadable > 0 {
-		fmt.Fprintf(e.stderr, "warning: %d unreadable lines in %s were skipped\n", res.Unreadable, filepath.Join(orgDir, provisioning.IssuedFile))
-	}
-	if err != nil {
-		return fmt.Errorf("provision %w", err) // "provision revoke: ..."
-	}
-	for _, r := range res.Revoked {
-		fmt.Fprintf(e.stdout, "revoked %s %s: certificate %s%s\n", r.Kind, r.ID, r.Serial, expires(r.NotAfter))
-	}
-	for _, r := range res.Already {
-		fmt.Fprintf(e.stdout, "already revoked %s %s: certificate %s (on %s)\n", r.Kind, r.ID, r.Serial, r.At.Format(time.DateOnly))
+	if err := e.printRevoked(orgDir, pr.Certs, err); err != nil {
+		return err
 	}
 	if pr.NoCertificate {
 		fmt.Fprintf(e.stdout, "no certificate of %s in %s (a caller made with caller new?)\n", person, provisioning.IssuedFile)
@@ -106,11 +88,7 @@ func (e *env) revokePerson(ctx context.Context, orgDir, person, reason, out stri
 	if pr.Registry {
 		fmt.Fprintf(e.stdout, "%s marked revoked in the registry; their broker password is gone\n", person)
 	}
-	devs := make([]string, 0, len(pr.Allowlists))
-	for d := range pr.Allowlists {
-		devs = append(devs, d)
-	}
-	slices.Sort(devs)
+	devs := slices.Sorted(maps.Keys(pr.Allowlists))
 	for _, d := range devs {
 		fmt.Fprintf(e.stdout, "allowlist of %s signed again without %s: serial %d (recorded in %s)\n",
 			d, person, pr.Allowlists[d].Serial, filepath.Join(orgDir, provisioning.AllowlistsDir, d+".json"))
@@ -138,6 +116,24 @@ func (e *env) revokePerson(ctx context.Context, orgDir, person, reason, out stri
 	}
 	defer conn.Close()
 	return e.publishRecorded(ctx, conn, org, orgDir, pr.Allowlists)
+}
+
+// printRevoked says what a revoke did (or why it failed) with the
+// certificates.
+func (e *env) printRevoked(orgDir string, res provisioning.RevokeResult, err error) error {
+	if res.Unreadable > 0 {
+		fmt.Fprintf(e.stderr, "warning: %d unreadable lines in %s were skipped\n", res.Unreadable, filepath.Join(orgDir, provisioning.IssuedFile))
+	}
+	if err != nil {
+		return fmt.Errorf("provision %w", err) // "provision revoke: ..."
+	}
+	for _, r := range res.Revoked {
+		fmt.Fprintf(e.stdout, "revoked %s %s: certificate %s%s\n", r.Kind, r.ID, r.Serial, expires(r.NotAfter))
+	}
+	for _, r := range res.Already {
+		fmt.Fprintf(e.stdout, "already revoked %s %s: certificate %s (on %s)\n", r.Kind, r.ID, r.Serial, r.At.Format(time.DateOnly))
+	}
+	return nil
 }
 
 // provisionCRL: hearthctl provision crl --ca DIR signs both CRLs again,

@@ -3,9 +3,10 @@ package broker
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/hearth-home/hearth/provisioning"
@@ -127,26 +128,16 @@ func PeopleACL(reg provisioning.Registry, lists map[string]proto.Allowlist) []by
 			topics[p.ID] = append(topics[p.ID], adminBlock...)
 		}
 	}
-	devs := make([]string, 0, len(lists))
-	for d := range lists {
-		devs = append(devs, d)
-	}
-	sort.Strings(devs)
-	for _, d := range devs {
+	for _, d := range slices.Sorted(maps.Keys(lists)) {
 		for _, c := range lists[d].Callers {
 			if !reg.Revoked(c.ID) && len(c.Mode) > 0 {
 				topics[c.ID] = append(topics[c.ID], rights(d, c)...)
 			}
 		}
 	}
-	ids := make([]string, 0, len(topics))
-	for id := range topics {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	var b bytes.Buffer
 	b.WriteString(aclHeader)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(topics)) {
 		fmt.Fprintf(&b, "\nuser %s\n", id)
 		for _, l := range topics[id] {
 			b.WriteString(l + "\n")
