@@ -1459,8 +1459,8 @@ func sizedShot(t *testing.T, page context.Context, name string) {
 		return
 	}
 	for _, v := range []struct {
-		name string
-		w, h int64
+		name   string
+		w, h   int64
 		mobile bool
 	}{{"phone", 390, 844, true}, {"desktop", 1280, 800, false}} {
 		ctx, cancel := context.WithTimeout(page, 10*time.Second)
