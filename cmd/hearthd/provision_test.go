@@ -232,8 +232,34 @@ func TestProvisionEndToEnd(t *testing.T) {
 			t.Fatalf("%s: %v, %v; want 0600", f, fi.Mode(), err)
 		}
 	}
-	ctl(t, b.TLSURL(), "--tls", admin, "send", "message", "--to", "prov-e2e", "--days", "1", "Hello over TLS")
-	waitReady(t, b.URL(), "prov-e2e", 1, 15*time.Second)
+	// The bundle makes the device take only signed items: a person on its
+	// allowlist with the right to send signs, and the screen shows the
+	// name the organisation listed, not the one the item carries.
+	anna := filepath.Join(dir, "anna")
+	ctl(t, "mqtt://unused:1", "caller", "new", "--name", "Anna", "--id", "anna", "--out", anna)
+	ctl(t, b.TLSURL(), "--tls", admin, "allow", "--org", org, "--device", "prov-e2e", "--caller", anna, "--may", "send")
+	ctl(t, b.TLSURL(), "--tls", admin, "send", "message", "--to", "prov-e2e", "--days", "1", "--caller", anna, "Hello over TLS")
+	inv := waitReady(t, b.URL(), "prov-e2e", 1, 15*time.Second)
+	if it := inv.Items[0]; it.From != "Anna" || it.Sender != "anna" {
+		t.Errorf("signed item from %q sender %q, want Anna, anna", it.From, it.Sender)
+	}
+	// An unsigned one is refused, and says why.
+	now := time.Now().UTC().Truncate(time.Second)
+	unsigned, _ := json.Marshal(proto.Item{V: 1, ID: "m-unsigned", Device: "prov-e2e", Rev: 1, Kind: proto.KindMessage,
+		From: "Nurse Eva (North Care)", Text: "unsigned", Start: now, End: now.Add(time.Hour)})
+	pub(t, b.URL(), proto.ContentTopic("prov-e2e", "m-unsigned"), unsigned)
+	waitFor(t, 15*time.Second, "the unsigned item's refusal", func() bool {
+		inv, _ := inventory(t, b.URL(), "prov-e2e")
+		for _, r := range inv.Refused {
+			if r.ID == "m-unsigned" && r.Reason == "unsigned item: this screen takes only signed items" {
+				return true
+			}
+		}
+		return false
+	})
+	if inv, _ := inventory(t, b.URL(), "prov-e2e"); len(inv.Items) != 1 {
+		t.Errorf("items after the unsigned one = %+v, want Anna's alone", inv.Items)
+	}
 	d.stop()
 
 	// The next start needs neither the bundle nor --device-id.
