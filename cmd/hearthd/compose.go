@@ -30,6 +30,7 @@ import (
 	"github.com/hearth-home/hearth/media"
 	"github.com/hearth-home/hearth/media/photo"
 	hsync "github.com/hearth-home/hearth/sync"
+	"github.com/hearth-home/hearth/sync/proto"
 	"github.com/hearth-home/hearth/ui"
 	"github.com/hearth-home/hearth/ui/kiosk"
 )
@@ -122,7 +123,7 @@ func compose(cfg config.Config, tlsConf *tls.Config, prov *bundles, log *slog.Lo
 		RequireSignedItems: cfg.RequireSignedItems, ClockTrusted: func() bool { return r.live.Get().ClockTrusted() },
 	}
 	if r.calls != nil {
-		linkOpt.Calls = r.calls.mgr
+		linkOpt.Calls = allowlistNotice{CallSink: r.calls.mgr, changed: func() { r.health.hb.Poke() }}
 		// Signed items are judged against the same allowlist as calls.
 		linkOpt.Senders = r.calls.auth
 		// Carers on the allowlist book calls; without one, nobody can.
@@ -162,6 +163,21 @@ func compose(cfg config.Config, tlsConf *tls.Config, prov *bundles, log *slog.Lo
 		"data", cfg.Data, "headless", cfg.Headless, "locale", cfg.Locale, "night", s.NightHours, "dnd_until", s.DNDUntil,
 		"calls", s.Calls, "restarts", life.Restarts, "boots", life.Boots, "last_exit", life.LastExit)
 	return r, nil
+}
+
+// allowlistNotice sends a heartbeat soon after a new allowlist is
+// installed: it carries the serial the organisation signs the next above.
+type allowlistNotice struct {
+	hsync.CallSink
+	changed func()
+}
+
+func (a allowlistNotice) SetAllowlist(l proto.Allowlist) error {
+	err := a.CallSink.SetAllowlist(l)
+	if err == nil {
+		a.changed()
+	}
+	return err
 }
 
 // openStore opens the database. One bbolt cannot open (an SD card's

@@ -53,9 +53,8 @@ func newHealth(cfg config.Config, st *store.Store, link *hsync.Client, out *hsyn
 		// A device that needs a person says so in its lifecycle state.
 		OnGather: func(hb proto.Heartbeat) { link.SetAlert(status.Alert(hb)) },
 	}
-	if serial != nil {
-		h.hb.AllowlistSerial = serial
-	}
+	h.hb.AllowlistSerial = serial
+	h.hb.Init() // Poke may come before Run (a new allowlist)
 	return h
 }
 
