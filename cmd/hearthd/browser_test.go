@@ -1464,9 +1464,18 @@ func sizedShot(t *testing.T, page context.Context, name string) {
 		mobile bool
 	}{{"phone", 390, 844, true}, {"desktop", 1280, 800, false}} {
 		ctx, cancel := context.WithTimeout(page, 10*time.Second)
-		err := chromedp.Do(ctx, chromedp.EmulateViewport(v.w, v.h, chromedp.EmulateScale(1)))
+		opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
+		if v.mobile {
+			opts = append(opts, chromedp.EmulateMobile) // overlay scroll bars, touch
+		}
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(v.w, v.h, opts...))
 		var png []byte
 		if err == nil {
+			// A page wider than the phone scrolls sideways: a daughter
+			// would miss what is off to the right.
+			if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > int(v.w) {
+				t.Errorf("%s at %s size is %d px wide, more than the %d px of the screen", name, v.name, w, v.w)
+			}
 			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(90))
 		}
 		cancel()

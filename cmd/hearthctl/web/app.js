@@ -583,7 +583,9 @@ function answerLabel(answer, av, d) {
   };
   let text = texts[answer] || t("Not known yet if it takes calls");
   if (!may(d, "signalled") && !may(d, "forced")) return t("You may send to it, not call it");
-  const until = av && av.dnd_until ? new Date(av.dnd_until) : null;
+  // The state line says "Do not disturb until 14:30" already; during a
+  // call it says "In a call", so the end of do-not-disturb goes here.
+  const until = av && av.dnd_until && av.state !== "do_not_disturb" ? new Date(av.dnd_until) : null;
   if (until && !Number.isNaN(until.getTime())) {
     const when = T.when(until, w, lang());
     text = answer === "asleep" ? t("Do not disturb until {when} — only forced calls", { when }) : `${text} · ${t("do not disturb until {when}", { when })}`;

@@ -75,7 +75,6 @@ export function initContent(core) {
       $("send-photo-info").textContent = err.message;
     } finally {
       photoBusy = null;
-      input.value = "";
       renderPreview();
     }
   }
@@ -165,6 +164,8 @@ export function initContent(core) {
       if (photo) URL.revokeObjectURL(photo.url);
       photo = null;
       $("send-photo-info").textContent = "";
+      $("send-file").value = "";
+      $("send-camera").value = "";
       renderPreview();
       renderSendResult();
     } catch (x) {
