@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hearth-home/hearth/provisioning"
-	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -70,16 +69,12 @@ func (e *env) adminCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}
-	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
+	conn, scr, err := e.dialScreen(ctx, "admin", "hearthctl", device, *strict)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	screens, err := e.lookScreens(ctx, conn, "admin", []string{device}, *strict)
-	if err != nil {
-		return err
-	}
-	loc := screens[device].Loc(e.loc)
+	loc := scr.Loc(e.loc)
 	if cmd == proto.AdminSetDND {
 		if arg, err = dndArg(arg, *dndFor, *dndUntil, now, loc); err != nil {
 			return fmt.Errorf("admin: %w", err)

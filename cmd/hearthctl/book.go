@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hearth-home/hearth/provisioning"
-	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/proto"
 )
 
@@ -35,18 +34,14 @@ func (e *env) bookCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl-book", e.tls)
+	conn, scr, err := e.dialScreen(ctx, "book", "hearthctl-book", device, *strict)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	screens, err := e.lookScreens(ctx, conn, "book", []string{device}, *strict)
-	if err != nil {
-		return err
-	}
 	// HH:MM is the screen's clock: "at 14:00" is 14:00 where the
 	// resident is, and is printed so.
-	loc := screens[device].Loc(e.loc)
+	loc := scr.Loc(e.loc)
 	now := e.now().UTC().Truncate(time.Second)
 	// Each revision is numbered by when it was made, in milliseconds (a
 	// cancellation may follow its booking within the second), so a later

@@ -44,19 +44,18 @@ func (e *env) callCmd(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
 
-	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl-call", e.tls)
+	conn, scr, err := e.dialScreen(ctx, "call", "hearthctl-call", device, *strict)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	screens, err := e.lookScreens(ctx, conn, "call", []string{device}, *strict)
-	if err != nil {
-		return err
-	}
-	scr := screens[device]
 	loc := scr.Loc(e.loc)
 	if !scr.Reported {
 		fmt.Fprintf(e.stderr, "calling %s anyway; waiting up to %s for an answer (Ctrl-C to stop)\n", device, *wait)
+	}
+	if a := scr.Avail; a != nil && a.State == proto.AvailDoNotDisturb && !*forced && a.DNDUntil.After(e.now()) {
+		fmt.Fprintf(e.stderr, "%s is in do-not-disturb until %s%s: only forced calls are put through\n", device,
+			a.DNDUntil.In(loc).Format("15:04"), zoneNote(loc, e.loc, a.DNDUntil))
 	}
 	mode := proto.ModeSignalled
 	if *forced {

@@ -45,18 +45,14 @@ func (e *env) contentList(ctx context.Context, args []string) error {
 	if !proto.ValidID(*device) {
 		return fmt.Errorf("content ls: --device: %q is not a device id", *device)
 	}
-	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
+	conn, scr, err := e.dialScreen(ctx, "content ls", "hearthctl", *device, *strict)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	screens, err := e.lookScreens(ctx, conn, "content ls", []string{*device}, *strict)
-	if err != nil {
-		return err
-	}
 	// Times are the screen's: "what it shows on the 24th" is the 24th
 	// where the screen is.
-	loc := screens[*device].Loc(e.loc)
+	loc := scr.Loc(e.loc)
 	var when time.Time
 	if *at == "now" {
 		when = e.now()
@@ -235,14 +231,11 @@ func (e *env) contentRemove(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("content rm: %w", err)
 	}
-	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
+	conn, _, err := e.dialScreen(ctx, "content rm", "hearthctl", *device, *strict)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if _, err := e.lookScreens(ctx, conn, "content rm", []string{*device}, *strict); err != nil {
-		return err
-	}
 	rows, _, err := e.gather(ctx, conn, *device)
 	if err != nil {
 		return err
@@ -311,16 +304,12 @@ func (e *env) contentEdit(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("content edit: %w", err)
 	}
-	conn, err := hsync.DialTLS(ctx, e.broker, "hearthctl", e.tls)
+	conn, scr, err := e.dialScreen(ctx, "content edit", "hearthctl", *device, *strict)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	screens, err := e.lookScreens(ctx, conn, "content edit", []string{*device}, *strict)
-	if err != nil {
-		return err
-	}
-	loc := screens[*device].Loc(e.loc)
+	loc := scr.Loc(e.loc)
 	id := ids[0]
 	it, ok, err := e.current(ctx, conn, *device, id)
 	if err != nil {

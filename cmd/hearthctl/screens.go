@@ -136,6 +136,22 @@ func (e *env) lookScreens(ctx context.Context, conn *hsync.Conn, cmd string, dev
 	return got, nil
 }
 
+// dialScreen connects to the broker for a command on one device and looks
+// at what the broker retains about it (lookScreens). prefix names the
+// connection's client id.
+func (e *env) dialScreen(ctx context.Context, cmd, prefix, device string, strict bool) (*hsync.Conn, screen, error) {
+	conn, err := hsync.DialTLS(ctx, e.broker, prefix, e.tls)
+	if err != nil {
+		return nil, screen{}, err
+	}
+	screens, err := e.lookScreens(ctx, conn, cmd, []string{device}, strict)
+	if err != nil {
+		conn.Close()
+		return nil, screen{}, err
+	}
+	return conn, screens[device], nil
+}
+
 func quoteList(s []string) string {
 	q := make([]string, len(s))
 	for i, v := range s {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearth-home/hearth/device/callauth"
 	"github.com/hearth-home/hearth/media/photo"
 	"github.com/hearth-home/hearth/provisioning"
 	hsync "github.com/hearth-home/hearth/sync"
@@ -53,9 +54,31 @@ func newSender(t *testing.T, id, name string) (string, provisioning.Caller) {
 }
 
 // verifySigned checks it as a device does: a signed item whose signature
-// over SigningBytes verifies with the sender's public key.
+// over SigningBytes verifies with the sender's public key, and which the
+// device's checker (callauth) takes from a sender the allowlist lets send.
 func verifySigned(t *testing.T, it proto.Item, who provisioning.Caller) {
 	t.Helper()
+	org, err := provisioning.NewOrg(filepath.Join(t.TempDir(), "org"), "Org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chk, err := callauth.New(org.Public(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := org.Allow(proto.Allowlist{}, proto.AllowedCaller{ID: who.ID, Name: who.Name, Key: who.Public(),
+		Mode: []proto.CallMode{proto.RightSend}}, now)
+	if err := chk.SetAllowlist(list); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chk.CheckItem(it); err != nil {
+		t.Fatalf("the device's checker refuses item %s: %v", it.ID, err)
+	}
+	tampered := it
+	tampered.Rev++
+	if _, err := chk.CheckItem(tampered); err == nil {
+		t.Fatalf("the checker takes item %s with its revision changed after signing", it.ID)
+	}
 	if it.Sender != who.ID || len(it.Sig) != ed25519.SignatureSize {
 		t.Fatalf("item %s: sender %q, sig of %d bytes; want signed by %s", it.ID, it.Sender, len(it.Sig), who.ID)
 	}
@@ -324,6 +347,12 @@ func TestScreenZone(t *testing.T) {
 	if err != nil || !strings.Contains(out, "do_not_disturb until 20:01 CET") {
 		t.Errorf("fleet = %v\n%s\nwant do-not-disturb until 20:01 CET", err, out)
 	}
+	// A signalled call is told before it waits.
+	dir, _ := newSender(t, "anna", "Anna")
+	out, _ = runCtl(t, b.URL(), "call", "mum-kitchen", "--caller", dir, "--wait", "500ms")
+	if !strings.Contains(out, "do-not-disturb until 20:01 (the screen's time, Europe/Stockholm): only forced calls") {
+		t.Errorf("call during do-not-disturb said:\n%s\nwant its end on the screen's clock", out)
+	}
 }
 
 func TestDemoContentIdempotent(t *testing.T) {
@@ -333,7 +362,8 @@ func TestDemoContentIdempotent(t *testing.T) {
 		t.Fatalf("demo-photos: %v\n%s", err, out)
 	}
 	keys := t.TempDir()
-	if _, err := provisioning.NewCaller(filepath.Join(keys, "anna"), "anna", "Anna"); err != nil {
+	anna, err := provisioning.NewCaller(filepath.Join(keys, "anna"), "anna", "Anna")
+	if err != nil {
 		t.Fatal(err)
 	}
 	var first map[string]proto.Item
@@ -359,6 +389,9 @@ func TestDemoContentIdempotent(t *testing.T) {
 	for id, it := range first {
 		if (it.Sender != "") != (it.From == "Anna") {
 			t.Errorf("%s from %s: sender %q; want Anna's items signed (her key is in --keys), the rest unsigned", id, it.From, it.Sender)
+		}
+		if it.Sender != "" {
+			verifySigned(t, it, anna)
 		}
 	}
 }
