@@ -406,9 +406,10 @@ func TestWebAppAccessibility(t *testing.T) {
 	eva := o.person("nurse-eva", "Nurse Eva")
 	o.allow("mum-kitchen", eva, proto.ModeForced, proto.ModeSignalled, proto.RightBook, proto.RightSend)
 	o.allow("mum-bedroom", eva, proto.ModeSignalled, proto.RightSend)
-	kitchen := startScreen(t, o, "mum-kitchen", "Mum's kitchen", false, signedOnly()...)
-	startScreen(t, o, "mum-bedroom", "Mum's bedroom", false, signedOnly()...)
-	ctl(t, b.URL(), "send", "message", "--to", kitchen.id, "--days", "1", "Hello from the test")
+	// The kitchen draws (so its receipts fill the activity view), both
+	// take calls (test camera and microphone).
+	kitchen := startScreen(t, o, "mum-kitchen", "Mum's kitchen", true, append(signedOnly(), "--media", "test")...)
+	startScreen(t, o, "mum-bedroom", "Mum's bedroom", false, append(signedOnly(), "--media", "test")...)
 	browser := newWebBrowser(t)
 	url := startWebApp(t, b.WSURL(), eva)
 
@@ -424,6 +425,9 @@ func TestWebAppAccessibility(t *testing.T) {
 
 	page := openWebApp(t, browser, url, eva, false)
 	waitDevice(t, page, "mum-kitchen", func(d pageDevice) bool { return d.Online })
+	// Something for "What it shows" to list.
+	eval[any](t, page, `hearth.send({kind: "message", text: "Hello from the test", devices: ["`+kitchen.id+`"], days: 1})`)
+	waitReady(t, b.URL(), kitchen.id, 1, 30*time.Second)
 	for _, v := range []viewport{phone, desktop} {
 		setViewport(t, page, v)
 		for _, view := range []struct{ tab, section string }{
@@ -437,6 +441,7 @@ func TestWebAppAccessibility(t *testing.T) {
 				waitTrue(t, page, "the message listed", `document.querySelectorAll("#shows-list li.item").length > 0`)
 			case "activity":
 				setField(t, page, "#activity-device", "mum-kitchen")
+				waitTrue(t, page, "the screen's activity", `document.querySelectorAll("#activity-list li").length > 0`)
 			}
 			name := view.section + " at " + v.name
 			checkAxe(t, page, name)
@@ -445,6 +450,25 @@ func TestWebAppAccessibility(t *testing.T) {
 			viewShot(t, page, view.section+"-"+v.name)
 		}
 	}
+
+	// The other languages: the page's words and <html lang> change, and
+	// the main views still pass.
+	setViewport(t, page, phone)
+	english := eval[string](t, page, `document.getElementById("tab-send").textContent.trim()`)
+	for _, l := range []string{"sv", "fi", "de"} {
+		setField(t, page, "#lang", l)
+		waitTrue(t, page, "the page in "+l, `document.documentElement.lang === "`+l+`"`)
+		if got := eval[string](t, page, `document.getElementById("tab-send").textContent.trim()`); got == english {
+			t.Errorf("in %s the Send tab still reads %q", l, got)
+		}
+		for _, view := range []struct{ tab, section string }{{"#tab-screens", "home"}, {"#tab-send", "send"}} {
+			click(t, page, view.tab)
+			waitTrue(t, page, "the "+view.section+" view", `!document.getElementById("`+view.section+`").hidden`)
+			checkAxe(t, page, view.section+" in "+l)
+			viewShot(t, page, view.section+"-phone-"+l)
+		}
+	}
+	setField(t, page, "#lang", "en")
 }
 
 // openTab opens url in a new tab and waits until window.hearth exists.
