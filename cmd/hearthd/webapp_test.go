@@ -445,6 +445,9 @@ func TestWebAppAccessibility(t *testing.T) {
 			}
 			name := view.section + " at " + v.name
 			checkAxe(t, page, name)
+			if v.mobile {
+				noSideways(t, page, name)
+			}
 			stops := tabWalk(t, page, name)
 			t.Logf("%s: %d Tab stops", name, len(stops))
 			viewShot(t, page, view.section+"-"+v.name)
@@ -469,6 +472,23 @@ func TestWebAppAccessibility(t *testing.T) {
 		}
 	}
 	setField(t, page, "#lang", "en")
+}
+
+// noSideways fails when the page is wider than the phone's screen (a
+// person would have to scroll sideways), naming what sticks out.
+func noSideways(t *testing.T, page context.Context, view string) {
+	t.Helper()
+	out := eval[[]string](t, page, `(() => {
+	  const w = document.documentElement.clientWidth;
+	  return [...document.body.querySelectorAll("*")].filter(e => e.offsetParent !== null || e.tagName === "FIELDSET")
+	    .map(e => [e, e.getBoundingClientRect()]).filter(([e, r]) => r.width > 0 && r.right > w + 0.5)
+	    .map(([e, r]) => (e.id ? "#" + e.id : e.tagName.toLowerCase() + (e.className ? "." + String(e.className).split(" ")[0] : "")) +
+	      " right edge " + Math.round(r.right) + " > " + w)
+	    .slice(0, 10);
+	})()`)
+	if len(out) > 0 {
+		t.Errorf("%s: wider than the screen (scrolls sideways): %v", view, out)
+	}
 }
 
 // openTab opens url in a new tab and waits until window.hearth exists.
