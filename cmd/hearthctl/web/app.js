@@ -140,6 +140,7 @@ function wire() {
     e.preventDefault();
     uiLogin();
   });
+  $("key-file").addEventListener("change", () => keyFilesChosen());
   $("login-id").addEventListener("change", () => showLogin());
   $("login-id").addEventListener("input", () => showLogin());
   $("takeover").addEventListener("click", () => takeover());
@@ -232,6 +233,25 @@ async function importKey(pem, id) {
   return { id, publicKey: k.publicKey };
 }
 
+// chosenKey is the text of the PEM private key among the chosen files.
+async function chosenKey() {
+  for (const f of $("key-file").files || []) {
+    if (f.size > 64 * 1024) continue;
+    const text = await f.text();
+    if (text.includes("-----BEGIN PRIVATE KEY-----")) return text;
+  }
+  return "";
+}
+
+// A broker-password file chosen with the key fills in the password.
+async function keyFilesChosen() {
+  for (const f of $("key-file").files || []) {
+    if (f.name === "broker-password" && f.size < 1024 && !$("login-password").value) {
+      $("login-password").value = (await f.text()).trim();
+    }
+  }
+}
+
 async function uiLogin() {
   const id = $("login-id").value.trim();
   const pw = $("login-password").value;
@@ -240,9 +260,12 @@ async function uiLogin() {
   try {
     if (!P.validID(id)) throw new Error(t("Write your user name (letters, digits, dots, dashes)."));
     if (!pw) throw new Error(t("Write your password."));
-    const file = $("key-file").files && $("key-file").files[0];
+    if (!$("key-box").hidden && !(await chosenKey()) && !$("key-paste").value.trim()) {
+      throw new Error(t("This browser does not have your key yet: choose your key file (caller.key)."));
+    }
+    const pem = await chosenKey();
     const pasted = $("key-paste").value.trim();
-    if (file) await importKey(await file.text(), id);
+    if (pem) await importKey(pem, id);
     else if (pasted) await importKey(pasted, id);
     $("login-submit").disabled = true;
     await login(id, pw);
