@@ -148,6 +148,7 @@ func TestClearErrors(t *testing.T) {
 		"until and days":   {[]string{"send", "message", "--to", "a", "--days", "1", "--until", "2026-12-01", "hi"}, "not both"},
 		"bad until":        {[]string{"send", "message", "--to", "a", "--until", "Tuesday", "hi"}, "--until"},
 		"ends before":      {[]string{"send", "message", "--to", "a", "--until", "2026-11-01", "hi"}, "not after start"},
+		"ended":            {[]string{"send", "message", "--to", "a", "--start", "2026-11-01", "--until", "2026-11-02", "hi"}, "before now"},
 		"not a photo":      {[]string{"send", "photo", "--to", "a", notPhoto}, "not a JPEG, PNG or WebP"},
 		"missing photo":    {[]string{"send", "photo", "--to", "a", "/nonexistent.jpg"}, "no such file"},
 		"ls without dev":   {[]string{"content", "ls"}, "--device"},

@@ -283,6 +283,11 @@ func (e *env) publishItem(ctx context.Context, it proto.Item, devices []string, 
 			return fmt.Errorf("item for %s: %w", d, err)
 		}
 	}
+	if len(items) > 0 && !items[0].End.After(e.now()) {
+		// A screen refuses a signed item that has already ended (expired)
+		// and would never show an unsigned one.
+		return fmt.Errorf("send %s: it would end at %s, before now: nothing sent", it.Kind, items[0].End.In(e.loc).Format("Mon 2 Jan 15:04"))
+	}
 	switch {
 	case who == nil:
 		fmt.Fprintln(e.stderr, unsignedWarning)

@@ -438,3 +438,44 @@ func TestCallLimit(t *testing.T) {
 		t.Errorf("the end was told %d times, want once", n)
 	}
 }
+
+// TestActivityNamesItems: hearthctl activity against a broker names items
+// by their text: from the event's item_text, or for an older device's
+// event from its inventory.
+func TestActivityNamesItems(t *testing.T) {
+	b := mqtttest.Start(t)
+	reportAs(t, b.URL(), "mum-kitchen", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := hsync.Dial(ctx, b.URL(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pub := func(topic string, v any) {
+		t.Helper()
+		p, _ := json.Marshal(v)
+		if err := conn.Publish(ctx, topic, p, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub(proto.InventoryTopic("mum-kitchen"), proto.Inventory{V: 1, Device: "mum-kitchen", Time: now, Items: []proto.InventoryItem{
+		{ID: "p-old", Rev: 1, Kind: proto.KindPhoto, From: "Anna", Text: "Ella's first bike", Start: now, End: now.Add(time.Hour), State: proto.StateReady},
+	}})
+	for _, a := range []proto.Activity{
+		{ID: "e1", Seq: 1, Time: now, Type: "item_shown", Item: "p-old"},
+		{ID: "e2", Seq: 2, Time: now, Type: "item_shown", Item: "m-new", ItemKind: proto.KindMessage, ItemText: "Tea at four"},
+	} {
+		a.V, a.Device = 1, "mum-kitchen"
+		pub(proto.ActivityTopic("mum-kitchen", a.ID), a)
+	}
+	out, err := runCtl(t, b.URL(), "activity", "mum-kitchen", "--quiet", "200ms")
+	if err != nil {
+		t.Fatalf("activity: %v\n%s", err, out)
+	}
+	for _, want := range []string{`photo "Ella's first bike"`, `message "Tea at four"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("activity printed:\n%s\nwant %s", out, want)
+		}
+	}
+}
