@@ -49,7 +49,7 @@ func (e *env) sendFlagSet(name string, f *sendFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.StringVar(&f.to, "to", "", "device `id`s, comma separated")
-	fs.StringVar(&f.from, "from", defaultFrom(), "sender `name` shown on screen")
+	fs.StringVar(&f.from, "from", defaultFrom(), "sender `name` shown on screen, for an unsigned item (a signed one shows the name listed for the key)")
 	fs.StringVar(&f.id, "id", "", "item `id` (to edit an item; default a new one)")
 	fs.StringVar(&f.start, "start", "", "show from `TIME` (default now)")
 	fs.StringVar(&f.until, "until", "", "show until `TIME`")
