@@ -185,7 +185,10 @@ func (e *env) activity(ctx context.Context, args []string) error {
 	}
 	// The events are the screen's: on its clock. Older events name only
 	// an item's id; the inventory knows the text of the items it holds.
-	al := activityLines{loc: screens[device].Loc(e.loc), items: e.itemTexts(ctx, link.conn, device)}
+	al := activityLines{loc: screens[device].Loc(e.loc), items: e.itemTexts(ctx, link.conn, device), width: e.width}
+	if al.width == 0 {
+		al.width = termWidth(e.stdout)
+	}
 	if note := zoneNote(al.loc, e.loc, e.now()); note != "" && !*asJSON {
 		fmt.Fprintf(e.stderr, "times are%s\n", note)
 	}
@@ -277,18 +280,31 @@ func (e *env) itemTexts(ctx context.Context, conn *hsync.Conn, device string) ma
 }
 
 // The table has fixed widths so that lines printed later (--follow) line
-// up with the first ones.
-const activityFormat = "%-19s  %-14s  %-30s  %-22s  %s\n"
+// up with the first ones: 100 characters, or the terminal's width down to
+// 80, taken off the WHAT and REASON columns.
+func (al activityLines) widths() (what, reason int) {
+	less := 0
+	if al.width > 0 && al.width < 100 {
+		less = 100 - max(al.width, 80)
+	}
+	return 30 - less/2, 22 - (less - less/2)
+}
+
+func (al activityLines) format(when, typ, what, reason, dur string) string {
+	ww, rw := al.widths()
+	return fmt.Sprintf("%-19s  %-14s  %-*s  %-*s  %s\n", when, typ, ww, clip(what, ww), rw, clip(reason, rw), dur)
+}
 
 // activityLines prints activity events as table lines: times on the
 // screen's clock, items by their text.
 type activityLines struct {
 	loc   *time.Location
 	items map[string]itemText // from the inventory, for events without item_text
+	width int                 // a reason cut in its column follows in full, wrapped to this
 }
 
 func (al activityLines) header(w io.Writer) {
-	fmt.Fprintf(w, activityFormat, "TIME", "TYPE", "WHAT", "REASON", "DURATION")
+	fmt.Fprint(w, al.format("TIME", "TYPE", "WHAT", "REASON", "DURATION"))
 }
 
 // what names an event's item by its kind and text: `photo "Ella's bike"`,
@@ -332,6 +348,13 @@ func (al activityLines) line(w io.Writer, a proto.Activity) {
 	if a.Count > 1 {
 		reason = fmt.Sprintf("%dx %s", a.Count, reason) // refusals counted over a window
 	}
-	fmt.Fprintf(w, activityFormat, a.Time.In(al.loc).Format("Mon 2 Jan 15:04:05"), a.Type,
-		dash(clip(what, 30)), dash(clip(reason, 22)), dur)
+	fmt.Fprint(w, al.format(a.Time.In(al.loc).Format("Mon 2 Jan 15:04:05"), a.Type, dash(what), dash(reason), dur))
+	if _, rw := al.widths(); clip(reason, rw) != reason && al.width > 0 {
+		// The reason says why something was refused: all of it, on the
+		// next lines, under the type.
+		const indent = 21
+		for _, l := range strings.Split(wrap(reason, al.width-indent, 0), "\n") {
+			fmt.Fprintf(w, "%s%s\n", strings.Repeat(" ", indent), l)
+		}
+	}
 }

@@ -324,6 +324,20 @@ func TestActivityShowsItemText(t *testing.T) {
 			t.Errorf("line(%+v) = %q, want %s", tc.a, buf.String(), tc.want)
 		}
 	}
+	// A reason too long for its column follows in full, within the width.
+	al.width = 80
+	long := "unsigned item: this screen takes only signed items (item m-abc rev 2)"
+	var buf strings.Builder
+	al.line(&buf, proto.Activity{Type: "input_refused", Item: "m-abc", Reason: long})
+	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	if len(lines) < 2 || strings.Join(strings.Fields(strings.Join(lines[1:], " ")), " ") != long {
+		t.Errorf("a long reason printed as:\n%s\nwant it in full after the line", buf.String())
+	}
+	for _, l := range lines {
+		if n := len([]rune(l)); n > 80 {
+			t.Errorf("line of %d characters: %q", n, l)
+		}
+	}
 }
 
 func TestScreenZone(t *testing.T) {
