@@ -275,6 +275,41 @@ func TestWebAppShowsDateAndRemoves(t *testing.T) {
 		t.Errorf("today the page lists %v, want only today's photo %s", ids, photoID)
 	}
 
+	// Anna moves the birthday message a day on, from the page: the device
+	// takes the new revision and the days' lists follow.
+	var bdayRev uint64
+	inv0, _ := inventory(t, b.URL(), "mum-kitchen")
+	for _, it := range inv0.Items {
+		if it.ID == bdayID {
+			bdayRev = it.Rev
+		}
+	}
+	dayY, untilY := dayX.AddDate(0, 0, 1), untilX.AddDate(0, 0, 1)
+	setField(t, page, "#shows-date", dayX.Format("2006-01-02"))
+	item := `#shows-list li.item[data-item="` + bdayID + `"]`
+	waitTrue(t, page, "the birthday message listed", `!!document.querySelector('`+item+`')`)
+	click(t, page, item+" .edit")
+	waitTrue(t, page, "the edit form", `(() => { const f = document.querySelector('`+item+` .edit-form'); return !!f && !f.hidden })()`)
+	setField(t, page, item+" .edit-start", dayY.Format("2006-01-02T15:04"))
+	setField(t, page, item+" .edit-end", untilY.Format("2006-01-02T15:04"))
+	viewShot(t, page, "shows-edit-desktop")
+	click(t, page, item+" .edit-save")
+	waitFor(t, 30*time.Second, "the moved message on the device", func() bool {
+		inv, _ := inventory(t, b.URL(), "mum-kitchen")
+		for _, it := range inv.Items {
+			if it.ID == bdayID {
+				return it.Rev > bdayRev && it.Start.Equal(dayY) && it.End.Equal(untilY) && it.State != proto.StateRefused
+			}
+		}
+		return false
+	})
+	if ids := listed(dayX); len(ids) != 0 {
+		t.Errorf("after moving the birthday message on %s the page still lists %v", dayX.Format("Mon 2 Jan"), ids)
+	}
+	if ids := listed(dayY); len(ids) != 1 || ids[0] != bdayID {
+		t.Errorf("on %s the page lists %v, want the moved birthday message", dayY.Format("Mon 2 Jan"), ids)
+	}
+
 	// Bob sees Anna's photo, without a Remove.
 	setViewport(t, bobPage, desktop)
 	click(t, bobPage, "#tab-shows")
