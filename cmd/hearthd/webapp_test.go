@@ -171,6 +171,61 @@ func TestWebAppSendsToScreens(t *testing.T) {
 	}
 	// The headless screen's carousel (its log display) has it too.
 	bedroom.d.waitLog(msgID["mum-bedroom"], 20*time.Second)
+
+	// A phone camera's whole photo (12 megapixels, many megabytes, over
+	// what one message may carry): the page makes it small enough and the
+	// screen shows it.
+	big := noisyJPEG(t, 4032, 3024, color.RGBA{40, 170, 90, 255})
+	if len(big) <= proto.MaxPayload {
+		t.Fatalf("the test photo is only %d bytes; want more than a message carries", len(big))
+	}
+	click(t, page, "#send-kind-photo")
+	eval[any](t, page, `document.querySelectorAll('#send-screens input[name=screen]:checked').forEach(e => { if (e.value !== "mum-kitchen") e.click() })`)
+	upload(t, page, "#send-file", writePhoto(t, "family.jpg", big))
+	clearField(t, page, "#send-text")
+	typeInto(t, page, "#send-text", "The whole family")
+	waitText(t, page, 30*time.Second, "the photo made smaller", "#send-photo-info", func(s string) bool { return strings.Contains(s, "1920") })
+	click(t, page, "#send-submit")
+	waitText(t, page, 60*time.Second, "the big photo sent", `#send-result li[data-device="mum-kitchen"]`, func(s string) bool { return strings.Contains(s, "On ") })
+	waitFor(t, 60*time.Second, "the big photo ready on the kitchen screen", func() bool {
+		inv, _ := inventory(t, b.URL(), "mum-kitchen")
+		for _, it := range inv.Items {
+			if it.Text == "The whole family" {
+				if it.State == proto.StateRefused {
+					t.Fatalf("the kitchen refused the big photo: %s", it.Reason)
+				}
+				return it.State == proto.StateReady
+			}
+		}
+		return false
+	})
+	green := color.RGBA{40, 170, 90, 255}
+	kitchen.waitShot(t, 60*time.Second, "webapp-device-big-photo.png", "the big photo", func(img image.Image) bool {
+		return hasColour(img, mid(25, 75), green, 60, 0.6)
+	})
+}
+
+// noisyJPEG is a w x h photo of colour c with strong grain, which JPEG
+// cannot squeeze: several megabytes, like a phone camera's.
+func noisyJPEG(t *testing.T, w, h int, c color.RGBA) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	seed := uint32(2463534242)
+	for i := 0; i < len(img.Pix); i += 4 {
+		seed ^= seed << 13
+		seed ^= seed >> 17
+		seed ^= seed << 5
+		n := int(seed%81) - 40
+		for k, v := range []uint8{c.R, c.G, c.B} {
+			img.Pix[i+k] = uint8(max(0, min(255, int(v)+n+int((seed>>(8*k))%21)-10)))
+		}
+		img.Pix[i+3] = 255
+	}
+	var out bytes.Buffer
+	if err := jpeg.Encode(&out, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 // "What Mum's screen shows" on a date: a birthday message sent from the
