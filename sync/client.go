@@ -349,10 +349,10 @@ func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, er
 			return true, fmt.Errorf("subscribe calls: %w", err)
 		}
 	}
-	// Content after the allowlist, so that retained signed items are
-	// judged against the retained list: a device that holds none waits
-	// for it a little (the broker sends it right after the subscription).
-	c.awaitAllowlist(ctx)
+	// Content after the allowlist, so that the broker sends the retained
+	// list before the retained items. Handlers run side by side: a signed
+	// item that finds no list yet waits for it in its own handler
+	// (awaitAllowlist), nothing else does.
 	// A new session: subscribe, which also brings the retained items. So
 	// does a new database under an old session (a factory reset, a
 	// database set aside): the broker sent those items to the old one.

@@ -347,9 +347,9 @@ func TestUnsignedRefusedWhenRequired(t *testing.T) {
 	}
 }
 
-// Retained signed items and the retained allowlist reach a fresh device
-// together: content waits for the list, so none is refused as "no
-// allowlist".
+// Signed items that reach a device before any allowlist wait for one (up
+// to 3 s after the connection came up), so none is refused as "no
+// allowlist" when the list comes a moment later.
 func TestSignedItemsWaitForTheAllowlist(t *testing.T) {
 	b := mqtttest.Start(t)
 	r := &signedRig{rig: newStoppedRig(t, b), clk: &setClock{now: t1}}
@@ -360,8 +360,8 @@ func TestSignedItemsWaitForTheAllowlist(t *testing.T) {
 	for i, id := range []string{"m-1", "m-2", "m-3"} {
 		r.send(signedItem(id, uint64(i+1), "anna", annaKey, "retained "+id, nil))
 	}
+	r.startSigned(true) // items arrive, the list does not exist yet
 	r.publish(proto.AllowlistTopic(dev), testAllowlist(5), true)
-	r.startSigned(true)
 	waitFor(t, 10*time.Second, "the retained signed items", func() bool {
 		l := r.live()
 		return l["m-1"] == 1 && l["m-2"] == 2 && l["m-3"] == 3
