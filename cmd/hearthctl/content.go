@@ -86,6 +86,9 @@ func (e *env) contentList(ctx context.Context, args []string) error {
 		fmt.Fprintf(e.stdout, "device %s has not reported yet; showing what was sent%s\n", *device, note)
 	} else {
 		fmt.Fprintf(e.stdout, "device %s reported at %s%s\n", *device, inv.Time.In(loc).Format("Mon 2 Jan 15:04:05"), note)
+		if inv.Truncated {
+			fmt.Fprintf(e.stdout, "its report is cut short: %d of its items are left out (see docs/protocol.md for which are listed)\n", inv.Omitted)
+		}
 	}
 	width := e.width
 	if width == 0 {
