@@ -1487,3 +1487,154 @@ func sizedShot(t *testing.T, page context.Context, name string) {
 		}
 	}
 }
+
+// The page against a broker that checks passwords on its WebSockets
+// listener and ties client ids to user names, as the shipped one
+// (docs/broker.md): a wrong password says so and does not retry; the right
+// one connects and lists the screen; the same person opening a second tab
+// takes the session over, and the first says so, offers "Use it here" and
+// does not fight back; a broker that goes away is "cannot reach", never "No
+// screens yet".
+func TestBrowserWebAppLogin(t *testing.T) {
+	if reexecInNetns(t) {
+		return
+	}
+	dir := t.TempDir()
+	passwd := filepath.Join(dir, "people.passwd")
+	if out, err := exec.Command("mosquitto_passwd", "-c", "-b", passwd, "nurse-eva", "right horse battery").CombinedOutput(); err != nil {
+		t.Skipf("mosquitto_passwd: %v %s", err, out)
+	}
+	b := mqtttest.StartConf(t, 2, func(ports []int) string {
+		return fmt.Sprintf("per_listener_settings true\nlistener %d 127.0.0.1\nallow_anonymous true\n"+
+			"listener %d 127.0.0.1\nprotocol websockets\nallow_anonymous false\npassword_file %s\nuse_username_as_clientid true\n",
+			ports[0], ports[1], passwd)
+	})
+	ws := fmt.Sprintf("ws://127.0.0.1:%d", freeWSPort(t, b))
+	keys := t.TempDir()
+	orgDir, evaDir := filepath.Join(keys, "org"), filepath.Join(keys, "eva")
+	ctl(t, b.URL(), "provision", "ca", "init", "--out", orgDir, "--name", "North Care")
+	ctl(t, b.URL(), "caller", "new", "--name", "Nurse Eva", "--id", "nurse-eva", "--out", evaDir)
+	org, err := provisioning.LoadOrg(orgDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eva, err := provisioning.LoadCaller(evaDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishJSON(t, b.URL(), proto.AllowlistTopic("mum-kitchen"), org.Allow(proto.Allowlist{},
+		proto.AllowedCaller{ID: "nurse-eva", Name: "Nurse Eva", Key: eva.Public(), Mode: []proto.CallMode{proto.ModeSignalled, proto.RightSend}}, time.Now()))
+
+	w := startCommand(t, nil, filepath.Join(binDir, "hearthctl"), "web", "--caller", evaDir, "--ws", ws, "--listen", "127.0.0.1:0")
+	w.waitLog("open http://", 10*time.Second)
+	url := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+/)`).FindStringSubmatch(w.log.String())[1]
+	pem, err := os.ReadFile(filepath.Join(evaDir, provisioning.CallerKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(string(pem))
+	browser := newBrowser(t)
+	open := func() context.Context {
+		ctx, cancel := chromedp.NewContext(browser)
+		t.Cleanup(cancel)
+		if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+			t.Fatal(err)
+		}
+		waitTrueB(t, ctx, `typeof hearth === "object" && !!hearth.login`)
+		return ctx
+	}
+	state := func(page context.Context) string { return eval[string](t, page, `hearth.connection().state`) }
+	noScreensShown := func(page context.Context) bool { return eval[bool](t, page, `!document.getElementById("none").hidden`) }
+
+	first := open()
+	eval[any](t, first, `hearth.importKey(`+string(js)+`, "nurse-eva")`)
+	if err := evalErr(first, `hearth.login("nurse-eva", "wrong horse")`); err == nil {
+		t.Errorf("login with a wrong password succeeded")
+	}
+	if s := state(first); s != "wrong_password" || !strings.Contains(eval[string](t, first, `document.getElementById("link").textContent`), "password is wrong") {
+		t.Errorf("after a wrong password the page is %q, %q", s, eval[string](t, first, `document.getElementById("link").textContent`))
+	}
+	time.Sleep(4 * time.Second) // it must not try again by itself (the broker would count the failures)
+	if s := state(first); s != "wrong_password" || noScreensShown(first) || eval[bool](t, first, `document.getElementById("login").hidden`) {
+		t.Errorf("4 s after a wrong password the page is %q (No screens yet shown: %v), want the login form again", s, noScreensShown(first))
+	}
+	sizedShot(t, first, "wrong-password")
+
+	eval[any](t, first, `hearth.login("nurse-eva", "right horse battery")`)
+	waitDevice(t, first, "mum-kitchen", func(pageDevice) bool { return true })
+
+	// The same person in a second tab: the broker closes the first one's
+	// session (reason 0x8E), which says so and stays off.
+	second := open()
+	eval[any](t, second, `hearth.login("nurse-eva", "right horse battery")`)
+	waitTrueB(t, first, `hearth.connection().state === "taken_over" && !document.getElementById("takeover").hidden`)
+	if got := eval[string](t, first, `document.getElementById("link").textContent`); !strings.Contains(got, "somewhere else") {
+		t.Errorf("the first tab says %q, want that Hearth was opened somewhere else", got)
+	}
+	sizedShot(t, first, "taken-over")
+	time.Sleep(4 * time.Second)
+	if s := state(second); s != "connected" {
+		t.Errorf("the second tab is %q 4 s after taking over, want connected (the first must not fight back)", s)
+	}
+	// Use it here: the first takes it back.
+	eval[any](t, first, `document.getElementById("takeover").click()`)
+	waitTrueB(t, first, `hearth.connection().state === "connected"`)
+	waitTrueB(t, second, `hearth.connection().state === "taken_over"`)
+
+	// Another device (another browser: no BroadcastChannel between them,
+	// and Mosquitto's WebSockets listener drops the 0x8E): the first page
+	// gives way after one round of knocking each other off, and the newer
+	// one stays.
+	otherBrowser := newBrowser(t)
+	octx, ocancel := chromedp.NewContext(otherBrowser)
+	t.Cleanup(ocancel)
+	if err := chromedp.Do(octx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	waitTrueB(t, octx, `typeof hearth === "object" && !!hearth.login`)
+	eval[any](t, octx, `hearth.importKey(`+string(js)+`, "nurse-eva").then(() => hearth.login("nurse-eva", "right horse battery"))`)
+	waitTrueB(t, first, `hearth.connection().state === "taken_over"`)
+	time.Sleep(4 * time.Second)
+	if s := state(octx); s != "connected" {
+		t.Errorf("the other device is %q after the first gave way, want connected", s)
+	}
+	if s := state(first); s != "taken_over" {
+		t.Errorf("the first page is %q, want it to stay off", s)
+	}
+
+	// The broker goes away: cannot reach, retrying; the screen stays, and
+	// never "No screens yet". (Not within 10 s of the fight above: a
+	// connection closed twice within 10 s reads as being taken over.)
+	time.Sleep(7 * time.Second)
+	b.Stop()
+	waitTrueB(t, octx, `hearth.connection().state === "unreachable"`)
+	if got := eval[string](t, octx, `document.getElementById("link").textContent`); !strings.Contains(got, "Cannot reach the Hearth service") {
+		t.Errorf("without the broker the page says %q", got)
+	}
+	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		if noScreensShown(octx) {
+			t.Fatalf("the page says No screens yet while it cannot reach the broker")
+		}
+	}
+	sizedShot(t, octx, "unreachable")
+}
+
+// freeWSPort is the WebSockets listener of a StartConf broker: its second port.
+func freeWSPort(t *testing.T, b *mqtttest.Broker) int {
+	t.Helper()
+	m := regexp.MustCompile(`listener (\d+) 127\.0\.0\.1\nprotocol websockets`).FindStringSubmatch(readFile(t, filepath.Join(b.Dir, "mosquitto.conf")))
+	if m == nil {
+		t.Fatal("no websockets listener in the broker's config")
+	}
+	p, _ := strconv.Atoi(m[1])
+	return p
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

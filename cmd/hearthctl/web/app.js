@@ -297,8 +297,44 @@ async function login(id, password) {
   return p;
 }
 
+// Taking over: the broker keeps one session per person (the client id is
+// the user name), so a second tab or device of the same person closes the
+// first. MQTT 5 says so with DISCONNECT 0x8E, but Mosquitto 2.0's
+// WebSockets listener closes the socket before that packet leaves, so the
+// page also notices it two ways: another tab of this browser says on a
+// BroadcastChannel that it logged in as the same person; and a connection
+// that was closed once and is closed again within 10 s of connecting again
+// is being fought over (the other side reconnects too), so this page gives
+// way instead of knocking the other off every few seconds.
+const tabID = P.randomID("tab-");
+const tabs = "BroadcastChannel" in window ? new BroadcastChannel("hearth-tabs") : null;
+if (tabs) {
+  tabs.onmessage = (e) => {
+    const m = e.data || {};
+    if (m.type === "login" && me && m.id === me.id && m.tab !== tabID && client && conn.state !== "taken_over") takenOver();
+  };
+}
+let closedOnce = false; // closed by the other end since the last stable connection
+let connectedAt = 0;
+let up = false; // this connection's subscriptions were granted and it has not closed since
+
+function takenOver() {
+  setConn("taken_over");
+  if (client) {
+    const c = client;
+    client = null;
+    c.end(true);
+  }
+  if (loginWait) {
+    loginWait.reject(new Error(conn.text));
+    loginWait = null;
+  }
+}
+
 function connect() {
+  up = false;
   setConn("connecting");
+  if (tabs) tabs.postMessage({ type: "login", id: me.id, tab: tabID });
   const c = mqtt.connect(cfg.ws, {
     protocolVersion: 5,
     clientId: me.id, // the broker ties client ids to the user name
@@ -321,6 +357,9 @@ function connect() {
         return;
       }
       subscribedAt = Date.now();
+      connectedAt = subscribedAt;
+      up = true;
+      setTimeout(() => { if (client === c && conn.state === "connected" && Date.now() - connectedAt >= 10000) closedOnce = false; }, 10050);
       everConnected = true;
       setConn("connected");
       enterApp();
@@ -334,17 +373,18 @@ function connect() {
   });
   c.on("reconnect", () => { if (client === c && conn.state !== "taken_over") setConn(everConnected ? "unreachable" : "connecting"); });
   c.on("offline", () => { if (client === c && conn.state !== "taken_over" && conn.state !== "wrong_password") setConn("unreachable"); });
-  c.on("close", () => { if (client === c && conn.state === "connected") setConn("unreachable"); });
-  c.on("disconnect", (packet) => {
-    if (client !== c) return;
-    if (packet && packet.reasonCode === rcTakenOver) {
-      setConn("taken_over");
-      c.end(true);
-      if (loginWait) {
-        loginWait.reject(new Error(conn.text));
-        loginWait = null;
-      }
+  c.on("close", () => {
+    if (client !== c || !up) return;
+    up = false;
+    if (closedOnce && Date.now() - connectedAt < 10000) {
+      takenOver();
+      return;
     }
+    closedOnce = true;
+    setConn("unreachable");
+  });
+  c.on("disconnect", (packet) => {
+    if (client === c && packet && packet.reasonCode === rcTakenOver) takenOver();
   });
   c.on("error", (err) => {
     if (client !== c) return;
@@ -390,6 +430,7 @@ function enterApp() {
 async function takeover() {
   if (!me || !me.password) return showLogin();
   stopClient();
+  closedOnce = false;
   connect();
 }
 
