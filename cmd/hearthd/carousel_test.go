@@ -217,6 +217,17 @@ func TestBadInputRefused(t *testing.T) {
 			t.Errorf("no refusal for %s mentioning %q in:\n%s", c.id, c.reason, reasons)
 		}
 	}
+	// The photos refused after they were stored (their bytes) are
+	// reported upward as any refused payload is, with what they were.
+	waitFor(t, 10*time.Second, "the photos' input_refused events", func() bool {
+		got := map[string]bool{}
+		for _, a := range activities(t, b.URL(), "mum-kitchen") {
+			if a.Type == "input_refused" && a.ItemKind == proto.KindPhoto {
+				got[a.Item] = true
+			}
+		}
+		return got["p-bomb"] && got["p-trunc"] && got["p-sha"]
+	})
 	if !d.running() {
 		t.Fatal("hearthd died on bad input")
 	}
