@@ -445,10 +445,7 @@ func TestWebAppBooksACall(t *testing.T) {
 	if reexecInNetns(t) {
 		return
 	}
-	b := mqtttest.Start(t)
-	o := newWebOrg(t, b)
-	eva := o.person("nurse-eva", "Nurse Eva")
-	o.allow("mum-kitchen", eva, proto.ModeForced, proto.ModeSignalled, proto.RightBook, proto.RightSend)
+	b, o, eva := carerOrg(t)
 	kitchen := startScreen(t, o, "mum-kitchen", "Mum's kitchen", true, signedOnly()...)
 	browser := newWebBrowser(t)
 	page := openWebApp(t, browser, startWebApp(t, b.WSURL(), eva), eva, false)
@@ -491,10 +488,7 @@ func TestWebAppAccessibility(t *testing.T) {
 	if reexecInNetns(t) {
 		return
 	}
-	b := mqtttest.Start(t)
-	o := newWebOrg(t, b)
-	eva := o.person("nurse-eva", "Nurse Eva")
-	o.allow("mum-kitchen", eva, proto.ModeForced, proto.ModeSignalled, proto.RightBook, proto.RightSend)
+	b, o, eva := carerOrg(t)
 	o.allow("mum-bedroom", eva, proto.ModeSignalled, proto.RightSend)
 	// The kitchen draws (so its receipts fill the activity view), both
 	// take calls (test camera and microphone).
@@ -579,6 +573,17 @@ func noSideways(t *testing.T, page context.Context, view string) {
 	if len(out) > 0 {
 		t.Errorf("%s: wider than the screen (scrolls sideways): %v", view, out)
 	}
+}
+
+// carerOrg starts a broker and an organisation with Nurse Eva, a carer
+// who may call (forced and signalled), book and send to mum-kitchen.
+func carerOrg(t *testing.T) (*mqtttest.Broker, *webOrg, webPerson) {
+	t.Helper()
+	b := mqtttest.Start(t)
+	o := newWebOrg(t, b)
+	eva := o.person("nurse-eva", "Nurse Eva")
+	o.allow("mum-kitchen", eva, proto.ModeForced, proto.ModeSignalled, proto.RightBook, proto.RightSend)
+	return b, o, eva
 }
 
 // openTab opens url in a new tab and waits until window.hearth exists.
