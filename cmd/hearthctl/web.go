@@ -188,8 +188,10 @@ func newWebHandler(cfg webConfig, public bool) (http.Handler, error) {
 		hdr := w.Header()
 		// Scripts only from here (the vendored MQTT bundle included), and
 		// connections to the broker's WebSocket listener. Photos being sent
-		// are previewed from blob: URLs.
-		hdr.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "+
+		// are previewed from blob: URLs; MQTT.js runs its keep-alive timer
+		// in a worker made from a blob: (a background tab's timers are
+		// throttled to once a minute, and the broker would drop it).
+		hdr.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; worker-src 'self' blob:; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "+
 			"media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 		hdr.Set("X-Content-Type-Options", "nosniff")
 		hdr.Set("Referrer-Policy", "no-referrer")

@@ -712,6 +712,7 @@ function render() {
   note.hidden = conn.state === "connected" || !me;
   if (!note.hidden) {
     note.textContent = conn.state === "unreachable" ? t("Your screens show here again once the connection is back.")
+      : conn.state === "taken_over" ? t("This page is paused. Press Use it here to carry on here.")
       : t("Looking for your screens…");
   }
   $("none").hidden = shown.length > 0 || !settled;
