@@ -120,4 +120,24 @@ func TestWebAppTellsTheTruth(t *testing.T) {
 	if eval[bool](t, page, `!document.getElementById("none").hidden`) {
 		t.Errorf("with two screens listed the page also says there are none")
 	}
+
+	// A message to the offline screen: the page says it waits for it, and
+	// says it is on the screen only once the screen has it.
+	click(t, page, "#tab-send")
+	click(t, page, "#send-kind-message")
+	eval[any](t, page, `document.querySelectorAll('#send-screens input[name=screen]:checked').forEach(e => e.click())`)
+	click(t, page, `#send-screens input[name=screen][value="dad-hall"]`)
+	typeInto(t, page, "#send-text", "See you on Saturday")
+	click(t, page, "#send-submit")
+	res := waitText(t, page, 15*time.Second, "the answer for the offline screen", `#send-result li[data-device="dad-hall"]`,
+		func(s string) bool { return s != "" && !strings.Contains(s, "…") || strings.Contains(s, "offline") })
+	if !strings.Contains(res, "offline") || strings.HasPrefix(res, "On ") {
+		t.Errorf("after sending to the offline screen the page says %q, want that it is offline and gets it when back", res)
+	}
+	viewShot(t, page, "send-offline-phone")
+	hallScreen := startScreen(t, o, "dad-hall", "Dad's hall", false, signedOnly()...)
+	waitText(t, page, 30*time.Second, "the screen back with the message", `#send-result li[data-device="dad-hall"]`,
+		func(s string) bool { return strings.HasPrefix(s, "On ") })
+	waitReady(t, b.URL(), hallScreen.id, 1, 10*time.Second)
+	waitFor(t, 15*time.Second, "Dad's hall online on the page", func() bool { return strings.HasPrefix(stateOf("dad-hall"), "Online") })
 }
