@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -247,6 +249,74 @@ func TestDefaultWS(t *testing.T) {
 	} {
 		if got := defaultWS(broker); got != want {
 			t.Errorf("defaultWS(%q) = %q, want %q", broker, got, want)
+		}
+	}
+}
+
+// Every English text the page shows has its Swedish, Finnish and German
+// (web/strings.js), with the same {placeholders}: a missing one would show
+// English in the middle of a Finnish page.
+func TestWebTranslations(t *testing.T) {
+	read := func(name string) string {
+		b, err := webFiles.ReadFile("web/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	keys := map[string]bool{}
+	for _, f := range []string{"app.js", "content.js"} {
+		for _, m := range regexp.MustCompile(`\bt\(\s*("(?:[^"\\]|\\.)*")`).FindAllStringSubmatch(read(f), -1) {
+			var k string
+			if err := json.Unmarshal([]byte(m[1]), &k); err != nil {
+				t.Fatalf("%s: %s: %v", f, m[1], err)
+			}
+			keys[k] = true
+		}
+	}
+	html := read("index.html")
+	for _, m := range regexp.MustCompile(`<[a-z0-9]+[^>]*\sdata-i18n(?:\s[^>]*)?>([^<]*)<`).FindAllStringSubmatch(html, -1) {
+		keys[strings.TrimSpace(m[1])] = true
+	}
+	for _, m := range regexp.MustCompile(`aria-label="([^"]*)"[^>]*data-i18n-aria-label`).FindAllStringSubmatch(html, -1) {
+		keys[m[1]] = true
+	}
+	if len(keys) < 200 {
+		t.Fatalf("found %d texts in the page, want the page's texts", len(keys))
+	}
+	js := read("strings.js")
+	langs := regexp.MustCompile(`(?m)^export const (sv|fi|de) = \{$`).FindAllStringSubmatchIndex(js, -1)
+	if len(langs) != 3 {
+		t.Fatalf("strings.js has %d languages, want sv, fi, de", len(langs))
+	}
+	ph := regexp.MustCompile(`\{\w+\}`)
+	line := regexp.MustCompile(`(?m)^  ("(?:[^"\\]|\\.)*"): ("(?:[^"\\]|\\.)*"),$`)
+	for i, l := range langs {
+		end := len(js)
+		if i+1 < len(langs) {
+			end = langs[i+1][0]
+		}
+		name := js[l[2]:l[3]]
+		have := map[string]string{}
+		for _, m := range line.FindAllStringSubmatch(js[l[1]:end], -1) {
+			var k, v string
+			if json.Unmarshal([]byte(m[1]), &k) != nil || json.Unmarshal([]byte(m[2]), &v) != nil {
+				t.Fatalf("%s: bad line %s: %s", name, m[1], m[2])
+			}
+			have[k] = v
+		}
+		for k := range keys {
+			v, ok := have[k]
+			if !ok || v == "" {
+				t.Errorf("%s has no translation of %q", name, k)
+				continue
+			}
+			want, got := ph.FindAllString(k, -1), ph.FindAllString(v, -1)
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(want, got) {
+				t.Errorf("%s: %q has placeholders %v, its translation %q %v", name, k, want, v, got)
+			}
 		}
 	}
 }

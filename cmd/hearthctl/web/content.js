@@ -492,6 +492,7 @@ export function initContent(core) {
     const day = T.fmt(T.fromWall(dateIn.value, w) || new Date(), w, L(), { weekday: "long", day: "numeric", month: "long" });
     note.textContent = !d.inventory ? t("{name} has not reported what it holds yet.", { name: core.name(d) })
       : items.length === 0 ? ""
+      : items.length === 1 ? t("1 thing on {name} on {day} (times are the screen's, {zone}).", { name: core.name(d), day, zone: T.zoneLabel(w) || "?" })
       : t("{n} things on {name} on {day} (times are the screen's, {zone}).", { n: items.length, name: core.name(d), day, zone: T.zoneLabel(w) || "?" });
     $("shows-empty").hidden = !d.inventory || items.length > 0;
     $("shows-empty").textContent = t("Nothing is on {name} on {day}.", { name: core.name(d), day });
