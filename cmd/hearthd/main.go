@@ -8,10 +8,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// First of all, before Fyne's inits read it: the environment Fyne needs.
+	_ "github.com/hearth-home/hearth/cmd/hearthd/fyneenv"
 )
 
 func main() {
-	reexecForFyne()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
