@@ -349,13 +349,13 @@ func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, er
 			return true, fmt.Errorf("subscribe calls: %w", err)
 		}
 	}
-	// Content after the allowlist, so that the broker sends the retained
-	// list before the retained items. Handlers run side by side: a signed
-	// item that finds no list yet waits for it in its own handler
-	// (awaitAllowlist), nothing else does.
 	// A new session: subscribe, which also brings the retained items. So
 	// does a new database under an old session (a factory reset, a
 	// database set aside): the broker sent those items to the old one.
+	// After the allowlist's subscription, so that the broker sends the
+	// retained list before the retained items. Handlers run side by side:
+	// a signed item that finds no list yet waits for it in its own
+	// handler (awaitAllowlist); nothing else waits.
 	if !ct.SessionPresent() || (c.opt.Store.Created() && !c.resubscribed) {
 		st := cl.Subscribe(proto.ContentFilter(c.opt.DeviceID), 1, nil)
 		if err := waitToken(ctx, st); err != nil {
