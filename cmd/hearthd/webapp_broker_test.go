@@ -119,4 +119,20 @@ func TestWebAppShippedBrokerLogin(t *testing.T) {
 	if st := eval[string](t, second, `hearth.connection().state`); st != "connected" {
 		t.Errorf("the second tab is %q after taking over, want connected (the first must not fight back)", st)
 	}
+
+	// The organisation revokes Anna (provision revoke --person) and the
+	// broker takes the new files: her page cannot log in again.
+	if _, err := provisioning.RevokePerson(w.Org, "anna", "left the family's account", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.Install()
+	w.Reload()
+	third := openTab(t, browser, url)
+	setViewport(t, third, phone)
+	pw, _ := json.Marshal(anna.Password)
+	if err := evalErr(third, `hearth.login("anna", `+string(pw)+`)`); err == nil {
+		t.Errorf("a revoked person logged in on the browser listener")
+	}
+	waitTrue(t, third, "the revoked login refused", `hearth.connection().state === "wrong_password"`)
+	viewShot(t, third, "login-revoked-phone")
 }
