@@ -1150,18 +1150,7 @@ func TestBrowserWebAppSigns(t *testing.T) {
 		return
 	}
 	b := mqtttest.Start(t)
-	keys := t.TempDir()
-	orgDir, evaDir := filepath.Join(keys, "org"), filepath.Join(keys, "eva")
-	ctl(t, b.URL(), "provision", "ca", "init", "--out", orgDir, "--name", "North Care")
-	ctl(t, b.URL(), "caller", "new", "--name", "Nurse Eva", "--id", "nurse-eva", "--out", evaDir)
-	org, err := provisioning.LoadOrg(orgDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eva, err := provisioning.LoadCaller(evaDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	org, eva, evaDir := orgAndEva(t, b.URL())
 	const dev = "mum-kitchen"
 	now := time.Now()
 	list := org.Allow(proto.Allowlist{}, proto.AllowedCaller{ID: "nurse-eva", Name: "Nurse Eva", Key: eva.Public(),
@@ -1355,6 +1344,25 @@ func TestBrowserWebAppSigns(t *testing.T) {
 	sizedShot(t, page, "activity")
 }
 
+// orgAndEva makes the organisation North Care and the carer Nurse Eva
+// (nurse-eva), with her folder.
+func orgAndEva(t *testing.T, broker string) (provisioning.Org, provisioning.Caller, string) {
+	t.Helper()
+	keys := t.TempDir()
+	orgDir, evaDir := filepath.Join(keys, "org"), filepath.Join(keys, "eva")
+	ctl(t, broker, "provision", "ca", "init", "--out", orgDir, "--name", "North Care")
+	ctl(t, broker, "caller", "new", "--name", "Nurse Eva", "--id", "nurse-eva", "--out", evaDir)
+	org, err := provisioning.LoadOrg(orgDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eva, err := provisioning.LoadCaller(evaDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return org, eva, evaDir
+}
+
 type topicMsg struct {
 	topic   string
 	payload []byte
@@ -1510,18 +1518,7 @@ func TestBrowserWebAppLogin(t *testing.T) {
 			ports[0], ports[1], passwd)
 	})
 	ws := fmt.Sprintf("ws://127.0.0.1:%d", freeWSPort(t, b))
-	keys := t.TempDir()
-	orgDir, evaDir := filepath.Join(keys, "org"), filepath.Join(keys, "eva")
-	ctl(t, b.URL(), "provision", "ca", "init", "--out", orgDir, "--name", "North Care")
-	ctl(t, b.URL(), "caller", "new", "--name", "Nurse Eva", "--id", "nurse-eva", "--out", evaDir)
-	org, err := provisioning.LoadOrg(orgDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eva, err := provisioning.LoadCaller(evaDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	org, eva, evaDir := orgAndEva(t, b.URL())
 	publishJSON(t, b.URL(), proto.AllowlistTopic("mum-kitchen"), org.Allow(proto.Allowlist{},
 		proto.AllowedCaller{ID: "nurse-eva", Name: "Nurse Eva", Key: eva.Public(), Mode: []proto.CallMode{proto.ModeSignalled, proto.RightSend}}, time.Now()))
 

@@ -1,5 +1,6 @@
-// Translations of the page's English words (i18n.js). Generated from a table; keep the
-// placeholders ({name}) as they are.
+// The page's words in Swedish, Finnish and German, keyed by the English (i18n.js).
+// Keep the placeholders ({name}) as they are; TestWebTranslations (web_test.go) checks
+// that every text the page shows is here in all three.
 
 export const sv = {
   "This page could not start: {err}": "Sidan kunde inte starta: {err}",
