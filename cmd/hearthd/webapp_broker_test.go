@@ -112,7 +112,7 @@ func TestWebAppShippedBrokerLogin(t *testing.T) {
 
 	// The same person in a second tab takes the session over.
 	second := openWebApp(t, browser, url, webPerson{ID: "anna", Dir: anna.Dir, Password: anna.Password}, false)
-	_ = second
+	setViewport(t, second, phone)
 	waitTrue(t, page, "taken over", `hearth.connection().state === "taken_over"`)
 	waitTrue(t, page, "Use it here", `!document.getElementById("takeover").hidden`)
 	time.Sleep(2 * time.Second)
@@ -125,8 +125,42 @@ func TestWebAppShippedBrokerLogin(t *testing.T) {
 	if _, err := provisioning.RevokePerson(w.Org, "anna", "left the family's account", time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// What the screen would receive from here on, read as the screen.
+	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	dev, err := hsync.DialTLS(dctx, w.DeviceURL(), "mum-kitchen", w.DeviceTLS("mum-kitchen"))
+	if err != nil {
+		dcancel()
+		t.Fatalf("connect as mum-kitchen: %v", err)
+	}
+	defer dev.Close()
+	got := &syncBuffer{}
+	err = dev.Subscribe(dctx, proto.ContentTopic("mum-kitchen", "+"), func(topic string, p []byte) {
+		if strings.Contains(string(p), "after the revocation") {
+			got.Write([]byte(topic + "\n"))
+		}
+	})
+	dcancel()
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.Install()
 	w.Reload()
+	// Her page that is still open: what she sends now reaches no screen,
+	// and the page does not pretend it did.
+	click(t, second, "#tab-send")
+	click(t, second, "#send-kind-message")
+	typeInto(t, second, "#send-text", "Sent after the revocation")
+	click(t, second, "#send-submit")
+	time.Sleep(3 * time.Second)
+	said := eval[string](t, second, `(document.querySelector("#send-result") || {innerText: ""}).innerText.trim()`)
+	t.Logf("after the revocation her open page says %q (connection %s)", said, eval[string](t, second, `JSON.stringify(hearth.connection())`))
+	if strings.HasPrefix(said, "On ") || strings.Contains(said, "Waiting for") {
+		t.Errorf("after the revocation her open page says %q, as if the screen would get it", said)
+	}
+	viewShot(t, second, "send-revoked-phone")
+	if got.String() != "" {
+		t.Errorf("after the revocation Anna's open page still reached the screen: %s", got)
+	}
 	third := openTab(t, browser, url)
 	setViewport(t, third, phone)
 	pw, _ := json.Marshal(anna.Password)
