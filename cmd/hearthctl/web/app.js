@@ -613,6 +613,12 @@ function stateText(d) {
     if (since && !Number.isNaN(since.getTime())) return t("Offline since {when}", { when: T.when(since, w, L) });
     return d.stateMsg ? t("Offline") : t("Not heard from yet");
   }
+  // A heartbeat older than two intervals is stale (docs/protocol.md): the
+  // screen may have lost its network without the broker noticing yet.
+  const hb = d.heartbeat;
+  if (hb && hb.time && hb.interval_s > 0 && Date.now() - new Date(hb.time).getTime() > 2 * hb.interval_s * 1000) {
+    return t("Not heard from since {when}", { when: T.when(new Date(hb.time), w, L) });
+  }
   const until = (x) => (x ? T.when(new Date(x), w, L) : "");
   switch (av.state) {
     case "in_call":
