@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -318,5 +319,56 @@ func TestWebTranslations(t *testing.T) {
 				t.Errorf("%s: %q has placeholders %v, its translation %q %v", name, k, want, v, got)
 			}
 		}
+	}
+}
+
+// The page's protocol.js signs the worked example of docs/protocol.md
+// ("Senders: signed items") byte for byte: the same public key from the
+// same seed, the same signatures for the item and its tombstone. Runs the
+// module in Node (WebCrypto Ed25519, Node 20 or later); skips without it.
+func TestWebSignsTheDocExample(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("no node")
+	}
+	dir := t.TempDir()
+	js, err := webFiles.ReadFile("web/protocol.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "protocol.mjs"), js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const script = `import * as P from "./protocol.mjs";
+const seed = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode("hearth example sender anna")));
+const der = new Uint8Array([...Buffer.from("302e020100300506032b657004220420", "hex"), ...seed]);
+const k = await P.importKey(der);
+const it = await P.makeItem(k.key, { id: "m-4kq2m7x3vdl5hbn2r3ta", device: "mum-kitchen", rev: 1795424400000, sender: "anna",
+  kind: "message", from: "Anna", text: "Ella rode her bike today!", start: new Date("2026-11-23T09:00:00Z"),
+  end: new Date("2026-11-26T09:00:00Z"), created: new Date("2026-11-23T08:59:30Z") });
+const ts = await P.makeTombstone(k.key, { id: "m-4kq2m7x3vdl5hbn2r3ta", device: "mum-kitchen", rev: 1795424500000, sender: "anna" });
+console.log(JSON.stringify({ pub: k.publicKey, item: it.sig, tomb: ts.sig }));
+`
+	if err := os.WriteFile(filepath.Join(dir, "example.mjs"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "example.mjs")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(out), "Ed25519") || strings.Contains(string(out), "NotSupportedError") {
+			t.Skipf("this node has no WebCrypto Ed25519: %s", out)
+		}
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	var got struct{ Pub, Item, Tomb string }
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("node said %s: %v", out, err)
+	}
+	want := struct{ Pub, Item, Tomb string }{"taLSEDMj93ZLNArTOGzAOSI5jyo4ZLP9BQyrY3nhHsA=",
+		"NoheipkDwIZ6AOTQ4sJKl3jZHJGiLV7/J9FECKLR/2Cx6Q9qT07iNAMveRq8GEWzYpgopbR77mVdAYqBXq23AQ==",
+		"mDv68Q4ewQQLd/l/cJEVxgslEsH0+FGnOwwkMfNWvNUO/O419Tny0oA9Re8nQP4F94QPwB98o8G66R4Lc5ffBg=="}
+	if got != want {
+		t.Errorf("protocol.js signs the doc's example as %+v, want %+v", got, want)
 	}
 }

@@ -682,7 +682,8 @@ export function initContent(core) {
       throw new Error(t("The service no longer has this item's photo or text, so it cannot be changed. Send it again instead."));
     }
     const me = core.me();
-    const rev = Math.max(Number(held.rev) || 0, Number(orig.rev) || 0) + 1;
+    const mine = sent.get(`${device}/${id}`);
+    const rev = Math.max(Number(held.rev) || 0, Number(orig.rev) || 0, mine ? mine.rev : 0) + 1;
     const item = await P.makeItem(core.signer().key, {
       id, device, rev, sender: me.id, kind: orig.kind, text: orig.text || "", from: core.myName(),
       start, end, created: orig.created ? new Date(orig.created) : new Date(), photo: orig.photo || null,
@@ -697,7 +698,10 @@ export function initContent(core) {
   async function removeItem(device, id) {
     const d = dev(device);
     const held = heldItem(d, id);
-    const rev = (Number(held.rev) || 0) + 1;
+    // Above what the screen holds and what this page sent last (an edit the
+    // screen has not confirmed yet): an equal rev would be a duplicate.
+    const mine = sent.get(`${device}/${id}`);
+    const rev = Math.max(Number(held.rev) || 0, mine ? mine.rev : 0) + 1;
     const ts = await P.makeTombstone(core.signer().key, { id, device, rev, sender: core.me().id });
     await publishSigned(ts);
     sent.set(`${device}/${id}`, { device, id, rev, kind: held.kind, text: held.text || "", deleted: true });
