@@ -362,11 +362,11 @@ const controlsJS = `(() => {
     for (let d = el.parentElement; d; d = d.parentElement) {
       if (d.tagName === "DETAILS" && !d.open && el.tagName !== "SUMMARY" && !(el.parentElement === d && el.tagName === "SUMMARY")) return false;
     }
-    const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
-    if (cs.visibility === "hidden" || cs.display === "none") return false;
-    // A visually hidden file input is reached through its label: count it
-    // when it takes focus at all.
-    return r.width > 0 && r.height > 0 || el.type === "file";
+    const cs = getComputedStyle(el);
+    if (cs.visibility === "hidden") return false;
+    // Rendered at all (a visually hidden input, clipped to a pixel, is;
+    // anything under display: none is not).
+    return el.getClientRects().length > 0;
   };
   const seen = new Set();
   return [...document.querySelectorAll(sel)].filter(el => !el.disabled && el.tabIndex >= 0 && shown(el))

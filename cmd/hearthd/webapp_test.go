@@ -526,6 +526,11 @@ func TestWebAppAccessibility(t *testing.T) {
 			case "activity":
 				setField(t, page, "#activity-device", "mum-kitchen")
 				waitTrue(t, page, "the screen's activity", `document.querySelectorAll("#activity-list li").length > 0`)
+				// In words, with the message's text, not its id.
+				if got := eval[string](t, page, `document.getElementById("activity-list").innerText`); !strings.Contains(got, "Hello from the test") ||
+					!strings.Contains(strings.ToLower(got), "shown") || strings.Contains(got, "m-") {
+					t.Errorf("the activity view reads %q, want \"Message 'Hello from the test' shown\" in words", got)
+				}
 			}
 			name := view.section + " at " + v.name
 			checkAxe(t, page, name)
