@@ -475,7 +475,7 @@ func TestWebAppBooksACall(t *testing.T) {
 	if read, ok := kitchen.screenSays(t, 60*time.Second, "webapp-device-booking.png", "Nurse Eva", "will call", at.Format("15:04")); ok {
 		t.Logf("the screen reads: %q", read)
 	} else {
-		kitchen.d.waitLog("booking", 30*time.Second)
+		kitchen.d.waitLog(`msg="booking kept"`, 30*time.Second)
 		saveShot(t, screenshot(t, kitchen.display), "webapp-device-booking.png")
 	}
 }
