@@ -1,8 +1,9 @@
 // Package callauth decides whether a device may answer an invite: only
 // callers on the allowlist that the device's organisation signed, with a
 // valid signature, within the invite's lifetime, once per call id, and in
-// a mode that caller may use. Every refusal says why (PRODUCT.md: "every
-// refusal is logged upward with its reason").
+// a mode that caller may use; and whether a signed item's sender is on
+// that allowlist, signed it and may send (CheckItem). Every refusal says
+// why (PRODUCT.md: "every refusal is logged upward with its reason").
 package callauth
 
 import (
