@@ -244,6 +244,8 @@ func TestWebAppShowsDateAndRemoves(t *testing.T) {
 	bob := o.person("bob", "Bob")
 	o.allow("mum-kitchen", anna, proto.RightSend)
 	o.allow("mum-kitchen", bob, proto.RightSend)
+	admin := o.person("admin-eva", "Eva at North Care")
+	o.allow("mum-kitchen", admin, proto.RightAdmin)
 	kitchen := startScreen(t, o, "mum-kitchen", "Mum's kitchen", true, signedOnly()...)
 	browser := newWebBrowser(t)
 	page := openWebApp(t, browser, startWebApp(t, b.WSURL(), anna), anna, false)
@@ -437,6 +439,27 @@ func TestWebAppShowsDateAndRemoves(t *testing.T) {
 	}
 	waitTrue(t, page, "the photo gone from Anna's list", `!document.querySelector('#shows-list li.item[data-item="`+photoID+`"]') ||
 	  /removed|deleted/i.test(document.querySelector('#shows-list li.item[data-item="`+photoID+`"]').innerText)`)
+
+	// The organisation's admin may remove anyone's item: her page offers
+	// Remove on Anna's birthday message and the device takes it.
+	adminPage := openWebApp(t, browser, startWebApp(t, b.WSURL(), admin), admin, false)
+	setViewport(t, adminPage, desktop)
+	click(t, adminPage, "#tab-shows")
+	setField(t, adminPage, "#shows-device", "mum-kitchen")
+	setField(t, adminPage, "#shows-date", dayY.Format("2006-01-02"))
+	adminItem := `#shows-list li.item[data-item="` + bdayID + `"] .remove`
+	waitTrue(t, adminPage, "Remove on Anna's message for the admin", `(() => { const r = document.querySelector('`+adminItem+`'); return !!r && !r.disabled && !r.hidden })()`)
+	click(t, adminPage, adminItem)
+	eval[any](t, adminPage, `(() => { const c = document.querySelector('#shows-list li.item[data-item="`+bdayID+`"] .remove-confirm, #remove-confirm'); if (c) c.click(); })()`)
+	waitFor(t, 30*time.Second, "the admin's removal on the device", func() bool {
+		inv, _ := inventory(t, b.URL(), "mum-kitchen")
+		for _, it := range inv.Items {
+			if it.ID == bdayID {
+				return it.State == proto.StateDeleted
+			}
+		}
+		return false
+	})
 }
 
 // A carer books a call from the page: the booking card comes on the
