@@ -289,6 +289,8 @@ func TestSchedulerEditAndDelete(t *testing.T) {
 	acts, _ := f.st.Activities(0, 100)
 	if n := len(acts); n == 0 || acts[n-1].Type != "item_removed" || acts[n-1].Item != "a" {
 		t.Errorf("last activity %+v, want item_removed a", acts)
+	} else if a := acts[n-1]; a.ItemKind != proto.KindMessage || a.ItemText != "new words" {
+		t.Errorf("item_removed of %q %q, want the message \"new words\" it showed", a.ItemKind, a.ItemText)
 	}
 }
 

@@ -143,6 +143,22 @@ func TestShownExpiredRefusedAreLogged(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Fatalf("activity %v, want %s", got, want)
 	}
+	if a := acts[0]; a.ItemKind != proto.KindMessage || a.ItemText != "hello m-1" {
+		t.Errorf("item_shown of %q %q, want the message \"hello m-1\"", a.ItemKind, a.ItemText)
+	}
+	if ev := ActivityEvent("dev1", acts[0]); ev.ItemKind != proto.KindMessage || ev.ItemText != "hello m-1" {
+		t.Errorf("upward item_shown %+v lacks the item's kind and text", ev)
+	}
+}
+
+func TestCutText(t *testing.T) {
+	long := strings.Repeat("å", 100)
+	for in, want := range map[string]string{"": "", "short": "short", long: strings.Repeat("å", 80),
+		strings.Repeat("x", 80): strings.Repeat("x", 80)} {
+		if got := CutText(in); got != want {
+			t.Errorf("CutText(%d runes) = %d runes, want %d", len([]rune(in)), len([]rune(got)), len([]rune(want)))
+		}
+	}
 }
 
 func TestSettingsSurviveARestart(t *testing.T) {
