@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,9 @@ import (
 	"github.com/hearth-home/hearth/sync/mqtttest"
 	"github.com/hearth-home/hearth/sync/proto"
 )
+
+// pixelsRE reads "W × H pixels" from the page's note on a chosen photo.
+var pixelsRE = regexp.MustCompile(`(\d+) × (\d+) pixels`)
 
 // clockRE finds a time of day in the page's words.
 var clockRE = regexp.MustCompile(`\b\d{1,2}[:.]\d\d\b`)
@@ -184,7 +188,14 @@ func TestWebAppSendsToScreens(t *testing.T) {
 	upload(t, page, "#send-file", writePhoto(t, "family.jpg", big))
 	clearField(t, page, "#send-text")
 	typeInto(t, page, "#send-text", "The whole family")
-	waitText(t, page, 30*time.Second, "the photo made smaller", "#send-photo-info", func(s string) bool { return strings.Contains(s, "1920") })
+	info := waitText(t, page, 30*time.Second, "the photo prepared", "#send-photo-info", func(s string) bool { return pixelsRE.MatchString(s) })
+	if m := pixelsRE.FindStringSubmatch(info); m != nil {
+		w, _ := strconv.Atoi(m[1])
+		h, _ := strconv.Atoi(m[2])
+		if w >= 4032 || h >= 3024 || w*3 != h*4 && (w*3-h*4 > w/100 || h*4-w*3 > w/100) {
+			t.Errorf("the page prepared the 4032 × 3024 photo as %s; want it smaller, same shape", info)
+		}
+	}
 	click(t, page, "#send-submit")
 	waitText(t, page, 60*time.Second, "the big photo sent", `#send-result li[data-device="mum-kitchen"]`, func(s string) bool { return strings.Contains(s, "On ") })
 	waitFor(t, 60*time.Second, "the big photo ready on the kitchen screen", func() bool {
