@@ -37,6 +37,7 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/hearth-home/hearth/provisioning"
 	"github.com/hearth-home/hearth/sync/mqtttest"
@@ -595,6 +596,65 @@ func TestWebAppAccessibility(t *testing.T) {
 		}
 	}
 	setField(t, page, "#lang", "en")
+
+	// With the keyboard alone: a message to the kitchen, sent.
+	setViewport(t, page, desktop)
+	click(t, page, "#tab-screens")
+	tabUntil(t, page, "the Send tab", `el.id === "tab-send"`)
+	press(t, page, kb.Enter)
+	waitTrue(t, page, "the send view", `!document.getElementById("send").hidden`)
+	tabUntil(t, page, "the kind of thing to send", `el.name === "kind"`)
+	if !eval[bool](t, page, `document.activeElement.value === "message"`) {
+		press(t, page, kb.ArrowDown)
+	}
+	if !eval[bool](t, page, `document.getElementById("send-kind-message").checked`) {
+		t.Fatalf("the arrow keys did not choose a message")
+	}
+	tabUntil(t, page, "the text box", `el.id === "send-text"`)
+	if err := chromedp.Do(page, chromedp.KeyEvent("Sent with the keyboard")); err != nil {
+		t.Fatal(err)
+	}
+	tabUntil(t, page, "the kitchen's box", `el.name === "screen" && el.value === "mum-kitchen"`)
+	if !eval[bool](t, page, `document.activeElement.checked`) {
+		press(t, page, " ")
+	}
+	tabUntil(t, page, "the Send button", `el.id === "send-submit"`)
+	press(t, page, kb.Enter)
+	waitText(t, page, 30*time.Second, "the message sent by keyboard", `#send-result li[data-device="mum-kitchen"]`,
+		func(s string) bool { return strings.HasPrefix(s, "On ") })
+	waitFor(t, 30*time.Second, "the keyboard's message on the kitchen screen", func() bool {
+		inv, _ := inventory(t, b.URL(), kitchen.id)
+		for _, it := range inv.Items {
+			if it.Text == "Sent with the keyboard" && it.State == proto.StateReady {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// press presses one key in the page.
+func press(t *testing.T, page context.Context, key string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(page, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(key)); err != nil {
+		t.Fatalf("key %q: %v", key, err)
+	}
+}
+
+// tabUntil presses Tab until the focused element (el) satisfies cond, a
+// JavaScript expression; it fails after going once round the page.
+func tabUntil(t *testing.T, page context.Context, what, cond string) {
+	t.Helper()
+	n := eval[int](t, page, `document.querySelectorAll("a[href], button, input, select, textarea, summary, [tabindex]").length`) + 5
+	for i := 0; i < n; i++ {
+		press(t, page, "\t")
+		if eval[bool](t, page, `(el => !!el && (`+cond+`))(document.activeElement)`) {
+			return
+		}
+	}
+	t.Fatalf("Tab never reached %s in %d presses", what, n)
 }
 
 // noSideways fails when the page is wider than the phone's screen (a
