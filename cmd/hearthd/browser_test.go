@@ -1256,6 +1256,18 @@ func TestBrowserWebAppSigns(t *testing.T) {
 	waitTrueB(t, page, `/^On Mum's kitchen now, until/.test((document.querySelector('#send-result li[data-device="mum-kitchen"]') || {}).textContent)`)
 	sizedShot(t, page, "send-done")
 
+	// A wide photo goes above a caption band, as on the screen.
+	wide := filepath.Join(t.TempDir(), "wide.jpg")
+	writeTestJPEG(t, wide, 2400, 1200)
+	ctx, cancelUp = context.WithTimeout(page, 10*time.Second)
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#send-file"), []string{wide})); err != nil {
+		t.Fatal(err)
+	}
+	cancelUp()
+	eval[any](t, page, `(() => { const e = document.getElementById("send-text"); e.value = "Grandpa's 80th birthday by the lake"; e.dispatchEvent(new Event("input")); })()`)
+	waitTrueB(t, page, `!!document.querySelector("#send-preview .pv-band img") && document.getElementById("send-preview").innerText.includes("Grandpa's 80th")`)
+	sizedShot(t, page, "send-wide")
+
 	// A message from tomorrow 10:00 on the screen's clock, until 18:00.
 	tomorrow := now.In(hel).AddDate(0, 0, 1)
 	day := tomorrow.Format("2006-01-02")

@@ -287,6 +287,11 @@ export function initContent(core) {
       li.textContent = r.s.text;
       return li;
     }));
+    // Which of the things sent the lines are about, once another is being
+    // written: "Photo 'Ella's bike':".
+    const first = rows.length ? sent.get(`${rows[0].device}/${rows[0].id}`) : null;
+    const text = first && first.text ? (first.text.length > 40 ? `${first.text.slice(0, 40).trim()}...` : first.text) : "";
+    $("send-result-what").textContent = first ? `${first.kind === "photo" ? t("Photo") : t("Message")}${text ? ` '${text}'` : ""}:` : "";
   }
 
   // ---- The send form: screens, window, preview ----
