@@ -76,6 +76,7 @@ const core = {
   connected: () => conn.state === "connected",
   publish,
   subscribeOnce,
+  watchActivity,
   reachable,
   name,
   where: (d) => T.whereOf(d && d.availability),
@@ -286,6 +287,7 @@ async function login(id, password) {
   if (!rec) throw new Error(t("This browser does not have your key yet: choose your key file (caller.key)."));
   signer = { key: rec.key, publicKey: rec.publicKey };
   stopClient();
+  watched.clear();
   me = { id, password };
   devices.clear();
   for (const li of cards.values()) li.remove();
@@ -350,7 +352,7 @@ function connect() {
     if (client !== c) return;
     setConn("connecting");
     c.subscribe([P.allowlistFilter, P.availabilityFilter, P.stateFilter, P.heartbeatFilter,
-      P.inventoryFilter, P.activityFilter, P.callOutFilter(me.id)], { qos: 1 }, (err) => {
+      P.inventoryFilter, P.callOutFilter(me.id), ...[...watched].map(P.activityFilter)], { qos: 1 }, (err) => {
       if (client !== c) return;
       if (err) {
         setConn("unreachable", t("Cannot listen for your screens: {err}", { err: err.message }));
@@ -405,6 +407,16 @@ function connect() {
     if (conn.state !== "connected") setConn(everConnected ? "unreachable" : "connecting");
   });
   c.on("message", onMessage);
+}
+
+// A screen's activity is read only once the person looks at that screen
+// (what it shows, its activity) or sends to it: the broker keeps up to 500
+// retained events per screen, too many to fetch for every screen at login.
+const watched = new Set();
+function watchActivity(id) {
+  if (!P.validID(id) || watched.has(id)) return;
+  watched.add(id);
+  if (client && up) client.subscribe(P.activityFilter(id), { qos: 1 });
 }
 
 function stopClient() {

@@ -135,6 +135,7 @@ export function initContent(core) {
         id: P.randomID(kind === "photo" ? "p-" : "m-"), device: id, rev: 1, sender: me.id, kind, text,
         from: core.myName().slice(0, P.maxFrom), start, end, created, photo: ph ? { data: ph.bytes } : null,
       });
+      core.watchActivity(id);
       await publishSigned(signed);
       sent.set(`${id}/${signed.id}`, { device: id, id: signed.id, rev: 1, kind, text, start, end });
       out.push({ device: id, id: signed.id, rev: 1 });
@@ -457,6 +458,7 @@ export function initContent(core) {
   // shows lists the items whose window covers the screen's day (date
   // "YYYY-MM-DD" on the screen's clock; default today there).
   function shows(device, date) {
+    core.watchActivity(device);
     const d = dev(device);
     if (!d || !d.inventory || !Array.isArray(d.inventory.items)) return [];
     const w = core.where(d);
@@ -482,6 +484,7 @@ export function initContent(core) {
     const select = $("shows-device");
     fillSelect(select, senders(), "shows");
     const d = dev(sel.shows);
+    if (d) core.watchActivity(d.id);
     const list = $("shows-list");
     const note = $("shows-note");
     const dateIn = $("shows-date");
@@ -744,6 +747,7 @@ export function initContent(core) {
     reason = (reason || "").trim();
     if (reason.length > 200) throw new Error(t("The reason is too long (at most 200 characters)."));
     const id = P.randomID("bk-");
+    core.watchActivity(device);
     const b = await P.makeBooking(core.signer().key, { id, device, caller: core.me().id, at, lengthS, reason });
     await core.publish(P.bookingTopic(device), b);
     booked.set(`${device}/${id}`, { device, id, rev: b.rev, at, lengthS, reason });
@@ -898,6 +902,7 @@ export function initContent(core) {
   }
 
   function activity(device) {
+    core.watchActivity(device);
     const d = dev(device);
     if (!d) return [];
     const w = core.where(d);
@@ -910,6 +915,7 @@ export function initContent(core) {
     const ds = core.reachable().filter((d) => may(d, "send") || d.activity.size > 0);
     fillSelect($("activity-device"), ds, "activity");
     const d = dev(sel.activity);
+    if (d) core.watchActivity(d.id);
     const evs = d ? activity(d.id).slice(0, 200) : [];
     const list = $("activity-list");
     const sig = JSON.stringify([evs.map((e) => [e.id, e.text, e.when]), L()]);

@@ -13,7 +13,7 @@ export const availabilityFilter = `${Root}/+/availability`;
 export const stateFilter = `${Root}/+/state`;
 export const heartbeatFilter = `${Root}/+/heartbeat`;
 export const inventoryFilter = `${Root}/+/inventory`;
-export const activityFilter = `${Root}/+/activity/+`;
+export const activityFilter = (device) => `${Root}/${device}/activity/+`;
 export const contentTopic = (device, id) => `${Root}/${device}/content/${id}`;
 export const bookingTopic = (device) => `${Root}/${device}/booking`;
 
