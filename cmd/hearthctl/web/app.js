@@ -744,6 +744,8 @@ function render() {
   $("tab-shows").hidden = !sends;
   $("tab-activity").hidden = !sends;
   $("tab-book").hidden = !shown.some((d) => may(d, "book"));
+  // One section alone needs no tabs (someone who may only call).
+  $("tabs").dataset.single = String(!sends && $("tab-book").hidden);
   const list = $("devices");
   for (const [id, li] of cards) {
     if (!shown.some((d) => d.id === id)) {
@@ -821,7 +823,7 @@ function renderCard(li, d) {
   b(".to-send", t("Send a photo or message"), !may(d, "send"));
   b(".to-shows", t("What it shows"), !may(d, "send"));
   b(".to-book", t("Book a call"), !may(d, "book"));
-  b(".to-activity", t("Activity"), false);
+  b(".to-activity", t("Activity"), !may(d, "send"));
 }
 
 function notice(text) {
