@@ -1055,6 +1055,7 @@ function showCall(c) {
   $("call-title").textContent = t("Call with {name}", { name: c.name });
   for (const s of document.querySelectorAll(".view")) s.hidden = true; // one thing at a time
   $("tabs").hidden = true;
+  $("account").hidden = true;
   $("call").hidden = false;
   $("carer").hidden = !c.carer;
   setState(c, c.state);
@@ -1111,6 +1112,7 @@ async function end(c, state, text, sendHangup = false, reason = "") {
   $("call").hidden = true;
   if (me) {
     $("tabs").hidden = false;
+    $("account").hidden = false;
     showView("home");
   }
   notice(text);
