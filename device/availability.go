@@ -41,6 +41,9 @@ func PublishAvailability(ctx context.Context, live *Live, clk clock.Clock, devic
 		a := AvailabilityOf(s, device, name, now)
 		a.Zone = zone
 		_, a.UTCOffsetS = now.In(live.Location()).Zone()
+		if s.Night != ModeDay {
+			a.NightUntil = s.NightHours.NextEdge(now, live.Location()).UTC()
+		}
 		if first || !sameAvailability(a, last) {
 			publish(a)
 			last, first = a, false
@@ -57,7 +60,7 @@ func PublishAvailability(ctx context.Context, live *Live, clk clock.Clock, devic
 func sameAvailability(a, b proto.Availability) bool {
 	return a.State == b.State && maps.Equal(a.Answer, b.Answer) && a.Camera == b.Camera &&
 		a.Microphone == b.Microphone && a.DNDUntil.Equal(b.DNDUntil) && a.Device == b.Device && a.Name == b.Name &&
-		a.Zone == b.Zone && a.UTCOffsetS == b.UTCOffsetS
+		a.Zone == b.Zone && a.UTCOffsetS == b.UTCOffsetS && a.NightUntil.Equal(b.NightUntil)
 }
 
 // ZoneName is the IANA name of loc ("Europe/Stockholm"), or "" when it is

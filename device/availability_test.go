@@ -64,3 +64,41 @@ func TestZoneName(t *testing.T) {
 		}
 	}
 }
+
+// During night hours a caller reads when they end ("asleep until 07:00"),
+// in UTC; by day the field is absent.
+func TestAvailabilityNightUntil(t *testing.T) {
+	stockholm, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	night := NightHours{From: 22 * time.Hour, To: 7 * time.Hour, Mode: ModeNightDim}
+	for _, tc := range []struct {
+		at   time.Time
+		want time.Time
+	}{
+		{time.Date(2026, 12, 7, 23, 30, 0, 0, time.UTC), time.Date(2026, 12, 8, 6, 0, 0, 0, time.UTC)}, // 00:30 in Stockholm
+		{time.Date(2026, 12, 7, 21, 0, 0, 0, time.UTC), time.Date(2026, 12, 8, 6, 0, 0, 0, time.UTC)},  // 22:00 sharp
+		{time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), time.Time{}},                                  // day
+	} {
+		clk := clock.NewFake(tc.at)
+		l := NewLive(State{Calls: CallsOn, NightHours: night, Devices: Devices{Camera: true, Microphone: true}}, clk, stockholm)
+		got := make(chan proto.Availability, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() {
+			done <- PublishAvailability(ctx, l, clk, "mum", "Mum's kitchen", func(a proto.Availability) {
+				select {
+				case got <- a:
+				default:
+				}
+			})
+		}()
+		a := <-got
+		cancel()
+		<-done
+		if !a.NightUntil.Equal(tc.want) {
+			t.Errorf("at %v (state %s): night_until %v, want %v", tc.at, a.State, a.NightUntil, tc.want)
+		}
+	}
+}

@@ -266,8 +266,11 @@ type Availability struct {
 	// when it does not know it; UTCOffsetS its offset from UTC now, in
 	// seconds. A caller shows the device's times (dnd_until, bookings) in
 	// the device's zone, not its own.
-	Zone       string `json:"zone,omitempty"`
-	UTCOffsetS int    `json:"utc_offset_s"`
+	// NightUntil is when the night hours in force end, while they are on
+	// (state night, or another state that wins during the night).
+	NightUntil time.Time `json:"night_until,omitzero"`
+	Zone       string    `json:"zone,omitempty"`
+	UTCOffsetS int       `json:"utc_offset_s"`
 }
 
 // DecodeAvailability parses a device's availability.
