@@ -76,6 +76,10 @@ type Options struct {
 	// AllowlistWait bounds how long content waits for a retained
 	// allowlist when the device holds none; default 3 s.
 	AllowlistWait time.Duration
+	// QueueSettle is how long after connecting messages queued for the
+	// device's session are taken to be arriving (an older allowlist among
+	// them is history, not reported); default 5 s.
+	QueueSettle time.Duration
 }
 
 // BookingSink is the device's keeper of bookings (device.Bookings). Take
@@ -120,6 +124,9 @@ type Client struct {
 	// listBy is when (unix nanoseconds, real time) content stops waiting
 	// for an allowlist on this connection.
 	listBy atomic.Int64
+	// backlogBy is when (unix nanoseconds, real time) the messages queued
+	// in the session while the device was away have surely been delivered.
+	backlogBy atomic.Int64
 
 	// reported remembers refusals that come again with every reconnect
 	// (retained expired items by id and rev, older allowlists by
@@ -155,6 +162,9 @@ func New(opt Options) (*Client, error) {
 	}
 	if opt.InventoryDelay == 0 {
 		opt.InventoryDelay = time.Second
+	}
+	if opt.QueueSettle == 0 {
+		opt.QueueSettle = 5 * time.Second
 	}
 	if opt.AllowlistWait == 0 {
 		opt.AllowlistWait = 3 * time.Second
@@ -310,6 +320,7 @@ func (c *Client) once(ctx context.Context, brokerURL string) (connected bool, er
 	// Queued content may arrive as soon as the connection is up, before
 	// the allowlist does.
 	c.listBy.Store(time.Now().Add(c.opt.AllowlistWait).UnixNano())
+	c.backlogBy.Store(time.Now().Add(c.opt.QueueSettle).UnixNano())
 	tok := cl.Connect()
 	if err := waitToken(ctx, tok); err != nil {
 		return false, fmt.Errorf("connect: %w", err)
@@ -523,9 +534,13 @@ func (c *Client) handleCall(m mqtt.Message) {
 
 // staleAllowlist answers an allowlist the organisation signed whose serial
 // is not above the held one: an equal serial is the retained list again
-// (silent); a lower one is an organisation that lost track of its serial
-// (a broker that lost its retained list), reported once per serial so
-// that whoever signed it learns why the device ignores it.
+// (silent); a lower one that arrives retained, or live once the session's
+// queue is in, is an organisation that
+// lost track of its serial (a broker that lost its retained list),
+// reported once per serial so that whoever signed it learns why the
+// device ignores it. A lower one that arrives from the session's queue
+// right after connecting was published while the device was away, before
+// the newer list it already holds, and is not reported.
 func (c *Client) staleAllowlist(m mqtt.Message, a proto.Allowlist, now time.Time) {
 	held := uint64(0)
 	if c.opt.Senders != nil {
@@ -533,6 +548,15 @@ func (c *Client) staleAllowlist(m mqtt.Message, a proto.Allowlist, now time.Time
 	}
 	if a.Serial >= held {
 		c.log.Debug("allowlist unchanged", "serial", a.Serial)
+		return
+	}
+	if !m.Retained() && time.Now().UnixNano() < c.backlogBy.Load() {
+		// Right after connecting, a list published while the device was
+		// away comes from its session's queue, next to the newer one it
+		// holds: history, not a mistake. The broker's retained copy being
+		// older, or an older list published live, says the organisation
+		// or the broker lost track.
+		c.log.Debug("older allowlist from the session's queue", "serial", a.Serial, "held", held)
 		return
 	}
 	if !c.firstReport(fmt.Sprintf("allowlist %d", a.Serial)) {

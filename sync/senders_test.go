@@ -90,6 +90,9 @@ type signedRig struct {
 	*rig
 	clk  *setClock
 	auth *callauth.Checker
+	// settle is the link's QueueSettle (zero: a nanosecond, so every
+	// older list counts as live).
+	settle time.Duration
 }
 
 func newSignedRig(t *testing.T, require bool) *signedRig {
@@ -108,7 +111,7 @@ func newSignedRig(t *testing.T, require bool) *signedRig {
 func (r *signedRig) startSigned(require bool) {
 	c, err := New(Options{Broker: r.broker.URL(), DeviceID: dev, Store: r.store, KeepAlive: 2 * time.Second, Clock: r.clk,
 		InventoryDelay: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Calls: &callSink{auth: r.auth}, Senders: r.auth, RequireSignedItems: require})
+		Calls: &callSink{auth: r.auth}, Senders: r.auth, RequireSignedItems: require, QueueSettle: max(r.settle, time.Nanosecond)})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -393,6 +396,33 @@ func TestOlderAllowlistReported(t *testing.T) {
 	}
 	if r.auth.Serial() != 5 {
 		t.Errorf("serial = %d, want 5 kept", r.auth.Serial())
+	}
+}
+
+// Allowlists published while the device was away wait in its session's
+// queue; one older than the list it then holds is history, not reported
+// (make demo's restarts reported every list it had missed).
+func TestQueuedOlderAllowlistNotReported(t *testing.T) {
+	r := newSignedRig(t, false)
+	waitFor(t, 10*time.Second, "the allowlist", func() bool { return r.auth.Serial() == 5 })
+	r.cancel()
+	<-r.done
+	// Queued in this order: 7 (retained, the broker keeps it), then 6.
+	r.publish(proto.AllowlistTopic(dev), testAllowlist(7), true)
+	r.publish(proto.AllowlistTopic(dev), testAllowlist(6), false)
+	r.settle = time.Minute
+	r.startSigned(false)
+	waitFor(t, 10*time.Second, "list 7", func() bool { return r.auth.Serial() == 7 })
+	r.send(msgItem("m-marker", 1, "marker"))
+	waitFor(t, 10*time.Second, "the marker", func() bool { return r.live()["m-marker"] == 1 })
+	// List 6 was queued before the marker: it has been judged by now,
+	// and a report of it would reach the broker within this watch.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for _, a := range r.activities() {
+			if a.Type == "input_refused" {
+				t.Fatalf("reported %q; a list from the session's queue is not news", a.Reason)
+			}
+		}
 	}
 }
 
