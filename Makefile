@@ -38,7 +38,7 @@ cross: deps-cross
 # A test whose real part is missing fails instead of skipping (.ci/deps.sh
 # base installs them all).
 REQUIRE := HEARTH_REQUIRE_BROKER=1 HEARTH_REQUIRE_XVFB=1 HEARTH_REQUIRE_CHROMIUM=1 \
-	HEARTH_REQUIRE_DBUS=1 HEARTH_REQUIRE_SYSTEMD=1
+	HEARTH_REQUIRE_DBUS=1 HEARTH_REQUIRE_SYSTEMD=1 HEARTH_REQUIRE_OCR=1
 
 test: build cross test-nocgo test-race
 	HEARTH_BIN=$(CURDIR)/bin HEARTH_ARM64_BIN=$(CURDIR)/bin/linux-arm64 $(REQUIRE) \

@@ -8,7 +8,7 @@ what=${1:-all}
 base=(ca-certificates pkg-config gcc libc6-dev mosquitto xvfb xauth x11-apps x11-xserver-utils
   libgl1-mesa-dev libgl1-mesa-dri libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
   libxi-dev libxxf86vm-dev libvpx-dev libopus-dev libturbojpeg0-dev imagemagick dbus locales fonts-dejavu-core procps
-  chromium iproute2 util-linux systemd)
+  chromium iproute2 util-linux systemd tesseract-ocr tesseract-ocr-eng)
 cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
   libgl1-mesa-dev:arm64 libx11-dev:arm64 libxcursor-dev:arm64 libxrandr-dev:arm64
   libxinerama-dev:arm64 libxi-dev:arm64 libxxf86vm-dev:arm64 libvpx-dev:arm64

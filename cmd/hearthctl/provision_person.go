@@ -12,16 +12,12 @@ import (
 	"github.com/hearth-home/hearth/provisioning/broker"
 )
 
-// The people commands. run.go's usage text should list them (they are
-// registered here, hidden from TestUsageListsEveryCommand until it does):
-//
-//	provision person --ca DIR --id ID --name NAME --out DIR [--admin] [--no-password] [--valid 2y]
-//	              (a person: certificate, signing key, broker password; recorded in the registry)
-//	provision broker-files --ca DIR [--out DIR]   (people.acl, people.passwd, CRLs from the records)
+// The people commands (provision person, provision broker-files), listed
+// in run.go's usage.
 func init() {
 	commands = append(commands,
-		command{name: "provision person", hidden: true, run: noCtx((*env).provisionPerson)},
-		command{name: "provision broker-files", hidden: true, run: noCtx((*env).provisionBrokerFiles)},
+		command{name: "provision person", run: noCtx((*env).provisionPerson)},
+		command{name: "provision broker-files", run: noCtx((*env).provisionBrokerFiles)},
 	)
 	for i := range commands {
 		if commands[i].name == "provision revoke" {

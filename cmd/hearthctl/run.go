@@ -34,12 +34,17 @@ Commands:
   provision ca init --out DIR [--name ORG]      (the organisation's signing key and CA)
   provision new --ca DIR --device ID --broker URL[,URL] --out FILE [--name NAME] [--wifi SSID:PSK]...
                 [--timezone ZONE] [--locale L] [--night HH:MM-HH:MM] [--serial S] [--valid 5y]
+                [--allow-unsigned-items]   (bundles make screens take only signed items unless this)
   provision inspect FILE [--json]               (show a bundle without its secrets; fails when invalid)
   provision batch --ca DIR --csv FILE --out DIR  (one DEVICE.hearth-bundle.json per CSV row)
   provision broker-cert --ca DIR --host NAME[,IP] --out DIR   (the broker's TLS certificate)
-  provision client-cert --ca DIR --id NAME --out DIR          (an admin's certificate, for --tls)
+  provision person --ca DIR --id ID --name NAME --out DIR [--admin] [--no-password] [--valid 2y]
+                (a person: certificate for hearthctl, signing key, broker password for the web app)
+  provision broker-files --ca DIR [--out DIR]   (people.acl, people.passwd and the CRLs for Mosquitto)
+  provision client-cert --ca DIR --id NAME --out DIR          (a bare certificate, for --tls)
   provision revoke --ca DIR --device ID|--person ID|--serial HEX|--cert FILE [--reason TEXT]
-                (shut a lost device or a person out at the broker: new CRLs)
+                [--publish] [--out DIR]
+                (shut a lost device out, or a person everywhere: CRLs, password, ACL, allowlists)
   provision crl --ca DIR                        (sign the CRLs again before they expire; monthly from cron)
   caller new   --name NAME --out DIR [--id ID]  (a caller's signing key)
   caller greeting --caller DIR FILE.ogg|--record 5s [--media real|test]
@@ -48,10 +53,12 @@ Commands:
   call         ID --caller DIR [--forced --reason TEXT] [--for 30s] [--json]   (a test caller)
   book         ID --caller DIR --at TIME|HH:MM [--for 15m] [--reason TEXT] [--id ID]
                | ID --caller DIR --cancel ID   (a carer books a call: shown on the screen before)
-  allow        --org DIR --device ID --caller DIR --may forced|signalled|both|none
+  allow        --org DIR --device ID --caller DIR|--person ID --may forced,signalled,send,book,admin|both|none
+               | --org DIR --publish [--device ID]   (publish the recorded allowlists again)
   admin        ID --org DIR reboot|factory-reset|night HH:MM-HH:MM|off|volume 0-100|
                dnd --for DURATION|--until TIME|off   (signed admin command; dnd: only forced calls)
-  web          --caller DIR [--ws URL] [--listen HOST:PORT] [--public]  (a web page to call devices)
+  web          [--caller DIR] [--ws URL] [--listen HOST:PORT] [--public]
+               (the family and carer web app: send, see, book, call)
   fleet        [--watch] [--json] [--stale-after N|DURATION]   (every device's state, problems first)
   activity     ID [--since TIME|DURATION] [--json] [--follow]  (a device's activity log)
   simulate     --devices N [--prefix sim] [--heartbeat 60s]    (a fleet of simulated devices)
