@@ -79,7 +79,7 @@ func TestAvailabilityNightUntil(t *testing.T) {
 	}{
 		{time.Date(2026, 12, 7, 23, 30, 0, 0, time.UTC), time.Date(2026, 12, 8, 6, 0, 0, 0, time.UTC)}, // 00:30 in Stockholm
 		{time.Date(2026, 12, 7, 21, 0, 0, 0, time.UTC), time.Date(2026, 12, 8, 6, 0, 0, 0, time.UTC)},  // 22:00 sharp
-		{time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), time.Time{}},                                  // day
+		{time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), time.Time{}},                                   // day
 	} {
 		clk := clock.NewFake(tc.at)
 		l := NewLive(State{Calls: CallsOn, NightHours: night, Devices: Devices{Camera: true, Microphone: true}}, clk, stockholm)
