@@ -25,20 +25,7 @@ func TestAvailabilityZone(t *testing.T) {
 	} {
 		clk := clock.NewFake(tc.at)
 		l := NewLive(State{Calls: CallsOn, Devices: Devices{Camera: true, Microphone: true}}, clk, stockholm)
-		got := make(chan proto.Availability, 1)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error)
-		go func() {
-			done <- PublishAvailability(ctx, l, clk, "mum", "Mum's kitchen", func(a proto.Availability) {
-				select {
-				case got <- a:
-				default:
-				}
-			})
-		}()
-		a := <-got
-		cancel()
-		<-done
+		a := firstAvailability(l, clk)
 		if a.Zone != "Europe/Stockholm" || a.UTCOffsetS != tc.offset {
 			t.Errorf("at %v: zone %q offset %d, want Europe/Stockholm %d", tc.at, a.Zone, a.UTCOffsetS, tc.offset)
 		}
@@ -83,22 +70,28 @@ func TestAvailabilityNightUntil(t *testing.T) {
 	} {
 		clk := clock.NewFake(tc.at)
 		l := NewLive(State{Calls: CallsOn, NightHours: night, Devices: Devices{Camera: true, Microphone: true}}, clk, stockholm)
-		got := make(chan proto.Availability, 1)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error)
-		go func() {
-			done <- PublishAvailability(ctx, l, clk, "mum", "Mum's kitchen", func(a proto.Availability) {
-				select {
-				case got <- a:
-				default:
-				}
-			})
-		}()
-		a := <-got
-		cancel()
-		<-done
+		a := firstAvailability(l, clk)
 		if !a.NightUntil.Equal(tc.want) {
 			t.Errorf("at %v (state %s): night_until %v, want %v", tc.at, a.State, a.NightUntil, tc.want)
 		}
 	}
+}
+
+// firstAvailability is what PublishAvailability sends first for l.
+func firstAvailability(l *Live, clk clock.Clock) proto.Availability {
+	got := make(chan proto.Availability, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		done <- PublishAvailability(ctx, l, clk, "mum", "Mum's kitchen", func(a proto.Availability) {
+			select {
+			case got <- a:
+			default:
+			}
+		})
+	}()
+	a := <-got
+	cancel()
+	<-done
+	return a
 }
