@@ -1572,6 +1572,24 @@ func TestBrowserWebAppLogin(t *testing.T) {
 	eval[any](t, first, `hearth.login("nurse-eva", "right horse battery")`)
 	waitDevice(t, first, "mum-kitchen", func(pageDevice) bool { return true })
 
+	// Night hours on the screen in Helsinki: asleep until 07:00 on its
+	// clock (night_until is UTC), whatever the browser's zone.
+	helsinki, err := time.LoadLocation("Europe/Helsinki")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(helsinki)
+	seven := time.Date(now.Year(), now.Month(), now.Day(), 7, 0, 0, 0, helsinki)
+	if !seven.After(now) {
+		seven = seven.AddDate(0, 0, 1)
+	}
+	_, off := now.Zone()
+	publishJSON(t, b.URL(), proto.AvailabilityTopic("mum-kitchen"), proto.Availability{V: proto.Version, Device: "mum-kitchen",
+		Name: "Mum's kitchen", Time: time.Now(), State: proto.AvailNight, NightUntil: seven.UTC(), Camera: true, Microphone: true,
+		Answer: map[proto.CallMode]proto.Answer{proto.ModeSignalled: proto.AnswerRings}, Zone: "Europe/Helsinki", UTCOffsetS: off})
+	publishJSON(t, b.URL(), proto.StateTopic("mum-kitchen"), proto.State{V: proto.Version, Device: "mum-kitchen", State: proto.LifeReady, Time: time.Now()})
+	waitTrueB(t, first, `(document.querySelector('#devices li[data-device="mum-kitchen"] .state') || {}).textContent === "Asleep until 07:00"`)
+
 	// The same person in a second tab: the broker closes the first one's
 	// session (reason 0x8E), which says so and stays off.
 	second := open()
@@ -1611,10 +1629,66 @@ func TestBrowserWebAppLogin(t *testing.T) {
 		t.Errorf("the first page is %q, want it to stay off", s)
 	}
 
-	// The broker goes away: cannot reach, retrying; the screen stays, and
-	// never "No screens yet". (Not within 10 s of the fight above: a
-	// connection closed twice within 10 s reads as being taken over.)
+	// setPassword puts Eva's password in the broker's file and has the
+	// broker read it again (SIGHUP), which closes the connections whose
+	// password no longer holds.
+	setPassword := func(pw string) {
+		t.Helper()
+		if out, err := exec.Command("mosquitto_passwd", "-b", passwd, "nurse-eva", pw).CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_passwd: %v %s", err, out)
+		}
+		conf := filepath.Join(b.Dir, "mosquitto.conf")
+		pid := 0
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			if cmd, err := os.ReadFile(p); err == nil && strings.Contains(string(cmd), conf) {
+				fmt.Sscan(filepath.Base(filepath.Dir(p)), &pid)
+			}
+		}
+		if pid == 0 {
+			t.Fatal("no mosquitto process runs " + conf)
+		}
+		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// sendNow is what hearth.send does within 2 s: "sent", "rejected: …"
+	// or "still waiting".
+	sendNow := func(page context.Context, text string) string {
+		return eval[string](t, page, `Promise.race([hearth.send({kind: "message", text: "`+text+`", devices: ["mum-kitchen"], days: 1})`+
+			`.then(() => "sent", (e) => "rejected: " + e.message), new Promise((r) => setTimeout(() => r("still waiting"), 2000))])`)
+	}
+	sendResult := `document.getElementById("send-result").textContent.trim()`
+	const notSent = "Not sent: not connected to the Hearth service"
+
+	// The organisation revokes her while she is logged in (her password
+	// leaves the broker's file): the page says the password is wrong,
+	// shows the login form without claiming she is logged in, and what she
+	// sends fails at once and says so. (Not within 10 s of the fight
+	// above: a connection closed twice within 10 s reads as being taken
+	// over.)
 	time.Sleep(7 * time.Second)
+	setPassword("another horse")
+	waitTrueB(t, octx, `hearth.connection().state === "wrong_password"`)
+	if me := eval[string](t, octx, `document.getElementById("me").textContent`); me != "" || eval[bool](t, octx, `document.getElementById("login").hidden`) {
+		t.Errorf("revoked while logged in, the header says %q above the login form (shown: %v)", me, !eval[bool](t, octx, `document.getElementById("login").hidden`))
+	}
+	if got := sendNow(octx, "After the revocation"); !strings.HasPrefix(got, "rejected") {
+		t.Errorf("hearth.send after the revocation: %s, want it rejected at once", got)
+	}
+	if got := eval[string](t, octx, sendResult); got != notSent {
+		t.Errorf("after the revocation #send-result says %q, want %q", got, notSent)
+	}
+	sizedShot(t, octx, "revoked")
+
+	// Her password again: logged in again, and the header says so.
+	setPassword("right horse battery")
+	eval[any](t, octx, `hearth.login("nurse-eva", "right horse battery")`)
+	waitTrueB(t, octx, `hearth.connection().state === "connected" && document.getElementById("me").textContent.startsWith("Logged in as")`)
+
+	// The broker goes away: cannot reach, retrying; the screen stays, and
+	// never "No screens yet". (Again not within 10 s of connecting.)
+	time.Sleep(11 * time.Second)
 	b.Stop()
 	waitTrueB(t, octx, `hearth.connection().state === "unreachable"`)
 	if got := eval[string](t, octx, `document.getElementById("link").textContent`); !strings.Contains(got, "Cannot reach the Hearth service") {
@@ -1626,6 +1700,14 @@ func TestBrowserWebAppLogin(t *testing.T) {
 		}
 	}
 	sizedShot(t, octx, "unreachable")
+	// Sending now: rejected at once, and the Send button says so too.
+	if got := sendNow(octx, "Without the broker"); !strings.HasPrefix(got, "rejected") {
+		t.Errorf("hearth.send without the broker: %s, want it rejected at once", got)
+	}
+	eval[any](t, octx, `{ const r = document.getElementById("send-result"); r.replaceChildren(); r.dataset.sig = ""; hearth.show("send", "mum-kitchen") }`)
+	eval[any](t, octx, `document.getElementById("send-kind-message").click(); document.getElementById("send-text").value = "Without the broker"; document.getElementById("send-submit").click()`)
+	waitTrueB(t, octx, sendResult+` === "`+notSent+`"`)
+	sizedShot(t, octx, "send-not-connected")
 }
 
 // freeWSPort is the WebSockets listener of a StartConf broker: its second port.

@@ -41,6 +41,7 @@ let me = null; // {id, password}
 let signer = null; // {key: CryptoKey, publicKey: base64}
 let client = null;
 let conn = { state: "logged_out", text: "" };
+const publishing = new Set(); // reject functions of publishes under way (publish)
 let subscribedAt = 0; // when the subscriptions of this connection were granted
 let everConnected = false;
 const devices = new Map(); // id -> see deviceRec
@@ -70,6 +71,7 @@ function deviceRec(id) {
 const core = {
   $, P, T, t,
   devices,
+  notConnected,
   me: () => me,
   myName,
   signer: () => signer,
@@ -175,9 +177,8 @@ function applyLang() {
   document.documentElement.lang = lang();
   $("lang").value = lang();
   translatePage(document);
-  document.title = me ? `Hearth – ${myName()}` : "Hearth";
   setConn(conn.state, conn.text && conn.state === "failed" ? conn.text : undefined);
-  if (me) $("me").textContent = t("Logged in as {name}", { name: myName() });
+  showMe();
   for (const li of cards.values()) li.dataset.sig = "";
   render();
   content.render();
@@ -189,8 +190,18 @@ function applyLang() {
 
 // ---- Identity: the key in this browser, the login to the broker ----
 
+// showMe says who is logged in, in the header and the title, only while
+// the login is in force: not above the login form (a refused password, a
+// revoked person, logged out).
+function showMe() {
+  const on = !!me && $("login").hidden;
+  $("me").textContent = on ? t("Logged in as {name}", { name: myName() }) : "";
+  document.title = on ? `Hearth – ${myName()}` : "Hearth";
+}
+
 async function showLogin() {
   $("login").hidden = false;
+  showMe();
   $("tabs").hidden = true;
   $("account").hidden = true;
   for (const v of document.querySelectorAll(".view")) v.hidden = true;
@@ -420,6 +431,7 @@ function watchActivity(id) {
 }
 
 function stopClient() {
+  failPublishing();
   if (client) {
     const c = client;
     client = null;
@@ -433,8 +445,7 @@ function enterApp() {
   $("login").hidden = true;
   $("tabs").hidden = false;
   $("account").hidden = false;
-  $("me").textContent = t("Logged in as {name}", { name: myName() });
-  document.title = `Hearth – ${myName()}`;
+  showMe();
   if (!cur) showView(view);
   render();
 }
@@ -455,7 +466,6 @@ async function logout() {
   for (const li of cards.values()) li.remove();
   cards.clear();
   setConn("logged_out");
-  $("me").textContent = "";
   await showLogin();
 }
 
@@ -476,6 +486,7 @@ function setConn(state, text) {
     taken_over: t("You opened Hearth somewhere else (another tab or device), so this page stopped."),
   };
   conn = { state, text: text !== undefined ? text : words[state] || state };
+  if (["wrong_password", "taken_over", "logged_out", "failed"].includes(state)) failPublishing();
   $("link").textContent = conn.text;
   $("link-box").dataset.state = state;
   $("takeover").hidden = state !== "taken_over";
@@ -639,7 +650,16 @@ function stateText(d) {
     case "do_not_disturb":
       return av.dnd_until ? t("Do not disturb until {when}", { when: until(av.dnd_until) }) : t("Do not disturb");
     case "night":
-      return av.night_until ? t("Asleep until {when}", { when: until(av.night_until) }) : t("Asleep (night hours)");
+      // The night ends within the day ahead: its clock time alone says
+      // when ("asleep until 07:00" at 23:00 too, not "Tue 07:00").
+      if (av.night_until) {
+        const end = new Date(av.night_until);
+        if (!Number.isNaN(end.getTime())) {
+          const ahead = end.getTime() - Date.now();
+          return t("Asleep until {when}", { when: ahead > 0 && ahead < 86400000 ? T.clock(end, w, L) : until(av.night_until) });
+        }
+      }
+      return t("Asleep (night hours)");
     case "camera_missing":
       return t("Online · its camera is missing");
     case "microphone_missing":
@@ -849,14 +869,39 @@ async function uiCall(id, forced, li) {
 
 // ---- MQTT helpers ----
 
+// notConnected is the error of what could not be sent for want of a
+// connection; err.notConnected tells it from the broker's refusals.
+function notConnected() {
+  const err = new Error(t("Not connected to the Hearth service."));
+  err.notConnected = true;
+  return err;
+}
+
+// publish resolves once the broker has the message. It rejects at once
+// while the page is not connected, and when the connection ends for good
+// (a refused password, another tab took over, logged out) before the
+// broker said it had it: that client is gone, so nothing more of it is
+// sent. Across a dropped connection it waits, as the client sends it
+// again once connected.
 function publish(topic, msg, opts = {}) {
   return new Promise((resolve, reject) => {
     if (!client || conn.state !== "connected") {
-      reject(new Error(t("Not connected to the Hearth service.")));
+      reject(notConnected());
       return;
     }
-    client.publish(topic, JSON.stringify(msg), { qos: 1, retain: !!opts.retain }, (err) => (err ? reject(err) : resolve()));
+    const fail = () => reject(notConnected());
+    publishing.add(fail);
+    client.publish(topic, JSON.stringify(msg), { qos: 1, retain: !!opts.retain }, (err) => {
+      publishing.delete(fail);
+      if (err) reject(err);
+      else resolve();
+    });
   });
+}
+
+function failPublishing() {
+  for (const fail of publishing) fail();
+  publishing.clear();
 }
 
 // subscribeOnce reads the retained message of one topic, or null after

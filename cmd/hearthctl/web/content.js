@@ -125,20 +125,33 @@ export function initContent(core) {
     if (text.length > P.maxText) throw new Error(t("The text is too long (at most {n} characters).", { n: P.maxText }));
     if (/[\u0000-\u0009\u000b-\u001f\u007f]/.test(text)) throw new Error(t("The text has characters the screen cannot show."));
     if (devices.length === 0) throw new Error(t("Choose at least one screen."));
-    const out = [];
-    const created = new Date();
     for (const id of devices) {
       const d = dev(id);
       if (!d || !may(d, "send")) throw new Error(t("You may not send to {name}.", { name: core.name(d) || id }));
-      const { start, end } = windows.get(id);
-      const signed = await P.makeItem(signer.key, {
-        id: P.randomID(kind === "photo" ? "p-" : "m-"), device: id, rev: 1, sender: me.id, kind, text,
-        from: core.myName().slice(0, P.maxFrom), start, end, created, photo: ph ? { data: ph.bytes } : null,
-      });
-      core.watchActivity(id);
-      await publishSigned(signed);
-      sent.set(`${id}/${signed.id}`, { device: id, id: signed.id, rev: 1, kind, text, start, end });
-      out.push({ device: id, id: signed.id, rev: 1 });
+    }
+    const out = [];
+    const created = new Date();
+    for (const [i, id] of devices.entries()) {
+      try {
+        if (!core.connected()) throw core.notConnected();
+        const { start, end } = windows.get(id);
+        const signed = await P.makeItem(signer.key, {
+          id: P.randomID(kind === "photo" ? "p-" : "m-"), device: id, rev: 1, sender: me.id, kind, text,
+          from: core.myName().slice(0, P.maxFrom), start, end, created, photo: ph ? { data: ph.bytes } : null,
+        });
+        core.watchActivity(id);
+        await publishSigned(signed);
+        sent.set(`${id}/${signed.id}`, { device: id, id: signed.id, rev: 1, kind, text, start, end });
+        out.push({ device: id, id: signed.id, rev: 1 });
+      } catch (err) {
+        // Not connected: the lines say so for this screen and the rest,
+        // next to those it did reach.
+        if (err.notConnected) {
+          lastSendResult = [...out, ...devices.slice(i).map((device) => ({ device, id: "", notSent: true, kind, text }))];
+          renderSendResult();
+        }
+        throw err;
+      }
     }
     return out;
   }
@@ -151,6 +164,11 @@ export function initContent(core) {
     e.preventDefault();
     const err = $("send-error");
     err.textContent = "";
+    // Said at once, without waiting for a photo being prepared.
+    if (!core.connected()) {
+      notSent();
+      return;
+    }
     const btn = $("send-submit");
     btn.disabled = true;
     try {
@@ -170,15 +188,30 @@ export function initContent(core) {
       renderPreview();
       renderSendResult();
     } catch (x) {
-      err.textContent = x.message;
+      // Not connected: #send-result says it (publishItems).
+      if (!x.notConnected) err.textContent = x.message;
     } finally {
       btn.disabled = false;
     }
   }
 
+  // notSent says, under the form, that nothing went to the chosen screens
+  // because the page is not connected.
+  function notSent() {
+    const f = formValues();
+    const devices = f.devices.length ? f.devices : [""];
+    lastSendResult = devices.map((device) => ({ device, id: "", notSent: true, kind: f.kind, text: f.text.trim() }));
+    renderSendResult();
+  }
+
   // hook: hearth.send({kind, text, devices, start?, days?, until?, photo?})
   async function hookSend(o = {}) {
     const kind = o.kind === "message" ? "message" : "photo";
+    if (!core.connected()) {
+      lastSendResult = (o.devices && o.devices.length ? o.devices : [""]).map((device) => ({ device, id: "", notSent: true, kind, text: String(o.text || "").trim() }));
+      renderSendResult();
+      throw core.notConnected();
+    }
     let ph = null;
     if (kind === "photo") {
       let blob = o.photo;
@@ -275,14 +308,21 @@ export function initContent(core) {
 
   function renderSendResult() {
     const ul = $("send-result");
-    const rows = lastSendResult.map((r) => ({ ...r, s: sendStatus(r.device, r.id) }));
+    const rows = lastSendResult.map((r) => ({
+      ...r,
+      s: !r.notSent ? sendStatus(r.device, r.id) : {
+        state: "not-sent",
+        text: lastSendResult.length > 1 ? t("Not sent to {name}: not connected to the Hearth service", { name: core.name(dev(r.device)) || r.device })
+          : t("Not sent: not connected to the Hearth service"),
+      },
+    }));
     const sig = JSON.stringify(rows.map((r) => [r.device, r.id, r.s.text]));
     if (ul.dataset.sig === sig) return;
     ul.dataset.sig = sig;
     ul.replaceChildren(...rows.map((r) => {
       const li = document.createElement("li");
-      li.dataset.device = r.device;
-      li.dataset.item = r.id;
+      if (r.device) li.dataset.device = r.device;
+      if (r.id) li.dataset.item = r.id;
       li.dataset.state = r.s.state;
       li.className = `result ${r.s.state}`;
       li.textContent = r.s.text;
@@ -290,7 +330,7 @@ export function initContent(core) {
     }));
     // Which of the things sent the lines are about, once another is being
     // written: "Photo 'Ella's bike':".
-    const first = rows.length ? sent.get(`${rows[0].device}/${rows[0].id}`) : null;
+    const first = !rows.length ? null : rows[0].notSent ? rows[0] : sent.get(`${rows[0].device}/${rows[0].id}`);
     const text = first && first.text ? (first.text.length > 40 ? `${first.text.slice(0, 40).trim()}...` : first.text) : "";
     $("send-result-what").textContent = first ? `${first.kind === "photo" ? t("Photo") : t("Message")}${text ? ` '${text}'` : ""}:` : "";
   }
@@ -396,7 +436,7 @@ export function initContent(core) {
     };
     const scr = el("div", "screen");
     const clock = el("div", "pv-clock");
-    clock.append(el("b", "", T.clock(start, w, L())), el("span", "", T.fmt(start, w, L(), { weekday: "long", day: "numeric", month: "long" })));
+    clock.append(el("b", "", T.clock(start, w, L())), el("span", "", T.dateLine(start, w, L())));
     let label;
     if (f.kind === "message") {
       scr.classList.add("pv-message");

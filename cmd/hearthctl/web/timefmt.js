@@ -108,3 +108,40 @@ export function zoneLabel(where) {
   const a = Math.abs(s);
   return `UTC${s < 0 ? "-" : "+"}${pad(Math.floor(a / 3600))}:${pad(Math.floor((a % 3600) / 60))}`;
 }
+
+// The screen's own words for its date line (ui/locale.go), so the preview
+// reads as the screen does: "Monday 7 December", "måndag 7 december",
+// "maanantai 7. joulukuuta", "Montag, 7. Dezember". Not Intl: its English
+// is the American "Monday, December 7", and its words vary by browser.
+const dateWords = {
+  en: {
+    days: ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
+    months: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
+    line: (w, d, m) => `${w} ${d} ${m}`,
+  },
+  sv: {
+    days: ["söndag", "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag"],
+    months: ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"],
+    line: (w, d, m) => `${w} ${d} ${m}`,
+  },
+  fi: {
+    days: ["sunnuntai", "maanantai", "tiistai", "keskiviikko", "torstai", "perjantai", "lauantai"],
+    months: ["tammikuuta", "helmikuuta", "maaliskuuta", "huhtikuuta", "toukokuuta", "kesäkuuta",
+      "heinäkuuta", "elokuuta", "syyskuuta", "lokakuuta", "marraskuuta", "joulukuuta"],
+    line: (w, d, m) => `${w} ${d}. ${m}`,
+  },
+  de: {
+    days: ["Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"],
+    months: ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"],
+    line: (w, d, m) => `${w}, ${d}. ${m}`,
+  },
+};
+
+// dateLine is the weekday and date under the screen's clock, on the
+// screen's clock, as the screen writes it in lang.
+export function dateLine(date, where, lang) {
+  const words = dateWords[lang] || dateWords.en;
+  const p = parts(date, where);
+  const wd = new Date(Date.UTC(p.y, p.mo - 1, p.d)).getUTCDay();
+  return words.line(words.days[wd], p.d, words.months[p.mo - 1]);
+}
