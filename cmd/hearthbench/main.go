@@ -5,7 +5,9 @@
 // copy (beside djpeg | convert), durable ingest throughput (beside
 // bbolt's single-put rate on the same disk), and call set-up time and CPU
 // (beside the same peers connecting with nothing in between, and ffmpeg
-// encoding the same picture).
+// encoding the same picture), and what a family member waits for in the
+// web app: opening it, a message and a 12 MP photo until the screen has
+// them (beside hearthctl send).
 //
 // make bench runs it; it writes a JSON list of results and prints a table.
 // It asserts nothing: the goals are shown beside the numbers.

@@ -30,6 +30,7 @@ type params struct {
 	callCPUFor     time.Duration // CPU measured over this much of an active call
 	fleetDevices   int           // simulated devices on one broker
 	statusRuns     int           // runs of each status measurement
+	webappRuns     int           // runs of each web app measurement (-webapp-runs)
 }
 
 func defaultParams(quick bool) params {
@@ -39,7 +40,7 @@ func defaultParams(quick bool) params {
 		launchItems: 1000, launchPhotos: 40, launchReps: 3,
 		prepareReps: 3, ingestItems: 10000, boltFor: 2 * time.Second,
 		callReps: 10, callCPUFor: 20 * time.Second,
-		fleetDevices: 10000, statusRuns: 20,
+		fleetDevices: 10000, statusRuns: 20, webappRuns: 5,
 	}
 	if quick {
 		p.carouselSlides = 2
@@ -78,7 +79,8 @@ func run(ctx context.Context, args []string) error {
 	workFlag := fs.String("work", "", "make the scratch directory in `dir` (default: beside -out, on the same disk)")
 	keep := fs.Bool("keep", false, "keep the scratch directory")
 	verbose := fs.Bool("v", false, "log more")
-	only := fs.String("only", "", "run only these sections, comma separated: carousel,launch,prepare,ingest,calls,fleet,status")
+	only := fs.String("only", "", "run only these sections, comma separated: carousel,launch,prepare,ingest,calls,fleet,status,webapp")
+	webappRuns := fs.Int("webapp-runs", 5, "runs of each web app measurement (medians are reported)")
 	// The child mode of the prepare section; not for people.
 	child := fs.String(childPrepareFlag, "", "internal: run photo.Prepare on `file` once and print JSON")
 	childScreen := fs.String("screen", fmt.Sprintf("%dx%d", screenW, screenH), "internal: screen size for -"+childPrepareFlag)
@@ -100,6 +102,10 @@ func run(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	b := &bench{log: log, ps: newProcs(log), p: defaultParams(*quick), outDir: filepath.Dir(*out)}
+	if *webappRuns < 1 {
+		return fmt.Errorf("-webapp-runs %d: want at least 1", *webappRuns)
+	}
+	b.p.webappRuns = *webappRuns
 	defer b.ps.killAll()
 	var err error
 	if b.bin, err = filepath.Abs(*bin); err != nil {
@@ -129,6 +135,7 @@ func run(ctx context.Context, args []string) error {
 		{"calls", b.calls},
 		{"fleet", b.fleet},
 		{"status", b.status},
+		{"webapp", b.webapp},
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
@@ -138,7 +145,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	for name := range want {
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return fmt.Errorf("-only: no section %q (carousel, launch, prepare, ingest, calls, fleet, status)", name)
+			return fmt.Errorf("-only: no section %q (carousel, launch, prepare, ingest, calls, fleet, status, webapp)", name)
 		}
 	}
 	if err := b.checkTools(want); err != nil {
@@ -211,11 +218,13 @@ func (b *bench) checkTools(want map[string]bool) error {
 			missing = append(missing, "chromium")
 		}
 	}
-	if on("calls") {
+	if on("calls") || on("webapp") {
 		need(filepath.Join(b.bin, "hearthd"))
 		need(filepath.Join(b.bin, "hearthctl"))
 		need("mosquitto")
-		need("ffmpeg")
+		if on("calls") {
+			need("ffmpeg")
+		}
 		if _, err := chromium.Binary(); err != nil && !slices.Contains(missing, "chromium") {
 			missing = append(missing, "chromium")
 		}
@@ -246,7 +255,7 @@ func (b *bench) checkTools(want map[string]bool) error {
 func (b *bench) setup(ctx context.Context, want map[string]bool) error {
 	on := func(s string) bool { return len(want) == 0 || want[s] }
 	var err error
-	if on("carousel") || on("launch") || on("ingest") || on("calls") {
+	if on("carousel") || on("launch") || on("ingest") || on("calls") || on("webapp") {
 		if b.broker, b.brokerWS, _, err = startBroker(ctx, b.ps, filepath.Join(b.work, "broker")); err != nil {
 			return err
 		}
