@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/hearth-home/hearth/cmd/internal/chromium"
 	"github.com/hearth-home/hearth/device/call"
+	"github.com/hearth-home/hearth/provisioning"
 )
 
 //go:embed loopback.html
@@ -45,7 +47,7 @@ func (b *bench) browserCalls(ctx context.Context, d *callDaemon, nurse string, n
 	}
 	defer closeBrowser()
 
-	if err := b.webCallerCalls(browser, d, page, n, &r.hearth); err != nil {
+	if err := b.webCallerCalls(browser, d, page, nurse, n, &r.hearth); err != nil {
 		return r, err
 	}
 
@@ -71,18 +73,34 @@ func (b *bench) browserCalls(ctx context.Context, d *callDaemon, nurse string, n
 }
 
 // webCallerCalls places the calls from hearthctl web's page.
-func (b *bench) webCallerCalls(browser context.Context, d *callDaemon, page string, n int, out *setupTimes) error {
+func (b *bench) webCallerCalls(browser context.Context, d *callDaemon, page, callerDir string, n int, out *setupTimes) error {
+	c, err := provisioning.LoadCaller(callerDir)
+	if err != nil {
+		return err
+	}
+	pem, err := os.ReadFile(filepath.Join(callerDir, provisioning.CallerKeyFile))
+	if err != nil {
+		return err
+	}
 	tab, cancel := chromedp.NewContext(browser)
 	defer cancel()
 	if err := navigate(tab, page); err != nil {
 		return err
 	}
-	if _, err := evalJS[bool](tab, `hearth.ready.then(() => true)`, 15*time.Second); err != nil {
+	// The page signs with a key it keeps itself: imported once, then a
+	// login (the bench's broker takes any password).
+	if err := waitUntil(tab, 15*time.Second, 20*time.Millisecond, "the web app's login", func() (bool, error) {
+		return evalJS[bool](tab, `typeof hearth === "object" && !!hearth.login`, 5*time.Second)
+	}); err != nil {
+		return err
+	}
+	login := `hearth.importKey(` + jsString(string(pem)) + `, ` + jsString(c.ID) + `).then(() => hearth.login(` + jsString(c.ID) + `, "any password")).then(() => hearth.ready).then(() => true)`
+	if _, err := evalJS[bool](tab, login, 15*time.Second); err != nil {
 		says, _ := evalJS[string](tab, `document.getElementById("link").textContent`, 5*time.Second)
 		return fmt.Errorf("the web caller did not connect to the broker (its page says %q): %w", says, err)
 	}
 	// The device shows as online and answering forced calls by itself.
-	err := waitUntil(tab, 15*time.Second, 100*time.Millisecond, callDevice+" online on the web caller's page", func() (bool, error) {
+	err = waitUntil(tab, 15*time.Second, 100*time.Millisecond, callDevice+" online on the web caller's page", func() (bool, error) {
 		ok, err := evalJS[bool](tab, `hearth.devices().some((d) => d.id === "`+callDevice+`" && d.online && d.answers.forced === "auto")`, 5*time.Second)
 		return ok, err
 	})
