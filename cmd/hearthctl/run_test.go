@@ -272,7 +272,7 @@ func TestUsageListsEveryCommand(t *testing.T) {
 func TestUnknownCommand(t *testing.T) {
 	for args, want := range map[string]string{
 		"fly":            `unknown command "fly"`,
-		"provision fly":  `unknown command "provision fly" (provision: ca init, new, inspect, batch, broker-cert, client-cert, revoke, crl)`,
+		"provision fly":  `unknown command "provision fly" (provision: ca init, new, inspect, batch, broker-cert, client-cert, revoke, crl, person, broker-files)`,
 		"provision":      `unknown command "provision" (provision: ca init`,
 		"send postcard":  `unknown command "send postcard" (send: photo, message)`,
 		"demo-photos-x":  `unknown command "demo-photos-x"`,
