@@ -82,6 +82,8 @@ func TestBrowserSignaturesVerifyInGo(t *testing.T) {
 	if dev.Answers["forced"] != "auto" || dev.Label != "Will ring first" {
 		t.Errorf("device on the page = %+v, want forced calls answered by itself and a ringing call by default", dev)
 	}
+	// The list is drawn after the page learns of the device.
+	waitTrueB(t, page, `!!document.querySelector('[data-device="nobody-home"]')`)
 	if text := eval[string](t, page, `document.querySelector('[data-device="nobody-home"]').innerText`); !strings.Contains(text, "Online") || !strings.Contains(text, "A call rings first") {
 		t.Errorf("device card reads %q, want Online and A call rings first", text)
 	}
@@ -831,6 +833,7 @@ func TestBrowserCallsStandIn(t *testing.T) {
 	if !strings.HasPrefix(a.Label, "Do not disturb until ") || !strings.HasSuffix(a.Label, " — only forced calls") {
 		t.Errorf("Anna's page during do-not-disturb reads %q", a.Label)
 	}
+	waitTrueB(t, annaPage, `(document.querySelector('[data-device="mum-kitchen"] .call') || {}).disabled === true`)
 	if got := eval[bool](t, annaPage, `document.querySelector('[data-device="mum-kitchen"] .call').disabled`); !got {
 		t.Error("Anna's Call button is enabled during do-not-disturb")
 	}
@@ -1213,6 +1216,7 @@ func TestBrowserWebAppSigns(t *testing.T) {
 
 	page := openPage(t, browser, url)
 	d := waitDevice(t, page, dev, func(d pageDevice) bool { return d.Online && d.Name == "Mum's kitchen" })
+	waitTrueB(t, page, `!!document.querySelector('[data-device="mum-kitchen"] .bookings') && (document.querySelector('[data-device="mum-kitchen"] .state') || {textContent: ""}).textContent.startsWith("Do not disturb until ")`)
 	if got := eval[string](t, page, `document.querySelector('[data-device="mum-kitchen"] .state').textContent`); !strings.HasPrefix(got, "Do not disturb until ") || !strings.HasSuffix(got, "14:30") {
 		t.Errorf("device %+v: card says %q, want do not disturb until 14:30 (the screen's time)", d, got)
 	}
