@@ -1,5 +1,5 @@
 //go:build !race
 
-package caller
+package caller_test
 
 const raceOn = false
