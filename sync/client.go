@@ -133,6 +133,16 @@ type Client struct {
 	// serial), so they are reported once per process.
 	reportedMu gosync.Mutex
 	reported   map[string]bool
+
+	// handlers is held for reading by every message handler (paho runs
+	// them on goroutines of its own) and for writing by Run as it
+	// returns: Run waits for the handlers in flight, so none writes to a
+	// store its owner is closing. stopped, set then, turns later ones
+	// away unacknowledged (the broker sends them again); stop, closed
+	// then, ends a handler's wait for the allowlist.
+	handlers gosync.RWMutex
+	stopped  bool
+	stop     chan struct{}
 }
 
 // New checks the options and returns a Client.
@@ -174,7 +184,7 @@ func New(opt Options) (*Client, error) {
 		out = NewOutbox(opt.DeviceID, opt.Logger)
 	}
 	return &Client{opt: opt, out: out, log: opt.Logger.With("component", "sync"),
-		listIn: make(chan struct{}), reported: map[string]bool{}}, nil
+		listIn: make(chan struct{}), stop: make(chan struct{}), reported: map[string]bool{}}, nil
 }
 
 // BrokerURL turns a broker address into the form paho dials: mqtt:// and
@@ -238,6 +248,7 @@ var reconnect = backoff.Policy{Base: time.Second, Cap: 3 * time.Second, Floor: 1
 // Run keeps a connection to the broker until ctx ends, reconnecting with
 // backoff. Cancellation is not an error.
 func (c *Client) Run(ctx context.Context) error {
+	defer c.drain()
 	brokers := append([]string{c.opt.Broker}, c.opt.Fallbacks...)
 	next := 0    // index into brokers
 	attempt := 0 // failed rounds of the list since the link was last up
@@ -268,6 +279,15 @@ func (c *Client) Run(ctx context.Context) error {
 		c.reconnects.Add(1)
 	}
 	return nil
+}
+
+// drain waits for the message handlers in flight and turns away any
+// that paho starts after Run has returned.
+func (c *Client) drain() {
+	close(c.stop)
+	c.handlers.Lock()
+	c.stopped = true
+	c.handlers.Unlock()
 }
 
 // once runs one connection until it is lost or ctx ends.
@@ -630,6 +650,7 @@ func (c *Client) awaitAllowlist(ctx context.Context) {
 	select {
 	case <-c.listIn:
 	case <-t.C:
+	case <-c.stop:
 	case <-ctx.Done():
 	}
 }
@@ -685,6 +706,11 @@ func (c *Client) handleBooking(m mqtt.Message) {
 
 // handle stores one message and then acknowledges it.
 func (c *Client) handle(_ mqtt.Client, m mqtt.Message) {
+	c.handlers.RLock()
+	defer c.handlers.RUnlock()
+	if c.stopped {
+		return // not acknowledged: the broker sends it again next session
+	}
 	c.received.Add(1)
 	if c.opt.Admin != nil && m.Topic() == proto.AdminTopic(c.opt.DeviceID) {
 		if len(m.Payload()) > 0 {
