@@ -18,6 +18,10 @@ type raster struct {
 	kind kind
 	w, h int
 	src  []source
+	// finish, set for a picture decoded while it is read (a streamed PNG),
+	// reads what the scaler did not and reports any damage met on the way;
+	// until it is nil the scaled picture is not to be trusted.
+	finish func() error
 }
 
 // picture is a scaled (and later oriented) picture as stored planes:
