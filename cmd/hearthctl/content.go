@@ -214,27 +214,60 @@ func (e *env) gather(ctx context.Context, conn *hsync.Conn, device string) ([]li
 	return rows, inv, nil
 }
 
-func (e *env) contentRemove(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("content rm", flag.ContinueOnError)
+// changeFlags are what content rm and content edit share: the screen
+// (--device), the sender's key (--caller) and --strict.
+type changeFlags struct {
+	cmd       string
+	fs        *flag.FlagSet
+	device    *string
+	callerDir *string
+	strict    *bool
+}
+
+func (e *env) newChangeFlags(cmd string) *changeFlags {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	device := fs.String("device", "", "device `id`")
-	callerDir := senderFlag(fs)
-	strict := strictFlag(fs)
-	ids, err := parseInterspersed(fs, args)
+	return &changeFlags{cmd: cmd, fs: fs, device: fs.String("device", "", "device `id`"), callerDir: senderFlag(fs), strict: strictFlag(fs)}
+}
+
+// parse reads args (flags and item ids in any order), checks --device and
+// returns the item ids.
+func (c *changeFlags) parse(args []string) ([]string, error) {
+	ids, err := parseInterspersed(c.fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if !proto.ValidID(*c.device) {
+		return nil, fmt.Errorf("%s: --device: %q is not a device id", c.cmd, *c.device)
+	}
+	return ids, nil
+}
+
+// open loads the sender's key (nil: unsigned) and connects to the broker,
+// looking the screen up; the caller closes conn.
+func (c *changeFlags) open(ctx context.Context, e *env) (*provisioning.Caller, *hsync.Conn, screen, error) {
+	who, err := loadSender(*c.callerDir)
+	if err != nil {
+		return nil, nil, screen{}, fmt.Errorf("%s: %w", c.cmd, err)
+	}
+	conn, scr, err := e.dialScreen(ctx, c.cmd, "hearthctl", *c.device, *c.strict)
+	if err != nil {
+		return nil, nil, screen{}, err
+	}
+	return who, conn, scr, nil
+}
+
+func (e *env) contentRemove(ctx context.Context, args []string) error {
+	f := e.newChangeFlags("content rm")
+	ids, err := f.parse(args)
 	if err != nil {
 		return err
 	}
-	if !proto.ValidID(*device) {
-		return fmt.Errorf("content rm: --device: %q is not a device id", *device)
-	}
+	device := f.device
 	if len(ids) == 0 {
 		return errors.New("content rm: name the item ids to remove")
 	}
-	who, err := loadSender(*callerDir)
-	if err != nil {
-		return fmt.Errorf("content rm: %w", err)
-	}
-	conn, _, err := e.dialScreen(ctx, "content rm", "hearthctl", *device, *strict)
+	who, conn, _, err := f.open(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -279,21 +312,15 @@ func warnOwner(e *env, r listed, who *provisioning.Caller) {
 // changes an item's window: the item as the broker holds it, its
 // revision raised, signed again with the sender's key.
 func (e *env) contentEdit(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("content edit", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	device := fs.String("device", "", "device `id`")
-	start := fs.String("start", "", "show from `TIME` (\"now\" for now)")
-	until := fs.String("until", "", "show until `TIME`")
-	days := fs.Int("days", 0, "show for `N` days from the start")
-	callerDir := senderFlag(fs)
-	strict := strictFlag(fs)
-	ids, err := parseInterspersed(fs, args)
+	f := e.newChangeFlags("content edit")
+	start := f.fs.String("start", "", "show from `TIME` (\"now\" for now)")
+	until := f.fs.String("until", "", "show until `TIME`")
+	days := f.fs.Int("days", 0, "show for `N` days from the start")
+	ids, err := f.parse(args)
 	if err != nil {
 		return err
 	}
-	if !proto.ValidID(*device) {
-		return fmt.Errorf("content edit: --device: %q is not a device id", *device)
-	}
+	device := f.device
 	if len(ids) != 1 {
 		return errors.New("content edit: name one item id")
 	}
@@ -303,11 +330,7 @@ func (e *env) contentEdit(ctx context.Context, args []string) error {
 	case *until != "" && *days != 0:
 		return errors.New("content edit: give --until or --days, not both")
 	}
-	who, err := loadSender(*callerDir)
-	if err != nil {
-		return fmt.Errorf("content edit: %w", err)
-	}
-	conn, scr, err := e.dialScreen(ctx, "content edit", "hearthctl", *device, *strict)
+	who, conn, scr, err := f.open(ctx, e)
 	if err != nil {
 		return err
 	}
