@@ -136,7 +136,7 @@ func TestParseStat(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := statInfo{PID: 4242, PPID: 4200, PGRP: 4100, Comm: "chrome (gpu) x", State: 'S',
-		UTime: 250, STime: 75, CUTime: 12, CSTime: 3}
+		UTime: 250, STime: 75, CUTime: 12, CSTime: 3, StartTime: 123456}
 	if s != want {
 		t.Errorf("parseStat = %+v, want %+v", s, want)
 	}
@@ -347,5 +347,60 @@ func TestMedian(t *testing.T) {
 		if got := median(tt.in); got != tt.want {
 			t.Errorf("median(%v) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// A fake /proc through a window: a browser (300) whose thread 302 exits
+// and whose renderer (310) starts after the first sample.
+func TestTally(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "uptime"), "1000.00 1900.00\n")
+	thread := func(pid, ppid, tid int, start uint64, ns, runs int) {
+		dir := filepath.Join(root, itoa(pid))
+		tdir := filepath.Join(dir, "task", itoa(tid))
+		if err := os.MkdirAll(tdir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		stat := func(id int) string {
+			return itoa(id) + " (p) S " + itoa(ppid) + " " + itoa(pid) + " 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 " +
+				strconv.FormatUint(start, 10) + " 1 1\n"
+		}
+		write(t, filepath.Join(dir, "stat"), stat(pid))
+		write(t, filepath.Join(tdir, "stat"), stat(tid))
+		write(t, filepath.Join(tdir, "schedstat"), itoa(ns)+" 123 "+itoa(runs)+"\n")
+	}
+	thread(300, 1, 300, 50, 1_000_000, 10)
+	thread(300, 1, 301, 50, 2_000_000, 20)
+	thread(300, 1, 302, 50, 5_000_000, 50)
+	thread(320, 1, 320, 50, 9_000_000, 90) // not in the tree
+	tl, err := procFS{root: root}.newTally(300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread(300, 1, 300, 50, 1_500_000, 15)
+	thread(300, 1, 302, 50, 5_100_000, 52)
+	if err := tl.sample(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "300", "task", "302")); err != nil {
+		t.Fatal(err)
+	}
+	thread(300, 1, 301, 50, 2_200_000, 22)
+	thread(310, 300, 310, 100_001, 700_000, 7) // started in the window (uptime 1000 s = 100000 ticks)
+	thread(300, 1, 303, 10, 4_000_000, 40)     // old, yet missed before: left out
+	if err := tl.sample(); err != nil {
+		t.Fatal(err)
+	}
+	// 300: 0.5 ms, 5; 301: 0.2 ms, 2; 302: 0.1 ms, 2 (up to its last sample); 310: 0.7 ms, 7.
+	if got, want := tl.used(), (usage{cpu: 1500 * time.Microsecond, runs: 16}); got != want {
+		t.Errorf("used() = %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{"", "12 34", "x 1 2", "1 2 y"} {
+		if _, err := parseSchedstat([]byte(bad)); err == nil {
+			t.Errorf("parseSchedstat(%q) = nil error, want one", bad)
+		}
+	}
+	if _, err := (procFS{root: root}).newTally(999); err == nil {
+		t.Error("newTally of a missing process = nil error, want one")
 	}
 }

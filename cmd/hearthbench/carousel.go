@@ -27,6 +27,7 @@ type carouselStats struct {
 	maxRSS  uint64        // highest tree RSS seen while measuring
 	end     memInfo       // tree memory (with PSS) at the end
 	between float64       // CPU, fraction of a core, summed over the windows between crossfades
+	wakeups float64       // runs per second (see usage) over the same windows
 	cycle   float64       // CPU, fraction of a core, over a full carousel cycle
 	xvfb    float64       // the X server's CPU over the same full cycle
 	period  time.Duration // observed time from one crossfade to the next
@@ -149,34 +150,70 @@ func (w *fadeWatch) period() time.Duration {
 // last is the start of the latest crossfade.
 func (w *fadeWatch) last() fadeStart { return w.starts[len(w.starts)-1] }
 
-// cpuMeter reads a side's CPU time (its process tree and its X server) and
-// keeps the highest RSS it sees.
+// cpuMeter follows a side's CPU (its process tree, and its X server) over
+// a window and keeps the highest RSS it sees.
 type cpuMeter struct {
-	p      *proc
-	x      *xserver
-	maxRSS uint64
+	p        *proc
+	x        *xserver
+	maxRSS   uint64
+	side, xs *tally
+	from     time.Time
 }
 
-type cpuSample struct {
-	wall      time.Time
-	cpu, xcpu time.Duration
-}
-
-func (m *cpuMeter) read() (cpuSample, error) {
-	s := cpuSample{wall: time.Now()}
+// begin starts a window.
+func (m *cpuMeter) begin() error {
+	m.from = time.Now()
 	var err error
-	if s.cpu, _, err = sysProc.treeCPU(m.p.pid()); err != nil {
-		return s, err
+	if m.side, err = sysProc.newTally(m.p.pid()); err != nil {
+		return fmt.Errorf("%s: %w", m.p.name, err)
 	}
-	if s.xcpu, _, err = sysProc.treeCPU(m.x.proc.pid()); err != nil {
-		return s, err
+	if m.xs, err = sysProc.newTally(m.x.proc.pid()); err != nil {
+		return fmt.Errorf("Xvfb %s: %w", m.x.display, err)
 	}
+	return m.readRSS()
+}
+
+// sample reads both trees again inside the window, so processes and
+// threads that come and go are counted, and the RSS.
+func (m *cpuMeter) sample() error {
+	if err := m.side.sample(); err != nil {
+		return err
+	}
+	if err := m.xs.sample(); err != nil {
+		return err
+	}
+	return m.readRSS()
+}
+
+// end samples a last time and returns what the side and its X server used
+// since begin, and the window's length.
+func (m *cpuMeter) end() (side, x usage, wall time.Duration, err error) {
+	if err := m.sample(); err != nil {
+		return side, x, 0, err
+	}
+	return m.side.used(), m.xs.used(), time.Since(m.from), nil
+}
+
+func (m *cpuMeter) readRSS() error {
 	mem, _, err := sysProc.treeMemory(m.p.pid(), false)
 	if err != nil {
-		return s, fmt.Errorf("%s: %w", m.p.name, err)
+		return fmt.Errorf("%s: %w", m.p.name, err)
 	}
 	m.maxRSS = max(m.maxRSS, mem.RSS)
-	return s, nil
+	return nil
+}
+
+// sampleUntil samples the meter every second until t.
+func (m *cpuMeter) sampleUntil(ctx context.Context, t time.Time) error {
+	for next := time.Now().Add(time.Second); next.Before(t); next = next.Add(time.Second) {
+		if err := sleepUntil(ctx, next); err != nil {
+			return err
+		}
+		if err := m.sample(); err != nil {
+			return err
+		}
+	}
+	return sleepUntil(ctx, t)
 }
 
 func sleepUntil(ctx context.Context, t time.Time) error {
@@ -235,7 +272,8 @@ func measureCarousel(ctx context.Context, log *slog.Logger, sd side, plan carous
 	// them and comes back a little before the next crossfade is due; a
 	// crossfade that started early, while it was away, gives no window.
 	settle := max(plan.fade, w.longest) + afterFade
-	var qcpu, qwall time.Duration
+	var quiet usage
+	var qwall time.Duration
 	for measured, tries := 0, 0; measured < plan.slides; tries++ {
 		if tries == plan.slides+3 {
 			return st, fmt.Errorf("%s: %d of %d crossfades started earlier than due; the carousel is irregular (%v apart on average)",
@@ -265,51 +303,41 @@ func measureCarousel(ctx context.Context, log *slog.Logger, sd side, plan carous
 			return st, err
 		}
 		w.pause()
-		a, err := m.read()
+		if err := m.begin(); err != nil {
+			return st, err
+		}
+		if err := m.sampleUntil(ctx, to); err != nil {
+			return st, err
+		}
+		u, _, wall, err := m.end()
 		if err != nil {
 			return st, err
 		}
-		if err := sleepUntil(ctx, to); err != nil {
-			return st, err
-		}
-		b, err := m.read()
-		if err != nil {
-			return st, err
-		}
-		qcpu += b.cpu - a.cpu
-		qwall += b.wall.Sub(a.wall)
+		quiet.cpu += u.cpu
+		quiet.runs += u.runs
+		qwall += wall
 		measured++
 		log.Debug("quiet window", "side", sd.name, "fade_seen_at", t.at.Format("15:04:05.000"),
-			"from", a.wall.Sub(t.at).Round(time.Millisecond), "to", b.wall.Sub(t.at).Round(time.Millisecond),
-			"cpu", (b.cpu - a.cpu), "period", w.period().Round(time.Millisecond))
+			"from", m.from.Sub(t.at).Round(time.Millisecond), "length", wall.Round(time.Millisecond),
+			"cpu", u.cpu, "runs", u.runs, "period", w.period().Round(time.Millisecond))
 	}
-	st.between, st.quiet = qcpu.Seconds()/qwall.Seconds(), qwall
+	st.between, st.quiet = quiet.cpu.Seconds()/qwall.Seconds(), qwall
+	st.wakeups = float64(quiet.runs) / qwall.Seconds()
 	st.period, st.fade = w.period(), w.longest
 
 	// 3. A full cycle with no screenshots: any window of slides × period
 	// holds every crossfade once.
-	a, err := m.read()
+	if err := m.begin(); err != nil {
+		return st, err
+	}
+	if err := m.sampleUntil(ctx, m.from.Add(time.Duration(plan.slides)*st.period)); err != nil {
+		return st, err
+	}
+	u, xu, wall, err := m.end()
 	if err != nil {
 		return st, err
 	}
-	end := a.wall.Add(time.Duration(plan.slides) * st.period)
-	for t := a.wall.Add(time.Second); t.Before(end); t = t.Add(time.Second) {
-		if err := sleepUntil(ctx, t); err != nil {
-			return st, err
-		}
-		if _, err := m.read(); err != nil { // for the highest RSS
-			return st, err
-		}
-	}
-	if err := sleepUntil(ctx, end); err != nil {
-		return st, err
-	}
-	b, err := m.read()
-	if err != nil {
-		return st, err
-	}
-	wall := b.wall.Sub(a.wall).Seconds()
-	st.cycle, st.xvfb = (b.cpu-a.cpu).Seconds()/wall, (b.xcpu-a.xcpu).Seconds()/wall
+	st.cycle, st.xvfb = u.cpu.Seconds()/wall.Seconds(), xu.cpu.Seconds()/wall.Seconds()
 	if st.end, st.procs, err = sysProc.treeMemory(p.pid(), true); err != nil {
 		return st, err
 	}
@@ -390,14 +418,17 @@ func (b *bench) carousel(ctx context.Context) ([]Result, error) {
 		return nil, err
 	}
 	anchor := fmt.Sprintf("chromium --kiosk, CSS crossfade (%d processes)", c.procs)
-	memGoal := goal{Max: 60, MaxRatio: 1.0 / 8}
+	// Every figure at most Chromium's in the same run; beyond that, private
+	// memory within 80 MiB and a full cycle at half of Chromium's.
+	notWorse := goal{MaxRatio: 1}
 	return []Result{
-		newResult("carousel.rss", float64(h.maxRSS)/mib, "MiB", anchor, float64(c.maxRSS)/mib, memGoal),
-		newResult("carousel.pss", float64(h.end.PSS)/mib, "MiB", anchor, float64(c.end.PSS)/mib, memGoal),
-		newResult("carousel.private_anon", float64(h.end.Anon)/mib, "MiB", anchor, float64(c.end.Anon)/mib, memGoal),
-		newResult("carousel.cpu_between_fades", 100*h.between, "% of a core", anchor, 100*c.between, goal{Max: 0.5}),
-		newResult("carousel.cpu_full_cycle", 100*h.cycle, "% of a core", anchor, 100*c.cycle, goal{MaxRatio: 0.25}),
-		newResult("carousel.xvfb_cpu_full_cycle", 100*h.xvfb, "% of a core", "Xvfb under "+anchor, 100*c.xvfb, goal{}),
+		newResult("carousel.rss", float64(h.maxRSS)/mib, "MiB", anchor, float64(c.maxRSS)/mib, notWorse),
+		newResult("carousel.pss", float64(h.end.PSS)/mib, "MiB", anchor, float64(c.end.PSS)/mib, notWorse),
+		newResult("carousel.private_anon", float64(h.end.Anon)/mib, "MiB", anchor, float64(c.end.Anon)/mib, goal{Max: 80, MaxRatio: 1}),
+		newResult("carousel.cpu_between_fades", 100*h.between, "% of a core", anchor, 100*c.between, notWorse),
+		newResult("carousel.wakeups_between_fades", h.wakeups, "per s", anchor, c.wakeups, notWorse),
+		newResult("carousel.cpu_full_cycle", 100*h.cycle, "% of a core", anchor, 100*c.cycle, goal{MaxRatio: 0.5}),
+		newResult("carousel.xvfb_cpu_full_cycle", 100*h.xvfb, "% of a core", "Xvfb under "+anchor, 100*c.xvfb, notWorse),
 		newResult("carousel.period", h.period.Seconds(), "s", anchor, c.period.Seconds(), goal{}),
 	}, nil
 }
