@@ -89,7 +89,7 @@ func (b *bench) webapp(ctx context.Context) ([]Result, error) {
 		"--require-signed-items", "--log-json", "--log-level", "debug") // debug: its "content stored" lines
 	cmd.Env = envWith("LANG=en_US.UTF-8")
 	d := &callDaemon{changed: make(chan struct{})}
-	stored := &storedLog{at: map[string]time.Time{}}
+	stored := &storedLog{at: map[string]time.Time{}, changed: make(chan struct{})}
 	onLine := func(line string) {
 		d.onLine(line)
 		stored.onLine(line)
@@ -512,7 +512,7 @@ func (w *inventoryWatcher) id(text string) string {
 type storedLog struct {
 	mu      gosync.Mutex
 	at      map[string]time.Time
-	changed chan struct{}
+	changed chan struct{} // closed and replaced on every line stored
 }
 
 func (l *storedLog) onLine(line string) {
@@ -531,60 +531,57 @@ func (l *storedLog) onLine(line string) {
 	if _, ok := l.at[e.ID]; !ok {
 		l.at[e.ID] = e.Time
 	}
-	if l.changed != nil {
-		close(l.changed)
-		l.changed = nil
-	}
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
 
 // wait returns when the device stored the item id.
 func (l *storedLog) wait(ctx context.Context, id string, within time.Duration) (time.Time, error) {
-	timer := time.NewTimer(within)
-	defer timer.Stop()
-	for {
+	return waitChange(ctx, within, func() (time.Time, bool, <-chan struct{}, error) {
 		l.mu.Lock()
+		defer l.mu.Unlock()
 		at, ok := l.at[id]
-		if l.changed == nil {
-			l.changed = make(chan struct{})
-		}
-		ch := l.changed
-		l.mu.Unlock()
-		if ok {
-			return at, nil
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			return time.Time{}, fmt.Errorf("no \"content stored\" line for item %q in hearthd's log within %v", id, within)
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		}
-	}
+		return at, ok, l.changed, nil
+	}, func() error {
+		return fmt.Errorf("no \"content stored\" line for item %q in hearthd's log within %v", id, within)
+	})
 }
 
 // waitReady returns when the first inventory listing the item with this
 // text ready arrived.
 func (w *inventoryWatcher) waitReady(ctx context.Context, text string, within time.Duration) (time.Time, error) {
+	return waitChange(ctx, within, func() (time.Time, bool, <-chan struct{}, error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if at, ok := w.ready[text]; ok {
+			return at, true, nil, nil
+		}
+		if reason, refused := w.refused[text]; refused {
+			return time.Time{}, false, nil, fmt.Errorf("the device refused %q: %s", text, reason)
+		}
+		return time.Time{}, false, w.changed, nil
+	}, func() error {
+		return fmt.Errorf("timed out after %v waiting for %q ready in the inventory", within, text)
+	})
+}
+
+// waitChange calls check until it reports done or an error, waiting
+// between calls for the channel it returned (closed on the next change of
+// what it reads), for at most within (then the error is late's).
+func waitChange[T any](ctx context.Context, within time.Duration, check func() (T, bool, <-chan struct{}, error), late func() error) (T, error) {
 	timer := time.NewTimer(within)
 	defer timer.Stop()
 	for {
-		w.mu.Lock()
-		at, ok := w.ready[text]
-		reason, refused := w.refused[text]
-		ch := w.changed
-		w.mu.Unlock()
-		switch {
-		case ok:
-			return at, nil
-		case refused:
-			return time.Time{}, fmt.Errorf("the device refused %q: %s", text, reason)
+		v, done, ch, err := check()
+		if done || err != nil {
+			return v, err
 		}
 		select {
 		case <-ch:
 		case <-timer.C:
-			return time.Time{}, fmt.Errorf("timed out after %v waiting for %q ready in the inventory", within, text)
+			return v, late()
 		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
+			return v, ctx.Err()
 		}
 	}
 }
