@@ -168,7 +168,7 @@ func (m *cpuMeter) begin() error {
 		return fmt.Errorf("%s: %w", m.p.name, err)
 	}
 	if m.xs, err = sysProc.newTally(m.x.proc.pid()); err != nil {
-		return fmt.Errorf("Xvfb %s: %w", m.x.display, err)
+		return fmt.Errorf("the X server %s: %w", m.x.display, err)
 	}
 	return m.readRSS()
 }
