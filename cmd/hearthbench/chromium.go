@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	gosync "sync"
 	"time"
 
@@ -123,8 +124,8 @@ func startChromium(ps *procs, x *xserver, profile, url string) (*proc, error) {
 		return nil, err
 	}
 	// Chromium leaves its singleton socket directory in TMPDIR after a
-	// SIGTERM: keep it beside the profile, where the bench cleans up.
-	tmp := profile + "-tmp"
+	// SIGTERM: keep it inside the profile, where the bench cleans up.
+	tmp := filepath.Join(profile, "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err
 	}

@@ -66,7 +66,7 @@ type bench struct {
 	broker  string
 	hx, cx  *xserver // hearthd's and Chromium's screens
 	kiosk   *kioskServer
-	profile string // Chromium's user data dir, kept across its runs (as a kiosk's would be)
+	profile string // Chromium's user data dir (a short temporary path), kept across its runs (as a kiosk's would be)
 
 	brokerWS string // the broker's MQTT-over-WebSockets URL, for the web caller
 }
@@ -274,7 +274,12 @@ func (b *bench) setup(ctx context.Context, want map[string]bool) error {
 		if b.kiosk, err = startKioskServer(); err != nil {
 			return err
 		}
-		b.profile = filepath.Join(b.work, "chromium-profile")
+		// Chromium puts its singleton socket under the profile (and its
+		// TMPDIR): beside a deep -out the path passes the 108 bytes of a
+		// socket address and Chromium aborts ("Socket path too long").
+		if b.profile, err = os.MkdirTemp("", "hb-"); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -289,6 +294,9 @@ func (b *bench) teardown() {
 	}
 	if b.kiosk != nil {
 		b.kiosk.close()
+	}
+	if b.profile != "" {
+		os.RemoveAll(b.profile)
 	}
 }
 
