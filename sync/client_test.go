@@ -51,8 +51,14 @@ func (r *rig) start() { r.startWith(r.broker.URL()) }
 // startWith runs the device's link to broker, then fallbacks, and waits
 // until it reports on r.broker.
 func (r *rig) startWith(broker string, fallbacks ...string) {
-	c, err := New(Options{Broker: broker, Fallbacks: fallbacks, DeviceID: dev, Store: r.store, KeepAlive: 2 * time.Second,
+	r.run(Options{Broker: broker, Fallbacks: fallbacks, DeviceID: dev, Store: r.store, KeepAlive: 2 * time.Second,
 		InventoryDelay: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// run runs the device's link with o until the test ends (or stop), and
+// waits until it reports on r.broker.
+func (r *rig) run(o Options) {
+	c, err := New(o)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -96,7 +102,10 @@ func (r *rig) publish(topic string, payload []byte, retain bool) {
 	}
 }
 
-func (r *rig) inventory() (proto.Inventory, bool) {
+// retained is what the broker holds retained under filter, read for
+// wait.
+func (r *rig) retained(filter string, wait time.Duration) map[string][]byte {
+	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := Dial(ctx, r.broker.URL(), "test")
@@ -104,11 +113,15 @@ func (r *rig) inventory() (proto.Inventory, bool) {
 		r.t.Fatal(err)
 	}
 	defer c.Close()
-	msgs, err := c.Retained(ctx, proto.InventoryTopic(dev), 100*time.Millisecond)
+	msgs, err := c.Retained(ctx, filter, wait)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	p, ok := msgs[proto.InventoryTopic(dev)]
+	return msgs
+}
+
+func (r *rig) inventory() (proto.Inventory, bool) {
+	p, ok := r.retained(proto.InventoryTopic(dev), 100*time.Millisecond)[proto.InventoryTopic(dev)]
 	if !ok {
 		return proto.Inventory{}, false
 	}

@@ -109,16 +109,9 @@ func newSignedRig(t *testing.T, require bool) *signedRig {
 }
 
 func (r *signedRig) startSigned(require bool) {
-	c, err := New(Options{Broker: r.broker.URL(), DeviceID: dev, Store: r.store, KeepAlive: 2 * time.Second, Clock: r.clk,
+	r.run(Options{Broker: r.broker.URL(), DeviceID: dev, Store: r.store, KeepAlive: 2 * time.Second, Clock: r.clk,
 		InventoryDelay: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Calls: &callSink{auth: r.auth}, Senders: r.auth, RequireSignedItems: require, QueueSettle: max(r.settle, time.Nanosecond)})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.client, r.cancel, r.done = c, cancel, make(chan error, 1)
-	go func() { r.done <- c.Run(ctx) }()
-	r.waitConnected()
 }
 
 // signedItem is a message (or, with deleted, a tombstone) from sender,
@@ -149,19 +142,8 @@ func (r *signedRig) send(it proto.Item) {
 // activities reads the device's activity log back from the broker.
 func (r *signedRig) activities() []proto.Activity {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := Dial(ctx, r.broker.URL(), "test")
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer c.Close()
-	msgs, err := c.Retained(ctx, proto.Root+"/"+dev+"/activity/+", 200*time.Millisecond)
-	if err != nil {
-		r.t.Fatal(err)
-	}
 	var out []proto.Activity
-	for _, p := range msgs {
+	for _, p := range r.retained(proto.Root+"/"+dev+"/activity/+", 200*time.Millisecond) {
 		var a proto.Activity
 		if err := json.Unmarshal(p, &a); err != nil {
 			r.t.Fatal(err)
