@@ -8,6 +8,24 @@
 const maxSide = 1920; // a photo's longest side after scaling in the browser
 const dayMs = 86400000;
 
+// button makes a <button> of class cls saying text; type "button" unless
+// it submits its form.
+function button(cls, text, type = "button") {
+  const b = document.createElement("button");
+  b.type = type;
+  b.className = cls;
+  b.textContent = text;
+  return b;
+}
+
+// buttonRow puts buttons side by side (class "buttons").
+function buttonRow(...buttons) {
+  const row = document.createElement("div");
+  row.className = "buttons";
+  row.append(...buttons);
+  return row;
+}
+
 export function initContent(core) {
   const { $, P, T, t } = core;
   const sent = new Map(); // "device/id" -> {device, id, rev, kind, text, start, end}
@@ -568,14 +586,8 @@ export function initContent(core) {
     q.textContent = t("Remove this from {name}? It disappears from the screen.", { name: core.name(d) });
     q.id = `confirm-${it.id}`;
     box.setAttribute("aria-labelledby", q.id);
-    const yes = document.createElement("button");
-    yes.type = "button";
-    yes.className = "remove-confirm danger";
-    yes.textContent = t("Yes, remove it");
-    const no = document.createElement("button");
-    no.type = "button";
-    no.className = "remove-cancel secondary";
-    no.textContent = t("Keep it");
+    const yes = button("remove-confirm danger", t("Yes, remove it"));
+    const no = button("remove-cancel secondary", t("Keep it"));
     yes.addEventListener("click", async () => {
       yes.disabled = true;
       try {
@@ -592,10 +604,7 @@ export function initContent(core) {
       confirming = "";
       renderShows();
     });
-    const row = document.createElement("div");
-    row.className = "buttons";
-    row.append(yes, no);
-    box.append(q, row);
+    box.append(q, buttonRow(yes, no));
     return box;
   }
 
@@ -617,12 +626,7 @@ export function initContent(core) {
     li.append(p("shown", it.shown ? t("Shown {when}", { when: T.when(new Date(it.shown), w, L()) })
       : it.state === "pending" ? t("The screen is still preparing it") : t("Not shown yet")));
     if (it.mayChange) {
-      const row = document.createElement("div");
-      row.className = "buttons";
-      const eb = document.createElement("button");
-      eb.type = "button";
-      eb.className = "edit secondary";
-      eb.textContent = t("Change dates");
+      const eb = button("edit secondary", t("Change dates"));
       eb.setAttribute("aria-label", `${t("Change dates")}: ${what}`);
       eb.addEventListener("click", () => {
         editing = `${d.id}/${it.id}`;
@@ -630,10 +634,7 @@ export function initContent(core) {
         const s = $("shows-list").querySelector(`li[data-item="${CSS.escape(it.id)}"] .edit-start`);
         if (s) s.focus();
       });
-      const rb = document.createElement("button");
-      rb.type = "button";
-      rb.className = "remove danger";
-      rb.textContent = t("Remove");
+      const rb = button("remove danger", t("Remove"));
       rb.setAttribute("aria-label", `${t("Remove")}: ${what}`);
       rb.addEventListener("click", () => {
         confirming = `${d.id}/${it.id}`;
@@ -642,8 +643,7 @@ export function initContent(core) {
         const c = $("shows-list").querySelector(`li[data-item="${CSS.escape(it.id)}"] .remove-confirm`);
         if (c) c.focus();
       });
-      row.append(eb, rb);
-      li.append(row);
+      li.append(buttonRow(eb, rb));
       if (editing === `${d.id}/${it.id}`) li.append(editForm(d, it, w));
       if (confirming === `${d.id}/${it.id}`) li.append(removeConfirm(d, it));
     }
@@ -672,23 +672,14 @@ export function initContent(core) {
     const err = document.createElement("p");
     err.setAttribute("role", "alert");
     err.className = "edit-error";
-    const save = document.createElement("button");
-    save.type = "submit";
-    save.className = "edit-save";
-    save.textContent = t("Save the dates");
-    const cancel = document.createElement("button");
-    cancel.type = "button";
-    cancel.className = "edit-cancel secondary";
-    cancel.textContent = t("Cancel");
+    const save = button("edit-save", t("Save the dates"), "submit");
+    const cancel = button("edit-cancel secondary", t("Cancel"));
     cancel.addEventListener("click", () => {
       editing = "";
       renderShows();
     });
     form.append(field("edit-start", t("Shown from"), it.start), field("edit-end", t("Shown until"), it.end), err);
-    const row = document.createElement("div");
-    row.className = "buttons";
-    row.append(save, cancel);
-    form.append(row);
+    form.append(buttonRow(save, cancel));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       save.disabled = true;
@@ -850,10 +841,7 @@ export function initContent(core) {
       p.textContent = t("{day} {time}, {n} min, {who}", { day, time: T.clock(at, w, L()), n: mins, who: core.callerName(d.id, b.caller) }) + (b.reason ? `: ${b.reason}` : "");
       li.append(p);
       if (me && b.caller === me.id) {
-        const c = document.createElement("button");
-        c.type = "button";
-        c.className = "cancel secondary";
-        c.textContent = t("Cancel the call");
+        const c = button("cancel secondary", t("Cancel the call"));
         c.setAttribute("aria-label", `${t("Cancel the call")}: ${p.textContent}`);
         c.addEventListener("click", async () => {
           try {
