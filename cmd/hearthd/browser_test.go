@@ -480,8 +480,8 @@ func browserKeys(t *testing.T, broker, nurseMay string) (org, eva, anna, strange
 }
 
 // newBrowser starts headless Chromium with fake camera and microphone for
-// the test's life; each openPage is a tab in it.
-func newBrowser(t *testing.T) context.Context {
+// the test's life, with extra flags if any; each openPage is a tab in it.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	bin, err := chromium.Binary()
 	if err != nil {
@@ -489,10 +489,12 @@ func newBrowser(t *testing.T) context.Context {
 	}
 	out := &syncBuffer{}
 	// Two calls at once in one browser: keep background tabs running.
-	bctx, stop, err := chromium.Start(context.Background(), bin, t.TempDir(), out,
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true))
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+	}, extra...)
+	bctx, stop, err := chromium.Start(context.Background(), bin, t.TempDir(), out, opts...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

@@ -25,7 +25,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/hearth-home/hearth/cmd/internal/chromium"
 	"github.com/hearth-home/hearth/provisioning"
 	"github.com/hearth-home/hearth/sync/mqtttest"
 	"github.com/hearth-home/hearth/sync/proto"
@@ -198,31 +197,31 @@ func (s *webScreen) screenSays(t *testing.T, within time.Duration, name string, 
 	}
 }
 
-// newWebBrowser is newBrowser with extra Chromium flags.
+// newWebBrowser is newBrowser in British English (the page's words the
+// tests read), with extra Chromium flags.
 func newWebBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	bin, err := chromium.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
-	opts := append([]chromedp.ExecAllocatorOption{
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("lang", "en-GB"),
-	}, extra...)
-	bctx, stop, err := chromium.Start(context.Background(), bin, t.TempDir(), out, opts...)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("chromium output:\n%s", out)
+	return newBrowser(t, append([]chromedp.ExecAllocatorOption{chromedp.Flag("lang", "en-GB")}, extra...)...)
+}
+
+// heldItem is item id as device's retained inventory reports it; false
+// when the inventory does not list it.
+func heldItem(t *testing.T, broker, device, id string) (proto.InventoryItem, bool) {
+	t.Helper()
+	inv, _ := inventory(t, broker, device)
+	for _, it := range inv.Items {
+		if it.ID == id {
+			return it, true
 		}
-	})
-	return bctx
+	}
+	return proto.InventoryItem{}, false
+}
+
+// confirmRemove clicks the confirmation of item id's removal in the Shows
+// list, if the page asks for one.
+func confirmRemove(t *testing.T, page context.Context, id string) {
+	t.Helper()
+	eval[any](t, page, `(() => { const c = document.querySelector('#shows-list li.item[data-item="`+id+`"] .remove-confirm, #remove-confirm'); if (c) c.click(); })()`)
 }
 
 // Viewports the app is checked at.
