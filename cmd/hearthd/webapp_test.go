@@ -364,13 +364,8 @@ func TestWebAppShowsDateAndRemoves(t *testing.T) {
 	viewShot(t, page, "shows-edit-desktop")
 	click(t, page, item+" .edit-save")
 	waitFor(t, 30*time.Second, "the moved message on the device", func() bool {
-		inv, _ := inventory(t, b.URL(), "mum-kitchen")
-		for _, it := range inv.Items {
-			if it.ID == bdayID {
-				return it.Rev > bdayRev && it.Start.Equal(dayY) && it.End.Equal(untilY) && it.State != proto.StateRefused
-			}
-		}
-		return false
+		it, ok := heldItem(t, b.URL(), "mum-kitchen", bdayID)
+		return ok && it.Rev > bdayRev && it.Start.Equal(dayY) && it.End.Equal(untilY) && it.State != proto.StateRefused
 	})
 	if ids := listed(dayX); len(ids) != 0 {
 		t.Errorf("after moving the birthday message on %s the page still lists %v", dayX.Format("Mon 2 Jan"), ids)
@@ -392,13 +387,7 @@ func TestWebAppShowsDateAndRemoves(t *testing.T) {
 	if err := evalErr(bobPage, `hearth.removeItem("mum-kitchen", "`+photoID+`")`); err != nil {
 		t.Logf("Bob's page refused to remove Anna's photo itself: %v", err)
 	}
-	inv, _ := inventory(t, b.URL(), "mum-kitchen")
-	var held proto.InventoryItem
-	for _, it := range inv.Items {
-		if it.ID == photoID {
-			held = it
-		}
-	}
+	held, _ := heldItem(t, b.URL(), "mum-kitchen", photoID)
 	tomb := proto.Item{V: proto.Version, ID: photoID, Device: "mum-kitchen", Rev: held.Rev + 1000, Deleted: true, Sender: "bob"}
 	tomb.Sig = ed25519.Sign(bob.Caller.Key, tomb.SigningBytes())
 	p, _ := json.Marshal(tomb)
@@ -412,11 +401,8 @@ func TestWebAppShowsDateAndRemoves(t *testing.T) {
 		}
 		return false
 	})
-	inv, _ = inventory(t, b.URL(), "mum-kitchen")
-	for _, it := range inv.Items {
-		if it.ID == photoID && it.State != proto.StateReady {
-			t.Errorf("after Bob's removal the photo is %+v, want it still ready", it)
-		}
+	if it, ok := heldItem(t, b.URL(), "mum-kitchen", photoID); ok && it.State != proto.StateReady {
+		t.Errorf("after Bob's removal the photo is %+v, want it still ready", it)
 	}
 	mid := func(x0, x1 int) image.Rectangle {
 		return image.Rect(x0*screenW/100, 30*screenH/100, x1*screenW/100, 60*screenH/100)
@@ -430,16 +416,10 @@ func TestWebAppShowsDateAndRemoves(t *testing.T) {
 	setField(t, page, "#shows-date", today.Format("2006-01-02"))
 	waitTrue(t, page, "Remove on Anna's photo", `!!document.querySelector('#shows-list li.item[data-item="`+photoID+`"] .remove')`)
 	click(t, page, `#shows-list li.item[data-item="`+photoID+`"] .remove`)
-	// A confirmation, if the page asks.
-	eval[any](t, page, `(() => { const c = document.querySelector('#shows-list li.item[data-item="`+photoID+`"] .remove-confirm, #remove-confirm'); if (c) c.click(); })()`)
+	confirmRemove(t, page, photoID)
 	waitFor(t, 30*time.Second, "the photo deleted on the device", func() bool {
-		inv, _ := inventory(t, b.URL(), "mum-kitchen")
-		for _, it := range inv.Items {
-			if it.ID == photoID {
-				return it.State == proto.StateDeleted
-			}
-		}
-		return true
+		it, ok := heldItem(t, b.URL(), "mum-kitchen", photoID)
+		return !ok || it.State == proto.StateDeleted
 	})
 	kitchen.waitShot(t, 30*time.Second, "webapp-device-after-remove.png", "the screen without the photo", func(img image.Image) bool { return !photoOn(img) })
 	// The carousel turns every 4 s; with the photo gone it never comes back.
@@ -462,15 +442,10 @@ func TestWebAppShowsDateAndRemoves(t *testing.T) {
 	adminItem := `#shows-list li.item[data-item="` + bdayID + `"] .remove`
 	waitTrue(t, adminPage, "Remove on Anna's message for the admin", `(() => { const r = document.querySelector('`+adminItem+`'); return !!r && !r.disabled && !r.hidden })()`)
 	click(t, adminPage, adminItem)
-	eval[any](t, adminPage, `(() => { const c = document.querySelector('#shows-list li.item[data-item="`+bdayID+`"] .remove-confirm, #remove-confirm'); if (c) c.click(); })()`)
+	confirmRemove(t, adminPage, bdayID)
 	waitFor(t, 30*time.Second, "the admin's removal on the device", func() bool {
-		inv, _ := inventory(t, b.URL(), "mum-kitchen")
-		for _, it := range inv.Items {
-			if it.ID == bdayID {
-				return it.State == proto.StateDeleted
-			}
-		}
-		return false
+		it, ok := heldItem(t, b.URL(), "mum-kitchen", bdayID)
+		return ok && it.State == proto.StateDeleted
 	})
 }
 
