@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearth-home/hearth/media/photo"
 )
 
 func TestNewResultRatio(t *testing.T) {
@@ -402,5 +404,19 @@ func TestTally(t *testing.T) {
 	}
 	if _, err := (procFS{root: root}).newTally(999); err == nil {
 		t.Error("newTally of a missing process = nil error, want one")
+	}
+}
+
+// The photo peak rows are about photos the device accepts: each must stay
+// inside media/photo's limits, or the device refuses it before decoding.
+func TestBigPhotosWithinLimits(t *testing.T) {
+	lim := photo.DefaultLimits()
+	for _, bp := range bigPhotos {
+		if px := int64(bp.w) * int64(bp.h); px > lim.MaxPixels || max(bp.w, bp.h) > lim.MaxSide {
+			t.Errorf("%s: %dx%d (%d px), want at most %d px and %d a side", bp.name, bp.w, bp.h, px, lim.MaxPixels, lim.MaxSide)
+		}
+		if bp.colour < 0 || bp.colour >= len(palette) {
+			t.Errorf("%s: colour %d not in the palette", bp.name, bp.colour)
+		}
 	}
 }

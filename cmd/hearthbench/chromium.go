@@ -35,7 +35,7 @@ type kioskServer struct {
 
 	mu     gosync.Mutex
 	pages  map[string][]byte // path -> HTML
-	photos map[string][]byte // path -> JPEG
+	photos map[string][]byte // path -> JPEG or PNG
 }
 
 func startKioskServer() (*kioskServer, error) {
@@ -64,7 +64,7 @@ func (k *kioskServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case isPhoto:
 		// Photos never change under one URL: let Chromium cache them, as a
 		// kiosk page's photos would be.
-		w.Header().Set("Content-Type", "image/jpeg")
+		w.Header().Set("Content-Type", http.DetectContentType(photo))
 		w.Header().Set("Cache-Control", "public, max-age=86400, immutable")
 		_, _ = w.Write(photo)
 	case r.URL.Path == "/favicon.ico":
@@ -81,6 +81,13 @@ func (k *kioskServer) addPhoto(name string, data []byte) string {
 	k.photos[p] = data
 	k.mu.Unlock()
 	return p
+}
+
+// removePhoto stops serving the photo at path (as addPhoto returned it).
+func (k *kioskServer) removePhoto(path string) {
+	k.mu.Lock()
+	delete(k.photos, path)
+	k.mu.Unlock()
 }
 
 // addPage renders a kiosk page of items with the given timing and returns

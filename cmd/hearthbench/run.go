@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string) error {
 	workFlag := fs.String("work", "", "make the scratch directory in `dir` (default: beside -out, on the same disk)")
 	keep := fs.Bool("keep", false, "keep the scratch directory")
 	verbose := fs.Bool("v", false, "log more")
-	only := fs.String("only", "", "run only these sections, comma separated: carousel,launch,prepare,ingest,calls,fleet,status,webapp")
+	only := fs.String("only", "", "run only these sections, comma separated: carousel,launch,photopeak,prepare,ingest,calls,fleet,status,webapp")
 	webappRuns := fs.Int("webapp-runs", 5, "runs of each web app measurement (medians are reported)")
 	// The child mode of the prepare section; not for people.
 	child := fs.String(childPrepareFlag, "", "internal: run photo.Prepare on `file` once and print JSON")
@@ -130,6 +130,7 @@ func run(ctx context.Context, args []string) error {
 	sections := []section{
 		{"carousel", b.carousel},
 		{"launch", b.launch},
+		{"photopeak", b.photoPeak},
 		{"prepare", b.prepare},
 		{"ingest", b.ingest},
 		{"calls", b.calls},
@@ -145,7 +146,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	for name := range want {
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return fmt.Errorf("-only: no section %q (carousel, launch, prepare, ingest, calls, fleet, status, webapp)", name)
+			return fmt.Errorf("-only: no section %q (carousel, launch, photopeak, prepare, ingest, calls, fleet, status, webapp)", name)
 		}
 	}
 	if err := b.checkTools(want); err != nil {
@@ -208,11 +209,11 @@ func (b *bench) checkTools(want map[string]bool) error {
 			missing = append(missing, path)
 		}
 	}
-	if on("carousel") || on("launch") || on("ingest") {
+	if on("carousel") || on("launch") || on("photopeak") || on("ingest") {
 		need(filepath.Join(b.bin, "hearthd"))
 		need("mosquitto")
 	}
-	if on("carousel") || on("launch") {
+	if on("carousel") || on("launch") || on("photopeak") {
 		need("Xvfb")
 		if _, err := chromium.Binary(); err != nil {
 			missing = append(missing, "chromium")
@@ -255,12 +256,12 @@ func (b *bench) checkTools(want map[string]bool) error {
 func (b *bench) setup(ctx context.Context, want map[string]bool) error {
 	on := func(s string) bool { return len(want) == 0 || want[s] }
 	var err error
-	if on("carousel") || on("launch") || on("ingest") || on("calls") || on("webapp") {
+	if on("carousel") || on("launch") || on("photopeak") || on("ingest") || on("calls") || on("webapp") {
 		if b.broker, b.brokerWS, _, err = startBroker(ctx, b.ps, filepath.Join(b.work, "broker")); err != nil {
 			return err
 		}
 	}
-	if on("carousel") || on("launch") {
+	if on("carousel") || on("launch") || on("photopeak") {
 		fbParent := "/dev/shm"
 		if st, err := os.Stat(fbParent); err != nil || !st.IsDir() {
 			fbParent = b.work
