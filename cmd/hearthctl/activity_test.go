@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/mqtttest"
 	"github.com/hearth-home/hearth/sync/proto"
 )
@@ -64,13 +63,8 @@ func TestParseSince(t *testing.T) {
 
 func TestActivityCommand(t *testing.T) {
 	b := mqtttest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := hsync.Dial(ctx, b.URL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	ctx, conn, hangUp := dialTest(t, b.URL(), 30*time.Second)
+	defer hangUp()
 	t0 := time.Now().Add(-48 * time.Hour).UTC().Truncate(time.Second)
 	pub := func(a proto.Activity) {
 		t.Helper()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"path/filepath"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hearth-home/hearth/provisioning"
-	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/mqtttest"
 	"github.com/hearth-home/hearth/sync/proto"
 )
@@ -23,13 +21,8 @@ func TestAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := hsync.Dial(ctx, b.URL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	ctx, conn, hangUp := dialTest(t, b.URL(), 30*time.Second)
+	defer hangUp()
 	got := make(chan []byte, 10)
 	if err := conn.Subscribe(ctx, proto.AdminTopic("mum-kitchen"), func(_ string, p []byte) { got <- p }); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"image"
 	"image/color"
@@ -18,7 +17,6 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
 
 	"github.com/hearth-home/hearth/provisioning"
-	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/mqtttest"
 	"github.com/hearth-home/hearth/sync/proto"
 )
@@ -81,13 +79,8 @@ func TestCallerPictureAndGreeting(t *testing.T) {
 	}
 
 	ctl("allow", "--org", orgDir, "--device", "mum-kitchen", "--caller", callerDir, "--may", "forced")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := hsync.Dial(ctx, b.URL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	ctx, conn, hangUp := dialTest(t, b.URL(), 30*time.Second)
+	defer hangUp()
 	topic := proto.AllowlistTopic("mum-kitchen")
 	msgs, err := conn.Retained(ctx, topic, 300*time.Millisecond)
 	if err != nil {

@@ -308,13 +308,8 @@ func TestFleetWithSimulatedDevices(t *testing.T) {
 
 func TestFleetWatchJSON(t *testing.T) {
 	b := mqtttest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	conn, err := hsync.Dial(ctx, b.URL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	ctx, conn, hangUp := dialTest(t, b.URL(), 20*time.Second)
+	defer hangUp()
 	pub := func(dev string, l proto.Lifecycle) {
 		p, _ := json.Marshal(proto.State{V: 1, Device: dev, State: l, Session: 1})
 		if err := conn.Publish(ctx, proto.StateTopic(dev), p, true); err != nil {

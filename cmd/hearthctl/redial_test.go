@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/mqtttest"
 	"github.com/hearth-home/hearth/sync/proto"
 )
@@ -40,13 +39,8 @@ func hasText(s string) func(string) bool {
 // may have restarted since the last).
 func retain(t *testing.T, b *mqtttest.Broker, topic string, v any) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := hsync.Dial(ctx, b.URL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	ctx, conn, hangUp := dialTest(t, b.URL(), 10*time.Second)
+	defer hangUp()
 	p, _ := json.Marshal(v)
 	if err := conn.Publish(ctx, topic, p, true); err != nil {
 		t.Fatal(err)

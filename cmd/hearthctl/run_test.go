@@ -31,15 +31,26 @@ func runCtl(t *testing.T, broker string, args ...string) (string, error) {
 	return out.String() + errb.String(), err
 }
 
-func retained(t *testing.T, broker, device string) map[string]proto.Item {
+// dialTest connects to broker as a test client, under a context that ends
+// after within; done closes both.
+func dialTest(t *testing.T, broker string, within time.Duration) (context.Context, *hsync.Conn, func()) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	c, err := hsync.Dial(ctx, broker, "test")
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	defer c.Close()
+	return ctx, c, func() {
+		c.Close()
+		cancel()
+	}
+}
+
+func retained(t *testing.T, broker, device string) map[string]proto.Item {
+	t.Helper()
+	ctx, c, hangUp := dialTest(t, broker, 10*time.Second)
+	defer hangUp()
 	msgs, err := c.Retained(ctx, proto.ContentFilter(device), 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/hearth-home/hearth/device/callauth"
 	"github.com/hearth-home/hearth/media/photo"
 	"github.com/hearth-home/hearth/provisioning"
-	hsync "github.com/hearth-home/hearth/sync"
 	"github.com/hearth-home/hearth/sync/mqtttest"
 	"github.com/hearth-home/hearth/sync/proto"
 )
@@ -22,13 +20,8 @@ import (
 // state and its availability (with av's zone fields, when given).
 func reportAs(t *testing.T, broker, device string, av *proto.Availability) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := hsync.Dial(ctx, broker, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c, hangUp := dialTest(t, broker, 10*time.Second)
+	defer hangUp()
 	st, _ := json.Marshal(proto.State{V: 1, Device: device, State: proto.LifeReady, Session: 1, Time: now})
 	if err := c.Publish(ctx, proto.StateTopic(device), st, true); err != nil {
 		t.Fatal(err)
@@ -459,13 +452,8 @@ func TestCallLimit(t *testing.T) {
 func TestActivityNamesItems(t *testing.T) {
 	b := mqtttest.Start(t)
 	reportAs(t, b.URL(), "mum-kitchen", nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	conn, err := hsync.Dial(ctx, b.URL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	ctx, conn, hangUp := dialTest(t, b.URL(), 20*time.Second)
+	defer hangUp()
 	pub := func(topic string, v any) {
 		t.Helper()
 		p, _ := json.Marshal(v)
