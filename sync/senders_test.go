@@ -182,7 +182,15 @@ func (r *signedRig) refusedReportOf(id, reason string, match func(proto.Activity
 }
 
 func (r *signedRig) held(id string) (proto.InventoryItem, bool) {
-	inv, _ := r.inventory()
+	r.t.Helper()
+	// The inventory is always retained once the link is up; a read that
+	// missed it (a loaded machine, past the short wait) says nothing of id.
+	var inv proto.Inventory
+	waitFor(r.t, 10*time.Second, "the device's inventory", func() bool {
+		var ok bool
+		inv, ok = r.inventory()
+		return ok
+	})
 	i := slices.IndexFunc(inv.Items, func(it proto.InventoryItem) bool { return it.ID == id })
 	if i < 0 {
 		return proto.InventoryItem{}, false
