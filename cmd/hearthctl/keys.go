@@ -192,16 +192,13 @@ func (e *env) heldAllowlist(ctx context.Context, conn *hsync.Conn, org provision
 		if err == nil && !ed25519.Verify(org.Public(), cur.SigningBytes(), cur.Sig) {
 			err = errors.New("not signed by this organisation")
 		}
+		h.retained = cur.Serial
 		switch {
 		case err != nil:
 			// Start over above it, so the device takes the new one.
 			fmt.Fprintf(e.stderr, "hearthctl: replacing the allowlist the broker holds for %s: %v\n", device, err)
-			h.retained = cur.Serial
-		default:
-			h.retained = cur.Serial
-			if cur.Serial > h.local {
-				h.base = cur // signed by us elsewhere, newer than the record
-			}
+		case cur.Serial > h.local:
+			h.base = cur // signed by us elsewhere, newer than the record
 		}
 	}
 	hb := proto.HeartbeatTopic(device)
