@@ -28,17 +28,17 @@ type Limits struct {
 	MaxSide   int   // the longer of width and height
 	MaxBytes  int64 // length of the file
 	// MaxDecodedBytes bounds the memory a decoder holds for the whole
-	// picture at once, from what the header declares (size, bit depth,
-	// colour type, format): an interlaced PNG or a WebP, which are decoded
-	// whole. A non-interlaced PNG is streamed and holds a few rows; a JPEG
-	// is not counted (see the package doc).
+	// picture at once, counted from what the header declares (size, bit
+	// depth, colour type, format, progressive or not) as budget.go explains:
+	// an interlaced PNG, a WebP, a progressive JPEG. A non-interlaced PNG
+	// (streamed) and a baseline JPEG (scaled by libjpeg-turbo) hold little.
 	MaxDecodedBytes int64
 }
 
 // DefaultLimits are generous for any camera (a 50 MP phone photo passes) and
 // refuse what would not fit in a small device's memory once decoded.
 func DefaultLimits() Limits {
-	return Limits{MaxPixels: 50_000_000, MaxSide: 16384, MaxBytes: 64 << 20, MaxDecodedBytes: 48 << 20}
+	return Limits{MaxPixels: 50_000_000, MaxSide: 16384, MaxBytes: 64 << 20, MaxDecodedBytes: 32 << 20}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -162,6 +162,10 @@ type header struct {
 	w, h        int
 	orientation int
 	png         *pngInfo // a PNG's chunks, read before decoding
+	// goTooBig, when set, refuses a JPEG that libjpeg-turbo was counted on
+	// to decode at a reduced size but declined: image/jpeg would decode it
+	// whole, over the budget.
+	goTooBig error
 }
 
 // sniff names the format from the file's signature.
@@ -223,75 +227,11 @@ func readHeader(data []byte, lim Limits) (header, error) {
 			return header{}, pngCorrupt("IHDR says %dx%d, image/png read %dx%d", hd.png.w, hd.png.h, hd.w, hd.h)
 		}
 	}
-	if n, what := decodedBytes(hd, data); n > lim.MaxDecodedBytes {
-		return header{}, fmt.Errorf("photo: %dx%d %s would take %d MiB to decode: %w (limit %d MiB decoded)",
-			hd.w, hd.h, what, (n+1<<20-1)>>20, ErrDimensions, lim.MaxDecodedBytes>>20)
+	if err := budget(&hd, data, lim.MaxDecodedBytes); err != nil {
+		return header{}, err
 	}
 	hd.orientation = exifOrientation(hd.format, data)
 	return hd, nil
-}
-
-// decodedBytes is the memory that decoding the photo would hold for the
-// whole picture at once, from its header, and what kind of file it is.
-func decodedBytes(hd header, data []byte) (int64, string) {
-	px := int64(hd.w) * int64(hd.h)
-	switch hd.format {
-	case "png":
-		p := hd.png
-		if !p.interlaced {
-			// Streamed: two filtered rows and one converted row.
-			return 2*int64(p.rowBytes()+1) + 4*int64(p.w), "PNG"
-		}
-		// image/png allocates each of the seven passes, then the picture;
-		// the passes together are as large as the picture.
-		return 2 * px * p.goBytesPerPixel(), "interlaced PNG"
-	case "webp":
-		chroma := int64((hd.w+1)/2) * int64((hd.h+1)/2)
-		switch webpKind(data) {
-		case "VP8L":
-			// NRGBA, and as much again while a colour-indexing transform
-			// expands it.
-			return 8 * px, "lossless WebP"
-		case "VP8+ALPH":
-			return 2*px + 2*chroma, "lossy WebP with alpha"
-		default:
-			return px + 2*chroma, "lossy WebP"
-		}
-	}
-	return 0, hd.format
-}
-
-// webpKind names a WebP file's image chunk: "VP8 " (lossy), "VP8L"
-// (lossless) or "VP8+ALPH" (lossy with an alpha chunk, in a VP8X file).
-func webpKind(d []byte) string {
-	if len(d) < 16 {
-		return ""
-	}
-	if k := string(d[12:16]); k != "VP8X" {
-		return k
-	}
-	alpha := false
-	for off := 12; off+8 <= len(d); {
-		k := string(d[off : off+4])
-		n := int64(binary.LittleEndian.Uint32(d[off+4:]))
-		switch k {
-		case "ALPH":
-			alpha = true
-		case "VP8L":
-			return k
-		case "VP8 ":
-			if alpha {
-				return "VP8+ALPH"
-			}
-			return k
-		}
-		next := int64(off) + 8 + n + n&1
-		if next > int64(len(d)) {
-			break
-		}
-		off = int(next)
-	}
-	return ""
 }
 
 func checkDimensions(w, h int64, lim Limits) error {
@@ -365,6 +305,9 @@ func decodeRaster(hd header, data []byte, dw, dh int) (raster, error) {
 	if hd.format == "jpeg" {
 		if r, ok := turboDecode(data, hd.w, hd.h, dw, dh); ok {
 			return r, nil
+		}
+		if hd.goTooBig != nil {
+			return raster{}, hd.goTooBig
 		}
 	}
 	if hd.png != nil && !hd.png.interlaced {

@@ -405,11 +405,11 @@ func TestFit(t *testing.T) {
 }
 
 func TestDefaultLimits(t *testing.T) {
-	want := Limits{MaxPixels: 50_000_000, MaxSide: 16384, MaxBytes: 64 << 20, MaxDecodedBytes: 48 << 20}
+	want := Limits{MaxPixels: 50_000_000, MaxSide: 16384, MaxBytes: 64 << 20, MaxDecodedBytes: 32 << 20}
 	if got := DefaultLimits(); got != want {
 		t.Fatalf("DefaultLimits() = %+v, want %+v", got, want)
 	}
-	if got := (Limits{MaxSide: 100}).withDefaults(); got != (Limits{MaxPixels: 50_000_000, MaxSide: 100, MaxBytes: 64 << 20, MaxDecodedBytes: 48 << 20}) {
+	if got := (Limits{MaxSide: 100}).withDefaults(); got != (Limits{MaxPixels: 50_000_000, MaxSide: 100, MaxBytes: 64 << 20, MaxDecodedBytes: 32 << 20}) {
 		t.Fatalf("Limits{MaxSide: 100}.withDefaults() = %+v, want the other fields from DefaultLimits", got)
 	}
 }

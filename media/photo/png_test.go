@@ -306,7 +306,7 @@ func TestInterlacedPNG(t *testing.T) {
 	big := rawPNG{w: 3000, h: 3000, depth: 8, ctype: pngRGBA, interlaced: true,
 		sample: func(x, y, c int) int { return 0 }, filter: func(int, int) byte { return 0 }}
 	_, err := Prepare(big.encode(0), Screen{1920, 1080}, DefaultLimits())
-	const msg = "photo: 3000x3000 interlaced PNG would take 69 MiB to decode: dimensions refused (limit 48 MiB decoded)"
+	const msg = "photo: 3000x3000 interlaced PNG would take 69 MiB to decode: dimensions refused (limit 32 MiB decoded)"
 	if !errors.Is(err, ErrDimensions) || err.Error() != msg {
 		t.Fatalf("Prepare(3000x3000 interlaced RGBA) error = %v, want %q", err, msg)
 	}
@@ -423,5 +423,36 @@ func TestWebPBudget(t *testing.T) {
 		if _, err := Prepare(tt.data, Screen{100, 100}, Limits{MaxDecodedBytes: 20000}); err != nil {
 			t.Errorf("Prepare within the budget: %v", err)
 		}
+	}
+}
+
+// TestJPEGBudget: a progressive JPEG keeps every coefficient and is
+// budgeted; a baseline JPEG that libjpeg-turbo declines is not handed to
+// image/jpeg whole over the budget.
+func TestJPEGBudget(t *testing.T) {
+	prog := readTestdata(t, "progressive.jpg")
+	_, err := Prepare(prog, Screen{100, 100}, Limits{MaxDecodedBytes: 1000})
+	if !errors.Is(err, ErrDimensions) || !strings.Contains(err.Error(), "progressive JPEG would take") {
+		t.Fatalf("Prepare(progressive, 1000 B budget) error = %v, want ErrDimensions for a progressive JPEG", err)
+	}
+	if _, err := Prepare(prog, Screen{100, 100}, DefaultLimits()); err != nil {
+		t.Fatalf("Prepare(progressive) error: %v", err)
+	}
+	photo := GenerateTestJPEG(640, 480, 85)
+	lim := Limits{MaxDecodedBytes: 100_000}
+	if Accelerated {
+		if _, err := Prepare(photo, Screen{100, 100}, lim); err != nil {
+			t.Fatalf("Prepare(baseline, scaled by libjpeg-turbo) error: %v", err)
+		}
+		_, err := Prepare(photo[:len(photo)*2/3], Screen{100, 100}, lim)
+		if !errors.Is(err, ErrDimensions) || !strings.Contains(err.Error(), "libjpeg-turbo declined") {
+			t.Fatalf("Prepare(truncated baseline, over budget whole) error = %v, want ErrDimensions", err)
+		}
+		return
+	}
+	_, err = Prepare(photo, Screen{100, 100}, lim)
+	const msg = "photo: 640x480 JPEG would take 1 MiB to decode: dimensions refused (limit 0 MiB decoded)"
+	if !errors.Is(err, ErrDimensions) || err.Error() != msg {
+		t.Fatalf("Prepare(baseline without libjpeg-turbo) error = %v, want %q", err, msg)
 	}
 }
