@@ -242,8 +242,9 @@ const (
 //
 //  1. screenshots until a photo shows and through a few crossfades, for
 //     the period;
-//  2. for each slide, screenshots around the crossfade only, then /proc at
-//     the edges of the quiet window after it (no screenshots inside);
+//  2. for each slide, screenshots around the crossfade only, then /proc
+//     once a second through the quiet window after it (no screenshots
+//     inside);
 //  3. a full cycle (slides × period) read from /proc with no screenshots at
 //     all, so the X server's CPU is the side's own.
 func measureCarousel(ctx context.Context, log *slog.Logger, sd side, plan carouselPlan, shotPath string) (carouselStats, error) {
