@@ -9,15 +9,22 @@ import (
 
 // FuzzPrepare feeds Prepare arbitrary bytes. Seeds are in
 // testdata/fuzz/FuzzPrepare: a small JPEG (plain, with EXIF, progressive,
-// 4:4:4, gray), PNG (plain, with eXIf, paletted), WebP (lossy, lossless,
-// extended with EXIF), a truncated JPEG, a PNG bomb header and garbage.
-// Prepare must never panic, must refuse only with one of the sentinel
-// errors, and must never succeed without a decodable copy inside the screen.
+// 4:4:4, gray), PNG (plain, with eXIf, paletted, every colour type and bit
+// depth, tRNS keys, split IDAT, Adam7, a cut IDAT, a row too many), WebP
+// (lossy, lossless, extended with EXIF), a truncated JPEG, a PNG bomb header
+// and garbage. Prepare must never panic, must refuse only with one of the
+// sentinel errors, and must never succeed without a decodable copy inside the
+// screen. A PNG is also decoded both ways (streamed, and by image/png): the
+// stream may be stricter, but never accepts what image/png refuses, and the
+// two pictures agree.
 func FuzzPrepare(f *testing.F) {
 	screen := Screen{W: 320, H: 240}
 	// Smaller limits than the device's keep each run fast; the checks are the same.
 	lim := Limits{MaxPixels: 4_000_000, MaxSide: 4096, MaxBytes: 1 << 20}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if sniff(data) == "png" {
+			comparePNGDecoders(t, data, screen, lim)
+		}
 		res, err := Prepare(data, screen, lim)
 		if err != nil {
 			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrDimensions) &&
@@ -43,4 +50,25 @@ func FuzzPrepare(f *testing.F) {
 			t.Fatalf("screen copy header = %dx%d, %v; want %dx%d", cfg.Width, cfg.Height, err, res.W, res.H)
 		}
 	})
+}
+
+// comparePNGDecoders renders a PNG streamed and through image/png.
+func comparePNGDecoders(t *testing.T, data []byte, screen Screen, lim Limits) {
+	hd, err := readHeader(data, lim.withDefaults())
+	if err != nil || hd.png.interlaced {
+		return
+	}
+	got, gerr := render(hd, data, screen.W, screen.H)
+	hd.png = nil // decodeRaster goes to image/png
+	want, werr := render(hd, data, screen.W, screen.H)
+	switch {
+	case gerr == nil && werr != nil:
+		t.Fatalf("streamed PNG decoded; image/png refused it: %v", werr)
+	case gerr != nil && !errors.Is(gerr, ErrCorrupt):
+		t.Fatalf("streamed PNG error %v, want ErrCorrupt", gerr)
+	case gerr == nil:
+		if d := maxDiff(t, got, want); d > 1 {
+			t.Fatalf("streamed and image/png pictures differ by %d levels", d)
+		}
+	}
 }
