@@ -82,7 +82,7 @@ func (s *Screen) SetPrivacy(p device.Privacy) {
 		// Hidden in the next frame; nothing to wait for. The log says
 		// when the frame after that one was painted: from then on the
 		// badge is off the display.
-		fyne.Do(func() {
+		Do(func() {
 			if b := s.ui.badge(); b != nil && b.text != "" {
 				b.hide(func() { s.log.Info("screen: privacy badge gone") })
 			}
@@ -91,7 +91,7 @@ func (s *Screen) SetPrivacy(p device.Privacy) {
 	}
 	var b *privacyBadge
 	var painted <-chan struct{}
-	fyne.DoAndWait(func() {
+	DoAndWait(func() {
 		if b = s.ui.badge(); b != nil {
 			painted = b.set(privacyWords(s.lc.tag, p))
 		}
@@ -108,7 +108,7 @@ func (s *Screen) SetPrivacy(p device.Privacy) {
 			s.log.Warn("screen: the privacy badge was not painted in time; going on", "within", paintWait)
 			return
 		}
-		fyne.DoAndWait(func() {
+		DoAndWait(func() {
 			if frame == 0 {
 				painted = b.repaint()
 			}

@@ -143,7 +143,7 @@ func New(opts Options) (*Screen, error) {
 	s := &Screen{
 		clk: opts.Clock, loc: opts.Location, lc: lc, dwell: opts.Dwell, fade: opts.Fade, log: opts.Logger, shownHook: opts.OnShown,
 		cur: -1, failed: map[string]failure{}, wake: make(chan struct{}, 1),
-		fyneDo: fyne.Do,
+		fyneDo: Do,
 	}
 	s.callState.remote = map[string]frame{}
 	s.applyFramesFn = s.applyFrames

@@ -402,7 +402,7 @@ func (r *root) run(ctx context.Context) error {
 		Size: fyne.NewSize(float32(sw), float32(sh))}, func(ctx context.Context) error {
 		// Fyne's loop runs with our window open: the X connection held
 		// across a fresh start (see reexec) can go.
-		fyne.Do(releaseXHold)
+		ui.Do(releaseXHold)
 		return r.runAll(ctx)
 	})
 }

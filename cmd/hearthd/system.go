@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"fyne.io/fyne/v2"
+	"github.com/hearth-home/hearth/ui"
 )
 
 // alive is the systemd watchdog's health check: the store answers, the
@@ -26,7 +26,7 @@ func (r *root) alive(ctx context.Context) error {
 		return nil
 	}
 	done := make(chan struct{})
-	fyne.Do(func() { close(done) })
+	ui.Do(func() { close(done) })
 	t := r.clk.NewTimer(10 * time.Second)
 	defer t.Stop()
 	select {

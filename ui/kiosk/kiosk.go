@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -91,13 +92,26 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 	if background != nil {
 		g.Go(func() error { return background(gctx) })
 	}
+	// Park the event loop while the screen is still (see ui.Do).
+	wake := make(chan struct{}, 1)
+	ui.SetLoopWaker(func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	defer ui.SetLoopWaker(nil)
+	g.Go(func() error {
+		parkWhileStill(gctx, s, wake)
+		return nil
+	})
 	// Quit the event loop when ctx ends or a goroutine fails. fyne.Do
 	// queues the call until the loop runs, so an early end is not lost.
 	stopped := make(chan struct{})
 	go func() {
 		select {
 		case <-gctx.Done():
-			fyne.Do(quit)
+			ui.Do(quit)
 		case <-stopped:
 		}
 	}()
@@ -133,4 +147,43 @@ func newWindow(title string) (a fyne.App, w fyne.Window, err error) {
 		w = a.NewWindow(title)
 	}
 	return a, w, nil
+}
+
+// How the loop is parked: after anything woke it, it runs normally for
+// settle (the queued work runs at once and the next 60 Hz tick paints it;
+// a fade that starts keeps it from parking again until it ends), then it
+// parks until woken, ctx ends, or maxPark passes. maxPark bounds how long
+// what does not come through ui.Do waits: window-system events (Fyne
+// polls them only while the loop runs) and any fyne.Do of Fyne's own.
+const (
+	settle  = 100 * time.Millisecond
+	maxPark = 5 * time.Second
+)
+
+// parkWhileStill parks Fyne's event loop whenever the screen is still, by
+// running on the loop a function that blocks, until ctx ends. Each park
+// lasts until a wake (ui.Do sends one), ctx's end or maxPark.
+func parkWhileStill(ctx context.Context, s *ui.Screen, wake <-chan struct{}) {
+	t := time.NewTimer(settle)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fyne.DoAndWait(func() {
+			if !s.Still() {
+				return
+			}
+			limit := time.NewTimer(maxPark)
+			defer limit.Stop()
+			select {
+			case <-wake:
+			case <-limit.C:
+			case <-ctx.Done():
+			}
+		})
+		t.Reset(settle)
+	}
 }

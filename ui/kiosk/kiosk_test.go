@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+
 	"github.com/hearth-home/hearth/device"
 	"github.com/hearth-home/hearth/ui"
 )
@@ -61,6 +63,9 @@ func helper(mode string) int {
 			time.Sleep(300 * time.Millisecond)
 			return errors.New("background failed")
 		}
+		if mode == "park" {
+			parkChecks(s)
+		}
 		<-ctx.Done()
 		return nil
 	}
@@ -70,6 +75,96 @@ func helper(mode string) int {
 		return 3
 	}
 	return 0
+}
+
+// parkChecks runs in the "park" helper: it prints what it finds, one
+// line each, for TestLoopParks.
+func parkChecks(s *ui.Screen) {
+	// A still screen parks the loop: a plain fyne.Do (which does not wake
+	// it) stops running at once. Unparked, it runs within a frame.
+	var queued chan struct{}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		queued = make(chan struct{})
+		q := queued
+		fyne.Do(func() { close(q) })
+		select {
+		case <-queued:
+			time.Sleep(50 * time.Millisecond)
+			continue
+		case <-time.After(time.Second):
+		}
+		break
+	}
+	select {
+	case <-queued:
+		fmt.Println("never parked")
+		return
+	default:
+		fmt.Println("parked")
+	}
+	// ui.Do wakes it: what it queues runs, and what waited runs too.
+	ui.DoAndWait(func() {})
+	select {
+	case <-queued:
+		fmt.Println("woken")
+	default:
+		fmt.Println("not woken")
+	}
+	// A change while parked: the new slide's fade runs to its end (a loop
+	// parked mid-fade would leave it running).
+	time.Sleep(time.Second) // parked again
+	s.SetSlides([]device.Slide{{ID: "m2", Rev: 1, Text: "A second message", From: "Test"}})
+	time.Sleep(ui.DefaultFade + 2*time.Second)
+	var still bool
+	ui.DoAndWait(func() { still = s.Still() })
+	fmt.Println("still after fade:", still)
+	// The privacy light is painted while the loop was parked (SetPrivacy
+	// logs when it is not, within its wait).
+	s.SetPrivacy(device.Privacy{Camera: true})
+	fmt.Println("privacy set")
+}
+
+// A still screen parks Fyne's loop; a change wakes it, a fade and the
+// privacy light are painted to the end.
+func TestLoopParks(t *testing.T) {
+	h := startHelper(t, startXvfb(t), "park")
+	stdout := h.stdout
+	// stderr is read once the helper has been stopped (it is written
+	// from exec's goroutine until then).
+	stderr := func() string {
+		_ = h.cmd.Process.Kill()
+		_ = h.cmd.Wait()
+		return h.stderr.String()
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var got []string
+	timeout := time.After(60 * time.Second)
+	for len(got) == 0 || got[len(got)-1] != "privacy set" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("helper ended after %q; stderr:\n%s", got, stderr())
+			}
+			got = append(got, l)
+		case <-timeout:
+			t.Fatalf("helper printed %q, then nothing; stderr:\n%s", got, stderr())
+		}
+	}
+	want := []string{"ready", "parked", "woken", "still after fade: true", "privacy set"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("helper printed %q, want %q", got, want)
+	}
+	if e := stderr(); strings.Contains(e, "not painted in time") {
+		t.Errorf("the privacy badge was not painted while the loop was parked:\n%s", e)
+	}
 }
 
 func TestRunUnderXvfb(t *testing.T) {
@@ -84,31 +179,13 @@ func TestRunUnderXvfb(t *testing.T) {
 		{"fail", 3, "kiosk.Run returned: background failed"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			home := t.TempDir() // Fyne keeps preferences under $HOME
-			cmd.Env = append(os.Environ(), helperEnv+"="+tc.mode, "DISPLAY="+display, "LANG=en_US.UTF-8",
-				"HOME="+home, "XDG_CONFIG_HOME="+home+"/.config")
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			h := startHelper(t, display, tc.mode)
+			cmd, stdin, stdout, stderr := h.cmd, h.stdin, h.stdout, h.stderr
 			exited := make(chan error, 1)
 			go func() {
 				_, _ = io.Copy(io.Discard, stdout)
 				exited <- cmd.Wait()
 			}()
-			t.Cleanup(func() { _ = cmd.Process.Kill() })
-
 			if tc.mode != "fail" {
 				waitForCard(t, display)
 				switch tc.mode {
@@ -135,6 +212,39 @@ func TestRunUnderXvfb(t *testing.T) {
 			}
 		})
 	}
+}
+
+// helperProc is a helper process started by startHelper.
+type helperProc struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout io.ReadCloser
+	stderr *bytes.Buffer
+}
+
+// startHelper runs this test binary as the helper in mode on display; it
+// is killed when the test ends.
+func startHelper(t *testing.T, display, mode string) helperProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	home := t.TempDir() // Fyne keeps preferences under $HOME
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode, "DISPLAY="+display, "LANG=en_US.UTF-8",
+		"HOME="+home, "XDG_CONFIG_HOME="+home+"/.config")
+	h := helperProc{cmd: cmd, stderr: &bytes.Buffer{}}
+	cmd.Stderr = h.stderr
+	var err error
+	if h.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if h.stdout, err = cmd.StdoutPipe(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return h
 }
 
 // waitForCard takes screenshots until the message card's colour fills the
