@@ -141,6 +141,7 @@ func compose(cfg config.Config, tlsConf *tls.Config, prov *bundles, log *slog.Lo
 		HTTP: &http.Client{}, // Photos bounds each fetch (FetchTimeout)
 		Prepare: func(orig []byte) ([]byte, error) {
 			res, err := photo.Prepare(orig, photo.Screen{W: sw, H: sh}, photo.DefaultLimits())
+			freeAfterPhoto()
 			if err != nil {
 				return nil, err
 			}
