@@ -650,6 +650,7 @@ func (s *Screen) sync() {
 func (v *view) show(nv *slideView, fade bool, d time.Duration) {
 	if !fade {
 		v.stopFade()
+		v.releaseAllBut(nil)
 		v.slides.Objects = []fyne.CanvasObject{nv}
 		v.slides.Refresh()
 		v.front = nv
@@ -706,8 +707,19 @@ func (v *view) finishFade() {
 	v.front.setOpacity(1)
 	v.clock.setPanel(v.front.panelAlpha())
 	if len(v.slides.Objects) > 1 {
+		v.releaseAllBut(v.front)
 		v.slides.Objects = []fyne.CanvasObject{v.front}
 		canvas.Refresh(v.ground)
+	}
+}
+
+// releaseAllBut frees the textures of the slide views on the canvas but
+// keep, which are about to leave it.
+func (v *view) releaseAllBut(keep *slideView) {
+	for _, o := range v.slides.Objects {
+		if sv, ok := o.(*slideView); ok && sv != keep {
+			sv.release()
+		}
 	}
 }
 

@@ -253,6 +253,23 @@ func newSlideView(kind slideKind, sl device.Slide, pic *photo, lc *locale, text 
 	return v
 }
 
+// release frees the textures of the view's images as it leaves the
+// screen. Fyne frees a texture once it has not been drawn for FYNE_CACHE
+// (5 s, cmd/hearthd/fyneenv); a photo's is 8 MB at 1920x1080, and under
+// software GL (llvmpipe) that is the process's own memory. Refreshing an
+// image drops its texture at the next frame, and a view no longer on the
+// canvas is not drawn to make a new one. Fyne goroutine only, just before
+// the view is taken off the canvas.
+func (v *slideView) release() {
+	if v.img == nil {
+		return
+	}
+	canvas.Refresh(v.img)
+	for _, b := range v.bars {
+		canvas.Refresh(b)
+	}
+}
+
 // panelAlpha is the clock shade this view wants: 1 where the clock sits
 // over the photo, 0 on cards and beside a photo (the band is shade enough).
 func (v *slideView) panelAlpha() float32 { return v.panel }
