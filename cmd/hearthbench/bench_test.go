@@ -153,13 +153,13 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestParseStatusAndSmaps(t *testing.T) {
-	status := "Name:\thearthd\nVmPeak:\t  900000 kB\nVmRSS:\t  153600 kB\nRssAnon:\t   61440 kB\nRssFile:\t   92160 kB\n"
+	status := "Name:\thearthd\nVmPeak:\t  900000 kB\nVmRSS:\t  153600 kB\nRssAnon:\t   61440 kB\nRssFile:\t   92160 kB\nRssShmem:\t    1024 kB\n"
 	m, err := parseStatus([]byte(status))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.RSS != 150*mib || m.Anon != 60*mib {
-		t.Errorf("parseStatus = %+v, want RSS 150 MiB, Anon 60 MiB", m)
+	if m.RSS != 150*mib || m.Anon != 60*mib || m.Shmem != mib {
+		t.Errorf("parseStatus = %+v, want RSS 150 MiB, Anon 60 MiB, Shmem 1 MiB", m)
 	}
 	if _, err := parseStatus([]byte("Name:\tkthreadd\n")); err == nil {
 		t.Error("parseStatus without VmRSS = nil error, want one")

@@ -90,14 +90,16 @@ func parseStat(b []byte) (statInfo, error) {
 
 // memInfo is a process's (or a tree's) memory in bytes.
 type memInfo struct {
-	RSS  uint64 // VmRSS: resident, counting shared pages in full
-	Anon uint64 // RssAnon: private anonymous memory (heap, stacks)
-	PSS  uint64 // Pss from smaps_rollup: shared pages divided among their users
+	RSS   uint64 // VmRSS: resident, counting shared pages in full
+	Anon  uint64 // RssAnon: private anonymous memory (heap, stacks)
+	Shmem uint64 // RssShmem: shared memory (Chromium's decoded images, X shared-memory images)
+	PSS   uint64 // Pss from smaps_rollup: shared pages divided among their users
 }
 
 func (m *memInfo) add(o memInfo) {
 	m.RSS += o.RSS
 	m.Anon += o.Anon
+	m.Shmem += o.Shmem
 	m.PSS += o.PSS
 }
 
@@ -128,16 +130,16 @@ func parseKBFields(b []byte, keys ...string) (map[string]uint64, error) {
 	return out, sc.Err()
 }
 
-// parseStatus reads VmRSS and RssAnon from /proc/PID/status.
+// parseStatus reads VmRSS, RssAnon and RssShmem from /proc/PID/status.
 func parseStatus(b []byte) (memInfo, error) {
-	kv, err := parseKBFields(b, "VmRSS", "RssAnon")
+	kv, err := parseKBFields(b, "VmRSS", "RssAnon", "RssShmem")
 	if err != nil {
 		return memInfo{}, fmt.Errorf("status: %w", err)
 	}
 	if _, ok := kv["VmRSS"]; !ok {
 		return memInfo{}, errors.New("status: no VmRSS (a kernel thread or a zombie?)")
 	}
-	return memInfo{RSS: kv["VmRSS"], Anon: kv["RssAnon"]}, nil
+	return memInfo{RSS: kv["VmRSS"], Anon: kv["RssAnon"], Shmem: kv["RssShmem"]}, nil
 }
 
 // parseSmapsRollup reads Pss from /proc/PID/smaps_rollup.
