@@ -34,8 +34,7 @@ func budget(hd *header, data []byte, limit int64) error {
 	if hd.format == "jpeg" && Accelerated {
 		if j, ok := scanJPEG(data); ok && !j.progressive {
 			if full := j.goBytes(); full > limit {
-				hd.goTooBig = fmt.Errorf("photo: libjpeg-turbo declined the JPEG and image/jpeg would decode it whole: %w",
-					decodeBudgetError(hd, "JPEG", full, limit))
+				hd.goTooBig = decodeBudgetError(hd, "JPEG that libjpeg-turbo declined", full, limit)
 			}
 		}
 	}

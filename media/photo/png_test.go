@@ -445,7 +445,7 @@ func TestJPEGBudget(t *testing.T) {
 			t.Fatalf("Prepare(baseline, scaled by libjpeg-turbo) error: %v", err)
 		}
 		_, err := Prepare(photo[:len(photo)*2/3], Screen{100, 100}, lim)
-		if !errors.Is(err, ErrDimensions) || !strings.Contains(err.Error(), "libjpeg-turbo declined") {
+		if !errors.Is(err, ErrDimensions) || !strings.Contains(err.Error(), "JPEG that libjpeg-turbo declined would take") {
 			t.Fatalf("Prepare(truncated baseline, over budget whole) error = %v, want ErrDimensions", err)
 		}
 		return
