@@ -12,9 +12,11 @@ var (
 	ErrFormat = errors.New("not a supported photo format (JPEG, PNG, WebP)")
 
 	// ErrDimensions: the header declares a zero size, a side longer than
-	// Limits.MaxSide or more pixels than Limits.MaxPixels. Decoding such a
-	// file would allocate memory in proportion to the declared size, which a
-	// few hundred bytes can set to gigabytes (a decompression bomb), so it is
+	// Limits.MaxSide or more pixels than Limits.MaxPixels, or a picture that
+	// its decoder would hold whole in more than Limits.MaxDecodedBytes (a
+	// large WebP, interlaced PNG or progressive JPEG). Decoding such a file
+	// would allocate memory in proportion to the declared size, which a few
+	// hundred bytes can set to gigabytes (a decompression bomb), so it is
 	// refused from the header alone, before any pixel is decoded.
 	ErrDimensions = errors.New("dimensions refused")
 
