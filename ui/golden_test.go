@@ -2,6 +2,9 @@ package ui
 
 import (
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
 	"testing"
 	"time"
 
@@ -256,5 +259,52 @@ func TestGoldenClockUntrusted(t *testing.T) {
 	}
 	if n := len(s.ui.front.lines); n < 3 || s.ui.front.lines[1].t.Text != "Today 13:05" {
 		t.Errorf("after trust, the sent line is not back: %d lines", n)
+	}
+}
+
+// TestGoldenFadeMiddle: the middle frame of a crossfade between two
+// photos is a real blend of both (no cut, no dark frame between them),
+// with neither caption showing (texts fade out, then in).
+func TestGoldenFadeMiddle(t *testing.T) {
+	test.NewTempApp(t)
+	lc, _ := lookupLocale("en")
+	dir := t.TempDir()
+	warm, cool := color.NRGBA{R: 230, G: 140, B: 40, A: 255}, color.NRGBA{R: 40, G: 90, B: 200, A: 255}
+	load := func(name string, c color.NRGBA) *photo {
+		img := image.NewNRGBA(image.Rect(0, 0, 1280, 720))
+		draw.Draw(img, img.Bounds(), image.NewUniform(c), image.Point{}, draw.Src)
+		p, err := loadPhoto(saveJPEG(t, dir, name, img))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	v := newView()
+	w := test.NewTempWindow(t, v.root)
+	w.SetPadded(false)
+	w.Resize(hd)
+	slide := func(id, caption string, p *photo) *slideView {
+		return newSlideView(kindPhoto, photoSlide(id, "", caption, "Anna"), p, lc, slideText{}, 0)
+	}
+	v.show(slide("a", "Sunset at the lake", load("a.jpg", warm)), false, 0)
+	frame := v.startFade(slide("b", "The blue boat", load("b.jpg", cool)))
+	frame(0.5)
+	img := w.Canvas().Capture()
+	test.AssertImageMatches(t, "fade_middle.png", img)
+
+	// Above the caption band, the middle of the screen is half of each.
+	got := color.NRGBAModel.Convert(img.At(img.Bounds().Dx()/2, img.Bounds().Dy()/3)).(color.NRGBA)
+	for _, ch := range []struct {
+		name      string
+		got, a, b uint8
+	}{{"red", got.R, warm.R, cool.R}, {"green", got.G, warm.G, cool.G}, {"blue", got.B, warm.B, cool.B}} {
+		mid := (int(ch.a) + int(ch.b)) / 2
+		if d := int(ch.got) - mid; d < -12 || d > 12 {
+			t.Errorf("middle frame's %s is %d, want about %d (half of %d and %d): not a blend", ch.name, ch.got, mid, ch.a, ch.b)
+		}
+	}
+	frame(1)
+	if v.anim != nil || len(v.slides.Objects) != 1 || v.front.opacity != 1 {
+		t.Errorf("after the last frame: %d views, front at %v; want one at 1", len(v.slides.Objects), v.front.opacity)
 	}
 }

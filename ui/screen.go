@@ -657,8 +657,23 @@ func (v *view) show(nv *slideView, fade bool, d time.Duration) {
 		v.clock.setPanel(nv.panelAlpha())
 		return
 	}
-	// A fade still running stays as it is, under the new one; only the
-	// front view's texts are left to fade out.
+	frame := v.startFade(nv)
+	var a *fyne.Animation
+	a = fyne.NewAnimation(d, func(p float32) {
+		if v.anim == a {
+			frame(p)
+		}
+	})
+	a.Curve = fyne.AnimationEaseInOut
+	v.anim = a
+	a.Start()
+}
+
+// startFade lays nv, transparent, over the views shown and returns the
+// fade's frame function: frame(p) shows the fade at p (0 to 1, after the
+// easing curve), and at 1 finishes it. A fade still running stays as it
+// is, under the new one; only the front view's texts are left to fade out.
+func (v *view) startFade(nv *slideView) (frame func(p float32)) {
 	if v.anim != nil {
 		v.anim.Stop()
 		v.anim = nil
@@ -674,12 +689,8 @@ func (v *view) show(nv *slideView, fade bool, d time.Duration) {
 	canvas.Refresh(v.ground)
 	from, to := v.clock.panelAlpha, nv.panelAlpha()
 	v.front = nv
-	var a *fyne.Animation
 	step := -1
-	a = fyne.NewAnimation(d, func(p float32) {
-		if v.anim != a {
-			return
-		}
+	return func(p float32) {
 		// Paint only when the fade reaches its next step (see opacitySteps).
 		k := int(p * opacitySteps)
 		if k == step && p < 1 {
@@ -695,10 +706,7 @@ func (v *view) show(nv *slideView, fade bool, d time.Duration) {
 		if p >= 1 {
 			v.finishFade()
 		}
-	})
-	a.Curve = fyne.AnimationEaseInOut
-	v.anim = a
-	a.Start()
+	}
 }
 
 // finishFade drops the views under the front one and stops animating.
