@@ -292,15 +292,13 @@ func TestInterlacedPNG(t *testing.T) {
 		c.interlaced = true
 		t.Run(c.String(), func(t *testing.T) {
 			data := c.encode(0)
-			want, err := png.Decode(bytes.NewReader(data))
-			if err != nil {
+			if _, err := png.Decode(bytes.NewReader(data)); err != nil {
 				t.Fatalf("image/png: %v", err)
 			}
 			res, err := Prepare(data, Screen{1920, 1080}, DefaultLimits())
 			if err != nil || res.W != c.w || res.H != c.h {
 				t.Fatalf("Prepare = %dx%d, %v; want %dx%d", res.W, res.H, err, c.w, c.h)
 			}
-			_ = want
 		})
 	}
 	big := rawPNG{w: 3000, h: 3000, depth: 8, ctype: pngRGBA, interlaced: true,
