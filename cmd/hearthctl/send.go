@@ -169,13 +169,41 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return errors.New("send photo: name one photo file")
 	}
-	data, err := os.ReadFile(fs.Arg(0))
+	if *byURL != "" && *upload != "" {
+		return errors.New("send photo: give --url or --upload, not both")
+	}
+	name := fs.Arg(0)
+	data, err := os.ReadFile(name)
 	if err != nil {
 		return fmt.Errorf("send photo: %w", err)
 	}
-	cfg, format, err := checkPhoto(data)
-	if err != nil {
-		return fmt.Errorf("send photo %s: %w; nothing sent", fs.Arg(0), err)
+	cfg, format, refusal := checkPhoto(data)
+	if refusal != nil {
+		// A screen refuses it. Refused only for the memory its decoder
+		// would hold, it goes as a copy made here, which the screens take.
+		// A file at --url cannot be changed: there a small copy only tells
+		// whether that is the reason.
+		side, fitBytes := copySide, proto.MaxInlinePhoto
+		switch {
+		case *byURL != "":
+			side, fitBytes = 64, 0
+		case *upload != "":
+			fitBytes = 0
+		}
+		c, err := screenCopy(data, side, fitBytes, refusal)
+		if err != nil {
+			return fmt.Errorf("send photo %s: %w; nothing sent", name, err)
+		}
+		if *byURL != "" {
+			return fmt.Errorf("send photo %s: %w; nothing sent: --url sends the file as it is, "+
+				"while an inline send (no --url) or --upload would send a copy the screens take", name, refusal)
+		}
+		if cfg, format, err = checkPhoto(c); err != nil {
+			return fmt.Errorf("send photo %s: the copy made for the screens: %w; nothing sent", name, err)
+		}
+		fmt.Fprintf(e.stderr, "%s: %v; sending a copy the screens take: a %dx%d baseline JPEG of %d KiB\n",
+			name, refusal, cfg.Width, cfg.Height, len(c)>>10)
+		data = c
 	}
 	it, devices, err := e.item(&f, proto.KindPhoto, defaultPhotoDays)
 	if err != nil {
@@ -183,8 +211,6 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 	}
 	it.Text = *caption
 	switch {
-	case *byURL != "" && *upload != "":
-		return errors.New("send photo: give --url or --upload, not both")
 	case *byURL != "" || *upload != "":
 		sum := sha256.Sum256(data)
 		p := &proto.Photo{URL: *byURL, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
@@ -199,8 +225,8 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 			// Too big to travel inside the message: make a copy that fits,
 			// still far larger than any screen needs.
 			fmt.Fprintf(e.stderr, "%s is %d KiB (%dx%d %s); sending a copy scaled to fit %d KiB\n",
-				fs.Arg(0), len(data)>>10, cfg.Width, cfg.Height, format, proto.MaxInlinePhoto>>10)
-			if data, err = photo.FitInline(data, proto.MaxInlinePhoto, 3840); err != nil {
+				name, len(data)>>10, cfg.Width, cfg.Height, format, proto.MaxInlinePhoto>>10)
+			if data, err = photo.FitInline(data, proto.MaxInlinePhoto, copySide); err != nil {
 				return fmt.Errorf("send photo: %w", err)
 			}
 		}
@@ -211,8 +237,9 @@ func (e *env) sendPhoto(ctx context.Context, args []string) error {
 }
 
 // checkPhoto checks a photo as the device will before anything is sent:
-// its header (format, pixel limits) and then every byte of it, decoded: a
-// file cut short in a download has a whole header and a truncated body.
+// its header (format, pixel limits, decoded-byte budget) and then every
+// byte of it, decoded: a file cut short in a download has a whole header
+// and a truncated body.
 func checkPhoto(data []byte) (image.Config, string, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
@@ -221,12 +248,59 @@ func checkPhoto(data []byte) (image.Config, string, error) {
 	// Prepare refuses by the header what a device refuses (pixel limits)
 	// and decodes the whole image; the small screen keeps the copy cheap.
 	if _, err := photo.Prepare(data, photo.Screen{W: 64, H: 64}, photo.Limits{}); err != nil {
-		if errors.Is(err, photo.ErrCorrupt) {
-			return cfg, format, fmt.Errorf("the photo is damaged or cut short (%w): a screen would refuse it", err)
-		}
-		return cfg, format, fmt.Errorf("a screen would refuse this photo: %w", err)
+		return cfg, format, screenRefusal(err)
 	}
 	return cfg, format, nil
+}
+
+// screenRefusal says why a screen would refuse a photo, from Prepare's
+// error.
+func screenRefusal(err error) error {
+	if errors.Is(err, photo.ErrCorrupt) {
+		return fmt.Errorf("the photo is damaged or cut short (%w): a screen would refuse it", err)
+	}
+	return fmt.Errorf("a screen would refuse this photo: %w", err)
+}
+
+// copySide is the longest side of a copy that hearthctl makes: more than
+// any screen shows.
+const copySide = 3840
+
+// senderLimits are a screen's limits (pixels, side, bytes) with a decoded
+// budget no photo inside them reaches: the largest, a 50 MP 16-bit RGBA
+// interlaced PNG, takes 800 MB in image/png. A sender's computer has that
+// memory; a screen does not (budget.go in media/photo).
+var senderLimits = photo.Limits{MaxDecodedBytes: 1 << 30}
+
+// screenCopy makes the copy of a photo that the screens take, when
+// refusal (checkPhoto's error) says they refuse the original only for
+// the memory its decoder would hold (a large progressive JPEG, WebP or
+// interlaced PNG): decoded here with senderLimits, upright, scaled to fit
+// side px and written as a baseline JPEG, which a screen decodes scaled,
+// holding little (4:2:0: 22 MB even at 3840x3840 without libjpeg-turbo).
+// With fitBytes > 0 the copy is then brought within fitBytes as FitInline
+// does. A photo that is damaged, or over the pixel or side limit, gets its
+// refusal, not a copy.
+func screenCopy(data []byte, side, fitBytes int, refusal error) ([]byte, error) {
+	if !errors.Is(refusal, photo.ErrDimensions) {
+		return nil, refusal
+	}
+	// FitInline takes no Limits (its decode would be refused again):
+	// Prepare with a square screen is the same copy at Quality.
+	res, err := photo.Prepare(data, photo.Screen{W: side, H: side}, senderLimits)
+	switch {
+	case errors.Is(err, photo.ErrDimensions):
+		return nil, refusal // the pixel or side limit: no copy helps
+	case err != nil:
+		return nil, screenRefusal(err)
+	}
+	out := res.JPEG
+	if fitBytes > 0 && len(out) > fitBytes {
+		if out, err = photo.FitInline(out, fitBytes, side); err != nil {
+			return nil, fmt.Errorf("a copy the screens take: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // upload PUTs data into a blob store, with token as a bearer token when
