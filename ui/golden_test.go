@@ -267,6 +267,7 @@ func TestGoldenClockUntrusted(t *testing.T) {
 // with neither caption showing (texts fade out, then in).
 func TestGoldenFadeMiddle(t *testing.T) {
 	test.NewTempApp(t)
+	fyne.CurrentApp().Settings().SetTheme(Theme())
 	lc, _ := lookupLocale("en")
 	dir := t.TempDir()
 	warm, cool := color.NRGBA{R: 230, G: 140, B: 40, A: 255}, color.NRGBA{R: 40, G: 90, B: 200, A: 255}

@@ -38,6 +38,9 @@ func newTestScreen(t testing.TB, locale string, now time.Time) (*Screen, *clock.
 func newTestScreenWith(t testing.TB, now time.Time, opts Options) (*Screen, *clock.Fake) {
 	t.Helper()
 	fake := clock.NewFake(now)
+	// The screen's theme, as package kiosk sets it: its background is the
+	// ground under the translucent layers.
+	fyne.CurrentApp().Settings().SetTheme(Theme())
 	opts.Clock, opts.Location, opts.Logger = fake, now.Location(), testLogger(t)
 	s, err := New(opts)
 	if err != nil {

@@ -589,6 +589,7 @@ func newView() *view {
 		setupBox: container.NewStack(),
 	}
 	v.dim.Hide()
+	v.ground.Hide() // the theme's background is the ground (Theme); only a repaint handle
 	v.callBox.Hide()
 	v.setupBox.Hide()
 	v.root = container.NewStack(v.ground, v.slides, v.setupBox, v.dim, v.clock, v.callBox)
@@ -765,6 +766,7 @@ func (v *view) apply() {
 		v.slides.Hide()
 		v.setupBox.Hide()
 		v.dim.Hide()
+	v.ground.Hide() // the theme's background is the ground (Theme); only a repaint handle
 		v.clock.Hide()
 	case v.mode == device.ModeNightDim:
 		v.showBase()
@@ -774,6 +776,7 @@ func (v *view) apply() {
 	default:
 		v.showBase()
 		v.dim.Hide()
+	v.ground.Hide() // the theme's background is the ground (Theme); only a repaint handle
 		v.clock.setNight(false)
 		v.clock.Show()
 	}

@@ -57,6 +57,7 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 	if err != nil {
 		return err
 	}
+	a.Settings().SetTheme(ui.Theme()) // a black ground: see ui.Theme
 	w.SetPadded(false)
 	// The pointer is hidden by the display server (Xorg -nocursor, cage),
 	// not by Fyne: a Fyne cursor change that arrives while the window is
