@@ -766,7 +766,7 @@ func (v *view) apply() {
 		v.slides.Hide()
 		v.setupBox.Hide()
 		v.dim.Hide()
-	v.ground.Hide() // the theme's background is the ground (Theme); only a repaint handle
+		v.ground.Hide() // the theme's background is the ground (Theme); only a repaint handle
 		v.clock.Hide()
 	case v.mode == device.ModeNightDim:
 		v.showBase()
@@ -776,7 +776,7 @@ func (v *view) apply() {
 	default:
 		v.showBase()
 		v.dim.Hide()
-	v.ground.Hide() // the theme's background is the ground (Theme); only a repaint handle
+		v.ground.Hide() // the theme's background is the ground (Theme); only a repaint handle
 		v.clock.setNight(false)
 		v.clock.Show()
 	}
