@@ -556,12 +556,12 @@ func (s *Screen) do(fn func()) {
 	}
 }
 
-// view is the Fyne side of the screen: a black ground, the slide views
-// (two during a crossfade) or in their place the setup screen, the night
+// view is the Fyne side of the screen: over the theme's black ground
+// (Theme), the slide views (two during a crossfade) or in their place the setup screen, the night
 // shade, the clock and, over all of them, the call.
 type view struct {
 	root    *fyne.Container
-	ground  *canvas.Rectangle
+	ground  *canvas.Rectangle // hidden: only refreshed to repaint (Theme is the ground)
 	slides  *fyne.Container
 	dim     *canvas.Rectangle
 	clock   *clockView
@@ -589,7 +589,7 @@ func newView() *view {
 		setupBox: container.NewStack(),
 	}
 	v.dim.Hide()
-	v.ground.Hide() // the theme's background is the ground (Theme); only a repaint handle
+	v.ground.Hide()
 	v.callBox.Hide()
 	v.setupBox.Hide()
 	v.root = container.NewStack(v.ground, v.slides, v.setupBox, v.dim, v.clock, v.callBox)
@@ -766,7 +766,6 @@ func (v *view) apply() {
 		v.slides.Hide()
 		v.setupBox.Hide()
 		v.dim.Hide()
-		v.ground.Hide() // the theme's background is the ground (Theme); only a repaint handle
 		v.clock.Hide()
 	case v.mode == device.ModeNightDim:
 		v.showBase()
@@ -776,7 +775,6 @@ func (v *view) apply() {
 	default:
 		v.showBase()
 		v.dim.Hide()
-		v.ground.Hide() // the theme's background is the ground (Theme); only a repaint handle
 		v.clock.setNight(false)
 		v.clock.Show()
 	}
