@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -167,6 +168,7 @@ const (
 func parkWhileStill(ctx context.Context, s *ui.Screen, wake <-chan struct{}) {
 	t := time.NewTimer(settle)
 	defer t.Stop()
+	busy := false // the screen moved (a fade, a call) since the last park
 	for {
 		select {
 		case <-ctx.Done():
@@ -175,7 +177,15 @@ func parkWhileStill(ctx context.Context, s *ui.Screen, wake <-chan struct{}) {
 		}
 		fyne.DoAndWait(func() {
 			if !s.Still() {
+				busy = true
 				return
+			}
+			if busy {
+				// A fade's frames leave garbage behind (text rasterised at
+				// each alpha step): hand the memory back now that nothing
+				// moves, rather than when the scavenger gets to it.
+				busy = false
+				go debug.FreeOSMemory()
 			}
 			limit := time.NewTimer(maxPark)
 			defer limit.Stop()
