@@ -15,7 +15,8 @@
 //
 // Threading: Screen keeps the wanted state (which slide, which mode) under a
 // mutex and applies it to the canvas in sync, which always runs on Fyne's
-// goroutine (through fyne.Do). Run owns the timers. A call's state and
+// goroutine (through Do, which is fyne.Do for an event loop that package
+// kiosk parks while the screen is still: loop.go). Run owns the timers. A call's state and
 // its latest video frames sit under their own mutex; frames are coalesced
-// into at most one queued fyne.Do at a time.
+// into at most one queued Do at a time.
 package ui
