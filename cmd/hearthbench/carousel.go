@@ -257,10 +257,14 @@ func measureCarousel(ctx context.Context, log *slog.Logger, sd side, plan carous
 	w := newFadeWatch(sd.x, log)
 	m := &cpuMeter{p: p, x: sd.x}
 
-	// 1. The first photo and a few crossfades.
-	limit := time.Now().Add(45*time.Second + time.Duration(plan.transitions+1)*(plan.dwell+plan.fade))
-	err = w.until(ctx, p, limit, fmt.Sprintf("%d crossfades", plan.transitions), func() bool {
-		return len(w.starts) >= plan.transitions && !w.inFade
+	// 1. The first photo and a round of crossfades: every slide has been
+	// on screen once before the quiet windows, so they do not hold the
+	// receipt hearthd sends 2 s after an item is first shown (a store
+	// write and a report upward, once per item; a kiosk page has none).
+	watch := max(plan.transitions, plan.slides)
+	limit := time.Now().Add(45*time.Second + time.Duration(watch+1)*(plan.dwell+plan.fade))
+	err = w.until(ctx, p, limit, fmt.Sprintf("%d crossfades", watch), func() bool {
+		return len(w.starts) >= watch && !w.inFade
 	})
 	if err != nil {
 		return st, err
