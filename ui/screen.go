@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"image/color"
 	"log/slog"
 	"maps"
 	"os"
@@ -560,8 +561,13 @@ func (s *Screen) do(fn func()) {
 // (Theme), the slide views (two during a crossfade) or in their place the setup screen, the night
 // shade, the clock and, over all of them, the call.
 type view struct {
-	root    *fyne.Container
-	ground  *canvas.Rectangle // hidden: only refreshed to repaint (Theme is the ground)
+	root *fyne.Container
+	// ground covers the canvas in color.Transparent, which Fyne's painter
+	// skips (Theme's black is the ground): it is only refreshed, to
+	// repaint. Refreshing an object makes a frame only if it is on the
+	// canvas and visible, and a fade's own objects are new: hidden, the
+	// ground repainted nothing and fades jumped.
+	ground  *canvas.Rectangle
 	slides  *fyne.Container
 	dim     *canvas.Rectangle
 	clock   *clockView
@@ -581,7 +587,7 @@ type view struct {
 
 func newView() *view {
 	v := &view{
-		ground:   canvas.NewRectangle(black),
+		ground:   canvas.NewRectangle(color.Transparent),
 		slides:   container.NewStack(),
 		dim:      canvas.NewRectangle(nightShade),
 		clock:    newClockView(),
@@ -589,7 +595,6 @@ func newView() *view {
 		setupBox: container.NewStack(),
 	}
 	v.dim.Hide()
-	v.ground.Hide()
 	v.callBox.Hide()
 	v.setupBox.Hide()
 	v.root = container.NewStack(v.ground, v.slides, v.setupBox, v.dim, v.clock, v.callBox)

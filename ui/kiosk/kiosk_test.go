@@ -43,7 +43,11 @@ func TestMain(m *testing.M) {
 // background work fail.
 func helper(mode string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	s, err := ui.New(ui.Options{Locale: "en", Logger: log})
+	opts := ui.Options{Locale: "en", Logger: log}
+	if mode == "fade" {
+		opts.Fade = 4 * time.Second // long enough to be caught half-way by screenshots
+	}
+	s, err := ui.New(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 2
@@ -65,6 +69,13 @@ func helper(mode string) int {
 		}
 		if mode == "park" {
 			parkChecks(s)
+		}
+		if mode == "fade" {
+			time.Sleep(2 * time.Second) // parked by now
+			fmt.Println("fading")
+			s.SetSlides([]device.Slide{{ID: "m2", Rev: 1, Text: "Another message", From: "Test"}}) // another card colour than "m"'s
+			time.Sleep(opts.Fade + time.Second)
+			fmt.Println("faded")
 		}
 		<-ctx.Done()
 		return nil
@@ -165,6 +176,81 @@ func TestLoopParks(t *testing.T) {
 	if e := stderr(); strings.Contains(e, "not painted in time") {
 		t.Errorf("the privacy badge was not painted while the loop was parked:\n%s", e)
 	}
+}
+
+// A crossfade on the real window paints the frames between the two
+// slides, not only the last: with nothing on the canvas refreshed, Fyne
+// paints no frame, and a fade became a jump (seen once, with the ground
+// hidden). Screenshots through a 4 s fade must catch a blend.
+func TestFadePaintsBetween(t *testing.T) {
+	if _, err := exec.LookPath("import"); err != nil {
+		if os.Getenv("HEARTH_REQUIRE_XVFB") != "" {
+			t.Fatal("ImageMagick's import is needed to look at the screen")
+		}
+		t.Skip("no ImageMagick import")
+	}
+	display := startXvfb(t)
+	h := startHelper(t, display, "fade")
+	lines := bufio.NewScanner(h.stdout)
+	next := func(want string) {
+		t.Helper()
+		for lines.Scan() {
+			if lines.Text() == want {
+				return
+			}
+		}
+		t.Fatalf("helper ended before %q", want)
+	}
+	next("ready")
+	waitForCard(t, display)
+	centre := func() (c [3]int, ok bool) {
+		out, err := exec.Command("import", "-display", display, "-window", "root", "png:-").Output()
+		if err != nil {
+			return c, false
+		}
+		img, err := png.Decode(bytes.NewReader(out))
+		if err != nil {
+			return c, false
+		}
+		b := img.Bounds()
+		r, g, bl, _ := img.At(b.Dx()/2, b.Dy()/2).RGBA()
+		return [3]int{int(r >> 8), int(g >> 8), int(bl >> 8)}, true
+	}
+	from, ok := centre()
+	if !ok {
+		t.Fatal("no screenshot")
+	}
+	next("fading")
+	var seen [][3]int
+	done := make(chan struct{})
+	go func() { next("faded"); close(done) }()
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		default:
+			if c, ok := centre(); ok {
+				seen = append(seen, c)
+			}
+		}
+	}
+	to, _ := centre()
+	differs := func(a, b [3]int) bool {
+		d := 0
+		for i := range a {
+			d = max(d, a[i]-b[i], b[i]-a[i])
+		}
+		return d > 4
+	}
+	if !differs(from, to) {
+		t.Fatalf("the card's colour did not change (%v to %v)", from, to)
+	}
+	for _, c := range seen {
+		if differs(c, from) && differs(c, to) {
+			return // a frame between the two
+		}
+	}
+	t.Errorf("no frame between %v and %v in %d screenshots through the fade: %v", from, to, len(seen), seen)
 }
 
 func TestRunUnderXvfb(t *testing.T) {
