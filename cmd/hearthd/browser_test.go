@@ -535,7 +535,7 @@ func openPage(t *testing.T, browser context.Context, url string) context.Context
 	}
 	js, _ := json.Marshal(string(pem))
 	id, _ := json.Marshal(caller.ID)
-	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	for !eval[bool](t, wctx, `typeof hearth === "object" && !!hearth.login`) {
 		time.Sleep(50 * time.Millisecond)
