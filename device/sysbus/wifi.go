@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -190,7 +191,10 @@ func newUUID() string {
 func gone(ctx context.Context, err error) bool {
 	// Our deadline (CallTimeout or the caller's) passed: not answering. A
 	// cancelled ctx is the caller stopping, not NetworkManager missing.
-	if errors.Is(err, dbus.ErrClosed) || (ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded)) {
+	// A connection closed under a call fails with godbus's ErrClosed, or,
+	// when the close wins the race with the reply, with the socket's own
+	// net.ErrClosed ("use of closed network connection").
+	if errors.Is(err, dbus.ErrClosed) || errors.Is(err, net.ErrClosed) || (ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded)) {
 		return true
 	}
 	var e dbus.Error
