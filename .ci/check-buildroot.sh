@@ -23,6 +23,9 @@ top="$(cd "$(dirname "$0")/.." && pwd)"
 ext="${top}/buildroot"
 br="${BUILDROOT_DIR:-}"
 # Buildroot's make must not inherit the caller's make state or Go settings.
+# The caller's GOFLAGS are kept for one step only: filling the module cache
+# (e.g. -modcacherw, so that a throwaway GOMODCACHE can be removed).
+caller_goflags="${GOFLAGS:-}"
 unset MAKEFLAGS MFLAGS MAKELEVEL GOFLAGS
 
 work="$(mktemp -d /tmp/hearth-check-buildroot.XXXXXX)"
@@ -104,16 +107,26 @@ dropin() {
 }
 run "unit drop-in (kiosk.conf) as installed" dropin
 
-# hearthd's modules the way the package gets them: vendored into a copy of
-# the tree from the local module cache with no network (GOPROXY=off), then
-# the build graph resolved with Buildroot's Go settings and hearthd's tags.
+# hearthd's modules the way the package gets them: the module cache filled
+# as buildroot/README.md says (`go mod download`, the one step that may use
+# the network: the Go proxy, as in CI), then vendored into a copy of the
+# tree from that cache with no network (GOPROXY=off), then the build graph
+# resolved with Buildroot's Go settings and hearthd's tags. Without the
+# download this check passed only on machines where an earlier `go mod
+# download` had happened to fill the cache (issue 14).
 vendor_offline() {
 	local src="${work}/src" tags
 	command -v go >/dev/null || { echo "go not on PATH"; return 1; }
 	tags=$(sed -n 's/^HEARTHD_TAGS = //p' "${ext}/package/hearthd/hearthd.mk")
 	mkdir -p "${src}"
-	git -C "${top}" ls-files -z | (cd "${top}" && xargs -0 cp --parents -t "${src}" 2>/dev/null)
+	# What Buildroot's rsync of the checkout copies: tracked files and new
+	# ones not ignored (a package being added imports them already).
+	git -C "${top}" ls-files -z --cached --others --exclude-standard |
+		(cd "${top}" && xargs -0 cp --parents -t "${src}" 2>/dev/null)
 	cd "${src}" || return 1
+	echo "# go mod download into $(go env GOMODCACHE)"
+	GOFLAGS="${caller_goflags}" GOTOOLCHAIN=local go mod download ||
+		{ echo "go mod download failed: the module cache cannot be filled (no Go proxy?)"; return 1; }
 	GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local go mod vendor || return 1
 	[ -f vendor/modules.txt ] || return 1
 	GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local GOOS=linux GOARCH=arm64 CGO_ENABLED=1 \
