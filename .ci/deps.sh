@@ -16,8 +16,10 @@ cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 bench=(libjpeg-turbo-progs time ffmpeg mosquitto-clients)
 # make check-buildroot: Buildroot's kconfig and check-package (Debian's python3
 # with python3-magic and flake8, shellcheck), and the SD image on stub inputs.
+# The tryboot backend's tests run in busybox sh (the image's /bin/sh) and
+# dash; openssl checks the development RAUC keys.
 buildroot=(make gcc g++ libc6-dev patch perl rsync file cpio unzip bc python3 python3-magic python3-flake8 shellcheck
-  genimage mtools dosfstools e2fsprogs fdisk)
+  genimage mtools dosfstools e2fsprogs fdisk busybox dash openssl)
 # make image-smoke (optional, not in all): a Debian arm64 root filesystem
 # (mmdebstrap, arm64 maintainer scripts through binfmt_misc), an SD image
 # (genimage), booted in qemu-system-aarch64 with the host's broker reached

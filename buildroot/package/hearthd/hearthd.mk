@@ -66,8 +66,9 @@ endef
 HEARTHD_PRE_CONFIGURE_HOOKS += HEARTHD_VENDOR
 
 # One uid for the unit's User= and the FAT mounts' uid= (post-build.sh).
+# Home: hearthd's data on the data partition (kiosk.conf.in).
 define HEARTHD_USERS
-	hearth 990 hearth 990 * /var/lib/hearthd - video,audio,render,input,seat Hearth device daemon
+	hearth 990 hearth 990 * /data/hearthd - video,audio,render,input,seat Hearth device daemon
 endef
 
 HEARTHD_BUNDLE_PATH = $(call qstrip,$(BR2_PACKAGE_HEARTHD_BUNDLE_PATH))
