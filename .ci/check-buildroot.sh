@@ -218,7 +218,7 @@ rauc_config() {
 	for d in "${defconfigs[@]}"; do
 		d="${ext}/configs/${d}"
 		for o in BR2_PACKAGE_RAUC BR2_PACKAGE_RAUC_DBUS BR2_PACKAGE_RAUC_NETWORK BR2_PACKAGE_RAUC_STREAMING BR2_PACKAGE_E2FSPROGS \
-			BR2_PACKAGE_MTOOLS; do
+			BR2_PACKAGE_MTOOLS BR2_PACKAGE_DOSFSTOOLS_MKFS_FAT; do
 			grep -qx "${o}=y" "${d}" || { echo "$(basename "${d}"): no ${o}=y"; ok=1; }
 		done
 		grep -qx 'BR2_LINUX_KERNEL_CONFIG_FRAGMENT_FILES="$(BR2_EXTERNAL_HEARTH_PATH)/board/hearth/linux-rauc.fragment"' "${d}" ||
