@@ -260,8 +260,18 @@ func (l *Live) SetCalls(c CallsState) bool {
 }
 
 // SetOnScreen records the item on screen.
+//
+// Watchers are not woken for it: nothing waits for the slide to change
+// (the heartbeat reads it when it is sent), and a carousel changes it at
+// every slide, which woke every watcher of the device between two fades.
 func (l *Live) SetOnScreen(id string) bool {
-	return l.Update(func(s *State) { s.OnScreen = id })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.s.OnScreen == id {
+		return false
+	}
+	l.s.OnScreen = id
+	return true
 }
 
 // SetVolume records the speaker's level.

@@ -163,3 +163,28 @@ func TestPublishAvailability(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// A new slide on screen is recorded without waking the watchers: the
+// carousel changes it at every slide.
+func TestOnScreenWakesNobody(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	l := NewLive(State{}, clk, time.UTC)
+	_, changed := l.Watch()
+	if !l.SetOnScreen("photo-1") || l.SetOnScreen("photo-1") {
+		t.Fatal("SetOnScreen: want true for a new id, false for the same")
+	}
+	if got := l.Get().OnScreen; got != "photo-1" {
+		t.Fatalf("OnScreen = %q, want photo-1", got)
+	}
+	select {
+	case <-changed:
+		t.Fatal("watchers woken for a new slide")
+	default:
+	}
+	l.SetCall("c", CallRinging)
+	select {
+	case <-changed:
+	default:
+		t.Fatal("watchers not woken for a call")
+	}
+}
