@@ -122,6 +122,17 @@ func (m metrics) headerBottom() float32 {
 // textStyle is regular or bold.
 func textStyle(bold bool) fyne.TextStyle { return fyne.TextStyle{Bold: bold} }
 
+// LoadFonts loads the fonts of every text style the screen uses (Fyne
+// parses them at the first text measured in each style). Safe from any
+// goroutine once the Fyne app exists; it measures Latin text only, which
+// the theme's own font holds, so no fallback font is added while the Fyne
+// goroutine may be shaping text.
+func LoadFonts() {
+	for _, bold := range []bool{false, true} {
+		fyne.MeasureText("Hearth 0123", 20, textStyle(bold))
+	}
+}
+
 // measurer returns the width of a line at a size and style.
 func measurer(size float32, bold bool) func(string) float32 {
 	st := textStyle(bold)

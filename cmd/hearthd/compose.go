@@ -400,7 +400,7 @@ func (r *root) run(ctx context.Context) error {
 	}
 	sw, sh, _ := r.cfg.ScreenSize()
 	return kiosk.Run(ctx, r.screen, kiosk.Options{Title: "Hearth", Fullscreen: !r.cfg.Windowed,
-		Size: fyne.NewSize(float32(sw), float32(sh))}, func(ctx context.Context) error {
+		Size: fyne.NewSize(float32(sw), float32(sh)), Clock: r.clk, OnStill: freeAfterMotion}, func(ctx context.Context) error {
 		// Fyne's loop runs with our window open: the X connection held
 		// across a fresh start (see reexec) can go.
 		ui.Do(releaseXHold)

@@ -38,3 +38,9 @@ func tuneMemory() {
 // freeAfterPhoto returns the memory a photo's preparation freed to the
 // system (a collection and a scavenge: a few milliseconds, once a photo).
 func freeAfterPhoto() { debug.FreeOSMemory() }
+
+// freeAfterMotion does the same each time the screen stops moving (a fade
+// or a call ended): a fade's frames leave garbage behind (text rasterised
+// at each alpha step, the leaving slide's pixels), handed back now that
+// nothing moves rather than when the scavenger gets to it.
+func freeAfterMotion() { debug.FreeOSMemory() }

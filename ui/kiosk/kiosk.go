@@ -11,14 +11,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hearth-home/hearth/device/clock"
 	"github.com/hearth-home/hearth/ui"
 )
 
@@ -42,6 +47,11 @@ type Options struct {
 	Fullscreen bool
 	// Size is the window size when not full screen (default 1280x720).
 	Size fyne.Size
+	// Clock times the parking of the event loop (default: the real one).
+	Clock clock.Clock
+	// OnStill, if set, is called on its own goroutine each time the screen
+	// stops moving (a fade or a call ended), with the loop parked.
+	OnStill func()
 }
 
 // Run shows s in a window and runs the Fyne event loop on the calling
@@ -64,7 +74,19 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 	// not by Fyne: a Fyne cursor change that arrives while the window is
 	// closing dereferences the destroyed GLFW window (Fyne 2.7.1), which
 	// crashed a quick shutdown under Xvfb (see quit below, too).
-	w.SetContent(s.Content())
+	// The screen's content goes in once its fonts are loaded, on a second
+	// core while this one opens the window and its GL context: parsing the
+	// fonts (the theme's, the emoji font and a system fallback, for each
+	// text style) and opening the window each take a large part of the
+	// start, and the window first paints the theme's black ground only.
+	// Until then an empty container: the window clears to the theme's black
+	// (with no content at all Fyne paints nothing, and the window shows the
+	// display server's grey).
+	w.SetContent(container.NewWithoutLayout())
+	go func() {
+		ui.LoadFonts()
+		ui.Do(func() { w.SetContent(s.Content()) })
+	}()
 	size := opt.Size
 	if size.Width <= 0 || size.Height <= 0 {
 		size = fyne.NewSize(1280, 720)
@@ -103,16 +125,27 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 		}
 	})
 	defer ui.SetLoopWaker(nil)
+	clk := opt.Clock
+	if clk == nil {
+		clk = clock.Real()
+	}
 	g.Go(func() error {
-		parkWhileStill(gctx, s, wake)
+		parker{screen: s, clk: clk, wake: wake, onStill: opt.OnStill}.run(gctx)
 		return nil
 	})
-	// Quit the event loop when ctx ends or a goroutine fails. fyne.Do
-	// queues the call until the loop runs, so an early end is not lost.
+	// Quit the event loop when ctx ends, a goroutine fails or SIGTERM
+	// comes. fyne.Do queues the call until the loop runs, so an early end
+	// is not lost. Fyne quits on SIGTERM by itself too, but through its
+	// own fyne.Do, which a parked loop only runs after maxPark.
 	stopped := make(chan struct{})
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	defer signal.Stop(term)
 	go func() {
 		select {
 		case <-gctx.Done():
+			ui.Do(quit)
+		case <-term:
 			ui.Do(quit)
 		case <-stopped:
 		}
@@ -152,49 +185,76 @@ func newWindow(title string) (a fyne.App, w fyne.Window, err error) {
 }
 
 // How the loop is parked: after anything woke it, it runs normally for
-// settle (the queued work runs at once and the next 60 Hz tick paints it;
-// a fade that starts keeps it from parking again until it ends), then it
-// parks until woken, ctx ends, or maxPark passes. maxPark bounds how long
-// what does not come through ui.Do waits: window-system events (Fyne
-// polls them only while the loop runs) and any fyne.Do of Fyne's own.
+// settle and until it has drawn a frame (the queued work runs at once and
+// the next 60 Hz tick paints it; a fade that starts keeps it from parking
+// again until it ends), then it parks until woken, ctx ends, or maxPark
+// passes. maxPark bounds how long what does not come through ui.Do waits:
+// window-system events (Fyne polls them only while the loop runs) and any
+// fyne.Do of Fyne's own. The clock's minute tick comes through ui.Do, so
+// the loop runs at least once a minute anyway.
 const (
 	settle  = 100 * time.Millisecond
-	maxPark = 5 * time.Second
+	maxPark = time.Minute
 )
 
-// parkWhileStill parks Fyne's event loop whenever the screen is still, by
-// running on the loop a function that blocks, until ctx ends. Each park
-// lasts until a wake (ui.Do sends one), ctx's end or maxPark.
-func parkWhileStill(ctx context.Context, s *ui.Screen, wake <-chan struct{}) {
-	t := time.NewTimer(settle)
+// parker parks Fyne's event loop whenever the screen is still.
+type parker struct {
+	screen *ui.Screen
+	clk    clock.Clock
+	wake   <-chan struct{}
+	// onStill, if set, is called on its own goroutine when the screen
+	// stops moving after it moved.
+	onStill func()
+}
+
+// run parks the loop whenever the screen is still, by running on the loop
+// a function that blocks, until ctx ends. Each park lasts until a wake
+// (ui.Do sends one), ctx's end or maxPark.
+func (p parker) run(ctx context.Context) {
+	t := p.clk.NewTimer(settle)
 	defer t.Stop()
 	busy := false // the screen moved (a fade, a call) since the last park
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
+		afterFrame(ctx)
 		fyne.DoAndWait(func() {
-			if !s.Still() {
+			if !p.screen.Still() {
 				busy = true
 				return
 			}
-			if busy {
-				// A fade's frames leave garbage behind (text rasterised at
-				// each alpha step): hand the memory back now that nothing
-				// moves, rather than when the scavenger gets to it.
+			if busy && p.onStill != nil {
 				busy = false
-				go debug.FreeOSMemory()
+				go p.onStill()
 			}
-			limit := time.NewTimer(maxPark)
+			limit := p.clk.NewTimer(maxPark)
 			defer limit.Stop()
 			select {
-			case <-wake:
-			case <-limit.C:
+			case <-p.wake:
+			case <-limit.C():
 			case <-ctx.Done():
 			}
 		})
 		t.Reset(settle)
+	}
+}
+
+// afterFrame returns once Fyne's loop has drawn a frame, or ctx ends. A
+// function queued (fyne.Do) after it returns runs after that frame. Fyne
+// ticks animations just before it draws, in the same step of its loop, so
+// the first tick of a new animation is the sign. Without it, work that ran
+// longer than settle (the first layout of the screen, under the race
+// detector) could be followed by a park before any frame showed it.
+func afterFrame(ctx context.Context) {
+	ticked := make(chan struct{})
+	var once sync.Once
+	a := fyne.NewAnimation(time.Millisecond, func(float32) { once.Do(func() { close(ticked) }) })
+	fyne.Do(a.Start) // not ui.Do: the loop is not parked now, and a wake would cancel the next park
+	select {
+	case <-ticked:
+	case <-ctx.Done():
 	}
 }
