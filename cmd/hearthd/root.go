@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	tuneMemory()
+	tuneRuntime()
 	log := newLogger(cfg)
 	if cfg.FileErr != nil {
 		// Reported upward too, once the activity log is open.
