@@ -50,7 +50,7 @@ func startHearthd(ps *procs, o hearthdOpts) (*daemon, error) {
 	// The environment cmd/hearthd/hearthd.service gives it: without
 	// FYNE_CACHE hearthd executes itself again to set it (fyneenv), about
 	// 40 ms of every start that the device never pays.
-	env := []string{"LANG=en_US.UTF-8", "FYNE_CACHE=5s"}
+	env := []string{"LANG=en_US.UTF-8", "FYNE_CACHE=5s", "MALLOC_MMAP_THRESHOLD_=262144"}
 	if o.headless {
 		args = append(args, "--headless")
 	} else {
