@@ -47,7 +47,21 @@ func availLoc(a proto.Availability, fallback *time.Location) *time.Location {
 		// on UTC without a zone name reads the same as the user's clock.
 		return fallback
 	}
-	return time.FixedZone(fmt.Sprintf("UTC%+d", a.UTCOffsetS/3600), a.UTCOffsetS)
+	return time.FixedZone(offsetName(a.UTCOffsetS), a.UTCOffsetS)
+}
+
+// offsetName names a UTC offset in seconds: "UTC+2", "UTC-3:30",
+// "UTC+5:45" (India, Newfoundland and Nepal are not whole hours).
+func offsetName(s int) string {
+	sign := "+"
+	if s < 0 {
+		sign, s = "-", -s
+	}
+	h, m := s/3600, s%3600/60
+	if m == 0 {
+		return fmt.Sprintf("UTC%s%d", sign, h)
+	}
+	return fmt.Sprintf("UTC%s%d:%02d", sign, h, m)
 }
 
 // zoneNote says "(the screen's time, Europe/Stockholm)" when the screen's

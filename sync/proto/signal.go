@@ -262,15 +262,15 @@ type Availability struct {
 	// DNDUntil is when do-not-disturb ends by itself, while it is on (also
 	// during a call, when State says in_call).
 	DNDUntil time.Time `json:"dnd_until,omitzero"`
+	// NightUntil is when the night hours in force end, while they are on
+	// (state night, or another state that wins during the night).
+	NightUntil time.Time `json:"night_until,omitzero"`
 	// Zone is the device's IANA time zone ("Europe/Stockholm"), absent
 	// when it does not know it; UTCOffsetS its offset from UTC now, in
 	// seconds. A caller shows the device's times (dnd_until, bookings) in
 	// the device's zone, not its own.
-	// NightUntil is when the night hours in force end, while they are on
-	// (state night, or another state that wins during the night).
-	NightUntil time.Time `json:"night_until,omitzero"`
-	Zone       string    `json:"zone,omitempty"`
-	UTCOffsetS int       `json:"utc_offset_s"`
+	Zone       string `json:"zone,omitempty"`
+	UTCOffsetS int    `json:"utc_offset_s"`
 }
 
 // DecodeAvailability parses a device's availability.
