@@ -82,11 +82,20 @@ func Run(ctx context.Context, s *ui.Screen, opt Options, background func(ctx con
 	// Until then an empty container: the window clears to the theme's black
 	// (with no content at all Fyne paints nothing, and the window shows the
 	// display server's grey).
-	w.SetContent(container.NewWithoutLayout())
+	// The content is queued from a goroutine (from this one, before Run,
+	// fyne.Do would run it at once) and waits on the loop for the fonts:
+	// a stop before the loop runs it drops it, rather than setting content
+	// on a window already destroyed.
+	fonts := make(chan struct{})
 	go func() {
 		ui.LoadFonts()
-		ui.Do(func() { w.SetContent(s.Content()) })
+		close(fonts)
 	}()
+	w.SetContent(container.NewWithoutLayout())
+	go ui.Do(func() {
+		<-fonts
+		w.SetContent(s.Content())
+	})
 	size := opt.Size
 	if size.Width <= 0 || size.Height <= 0 {
 		size = fyne.NewSize(1280, 720)
