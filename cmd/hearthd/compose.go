@@ -411,23 +411,45 @@ func (r *root) run(ctx context.Context) error {
 // runAll runs the components in one errgroup: the first error stops all.
 // Once stopping, each has stopWithin to return; one that does not is
 // named in the log and left behind, so the process still exits in time.
+//
+// The broker link stops last: what the others say as they stop (a call
+// ended for its caller because the device is shutting down) goes out
+// through it, and the link's own clean stop (the "disconnected" state,
+// then the MQTT disconnect) must come after that, not race it.
 func (r *root) runAll(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
+	linkCtx, stopLink := context.WithCancel(context.WithoutCancel(gctx))
+	defer stopLink()
+	var others gosync.WaitGroup
 	var mu gosync.Mutex
 	running := map[string]bool{}
 	for _, c := range r.components() {
 		running[c.name] = true
+		cctx := gctx
+		if c.name == "link" {
+			cctx = linkCtx
+		} else {
+			others.Add(1)
+		}
 		g.Go(func() error {
-			err := c.run(gctx)
+			err := c.run(cctx)
 			mu.Lock()
 			delete(running, c.name)
 			mu.Unlock()
+			if c.name != "link" {
+				others.Done()
+			}
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
 			return nil
 		})
 	}
+	go func() {
+		<-gctx.Done()
+		others.Wait()
+		stopLink()
+	}()
 	if err := sdnotify.Ready(); err != nil {
 		r.log.Warn("sd_notify READY=1", "err", err)
 	}
